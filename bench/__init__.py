@@ -1,0 +1,1 @@
+"""The `bench` command line: training, collection, HPO runs, replays and reports."""

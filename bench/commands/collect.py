@@ -1,0 +1,103 @@
+"""`bench collect`: real trainings -> per-epoch curves in the Parquet cache."""
+
+from __future__ import annotations
+
+import click
+
+from bench.options import (
+    cache_dir_option,
+    data_dir_option,
+    device_option,
+    load_space,
+    model_option,
+    progress_bar,
+    quiet_option,
+    space_option,
+    threads_option,
+)
+from cache.collect import CollectSpec, Plan, TaskDone
+from cache.collect import collect as run_collect
+from cache.design import DESIGNS
+from cache.locations import writable_store
+from hpo.models import get_model
+
+
+@click.command()
+@model_option
+@click.option(
+    "--configs", "n_configs", type=int, default=64, show_default=True, help="Configs in the design."
+)
+@click.option("--epochs", type=int, default=20, show_default=True, help="Epochs per training.")
+@click.option(
+    "--train-seeds", type=int, default=1, show_default=True, help="Trainings per config (seeds 0..K-1)."
+)
+@click.option(
+    "--design", type=click.Choice(DESIGNS), default="sobol", show_default=True, help="How configs are drawn."
+)
+@click.option("--design-seed", type=int, default=0, show_default=True, help="Seed of the design.")
+@space_option
+@cache_dir_option
+@click.option("--workers", type=int, default=1, show_default=True, help="Parallel training processes.")
+@threads_option
+@device_option
+@data_dir_option
+@click.option(
+    "--extend", is_flag=True, help="Allow a different design or epoch count into an existing cache."
+)
+@quiet_option
+def collect(
+    model: str,
+    n_configs: int,
+    epochs: int,
+    train_seeds: int,
+    design: str,
+    design_seed: int,
+    space_file: str | None,
+    cache_dir: str | None,
+    workers: int,
+    threads: int | None,
+    device: str,
+    data_dir: str | None,
+    extend: bool,
+    quiet: bool,
+) -> None:
+    """Train a design of configs and store every epoch of every curve (resumable)."""
+    spec = CollectSpec(
+        model=model,
+        n_configs=n_configs,
+        epochs=epochs,
+        train_seeds=train_seeds,
+        design=design,
+        design_seed=design_seed,
+        space=load_space(space_file, get_model(model).space) if space_file else None,
+        device=device,
+        workers=workers,
+        threads=threads,
+        data_dir=data_dir,
+        extend=extend,
+    )
+    store = writable_store(cache_dir)
+    bar = progress_bar(quiet, unit="training", desc=f"collect {model}")
+    state = {"epochs": 0, "seconds": 0.0}
+
+    def on_start(work: Plan) -> None:
+        bar.reset(total=len(work.missing))
+        if not quiet:
+            have = len(work.tasks) - len(work.missing)
+            click.echo(
+                f"{model}: {len(work.tasks)} trainings planned, {have} already cached, {len(work.missing)} to run",
+                err=True,
+            )
+
+    def on_done(done: TaskDone) -> None:
+        state["epochs"] += done.epochs
+        state["seconds"] += done.wall_seconds
+        bar.set_postfix(
+            epochs_per_s=f"{state['epochs'] / max(bar.format_dict['elapsed'], 1e-9):.2f}", last=done.status
+        )
+        bar.update(1)
+
+    work = run_collect(spec, store, on_start=on_start, on_done=on_done)
+    bar.close()
+    if not quiet:
+        click.echo(f"{model}: {len(work.tasks)} trainings in {store.model_dir(model)}", err=True)

@@ -1,0 +1,76 @@
+"""`bench train`: train one model for N epochs and print its learning curve."""
+
+from __future__ import annotations
+
+import math
+
+import click
+
+from bench.options import (
+    data_dir_option,
+    device_option,
+    model_option,
+    parse_assignments,
+    quiet_option,
+    threads_option,
+)
+from hpo.data import load_splits
+from hpo.errors import ConfigError
+from hpo.models import get_model
+from hpo.training import Trainer, configure, resolve_device
+
+
+@click.command()
+@model_option
+@click.option("--epochs", type=int, default=10, show_default=True, help="Epochs to train.")
+@click.option("--set", "assignments", multiple=True, metavar="NAME=VALUE", help="Override a hyperparameter.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Training seed (init and data order).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per epoch instead of a table.")
+@device_option
+@data_dir_option
+@threads_option
+@quiet_option
+def train(
+    model: str,
+    epochs: int,
+    assignments: tuple[str, ...],
+    seed: int,
+    as_json: bool,
+    device: str,
+    data_dir: str | None,
+    threads: int | None,
+    quiet: bool,
+) -> None:
+    """Train MODEL for --epochs with its default config (plus --set overrides)."""
+    from bench.cli import echo_json
+
+    if epochs < 1:
+        raise ConfigError(f"--epochs must be >= 1, got {epochs}")
+    spec = get_model(model)
+    config = {**spec.defaults, **parse_assignments(assignments, spec.space)}
+    configure(threads)
+    torch_device = resolve_device(device)
+    trainer = Trainer(load_splits(data_dir), torch_device)
+    run = trainer.start(model, config, seed)
+    if not as_json:
+        settings = ", ".join(f"{k}={v}" for k, v in run.config.items())
+        click.echo(f"{model} ({settings}), seed {seed}, on {torch_device}")
+        click.echo(
+            f"{'epoch':>5} {'train_loss':>10} {'val_loss':>10} {'val_err':>8} {'test_err':>8} {'seconds':>8}  status"
+        )
+    for epoch in range(1, epochs + 1):
+        (record,) = trainer.advance(run, epoch)
+        if as_json:
+            echo_json(record.to_dict())
+        else:
+            click.echo(
+                f"{record.epoch:>5} {_fmt(record.train_loss, 10)} {_fmt(record.val_loss, 10)} "
+                f"{record.val_error:>8.4f} {record.test_error:>8.4f} {record.epoch_seconds:>8.3f}  {record.status}"
+            )
+    if not as_json and not quiet:
+        last = run.curve[-1]
+        click.echo(f"validation accuracy {1 - last.val_error:.2%}, test accuracy {1 - last.test_error:.2%}")
+
+
+def _fmt(value: float, width: int) -> str:
+    return f"{'nan':>{width}}" if math.isnan(value) else f"{value:>{width}.4f}"

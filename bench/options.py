@@ -1,0 +1,89 @@
+"""Options shared by several commands, and their parsing into validated values."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from hpo.errors import ConfigError
+from hpo.models import MODELS
+from hpo.space import SearchSpace
+from hpo.training import DEVICE_CHOICES
+
+model_option = click.option(
+    "--model", "model", required=True, type=click.Choice(list(MODELS)), help="Which model to train."
+)
+device_option = click.option(
+    "--device", default="auto", show_default=True, type=click.Choice(DEVICE_CHOICES), help="Where to train."
+)
+data_dir_option = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Directory with the FashionMNIST IDX files (else $FASHION_MNIST_DIR, the Debian package, the user cache).",
+)
+quiet_option = click.option("--quiet", is_flag=True, help="No progress bar.")
+threads_option = click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Torch threads per worker (default: all cores).",
+)
+cache_dir_option = click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Curve cache directory (default: the shipped cache plus the user's cache dir).",
+)
+space_option = click.option(
+    "--space",
+    "space_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Search space file (TOML or JSON).",
+)
+
+
+def parse_assignments(items: tuple[str, ...], space: SearchSpace) -> dict[str, Any]:
+    """Parse `--set name=value` items, typed by the parameter they name."""
+    values: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(f"--set {item!r}: expected name=value")
+        name, raw = (part.strip() for part in item.split("=", 1))
+        if name not in space.names:
+            raise ConfigError(f"--set {name}: unknown hyperparameter; accepted: {', '.join(space.names)}")
+        values[name] = _parse_value(name, raw, space[name].is_int)
+    return values
+
+
+def _parse_value(name: str, raw: str, integer: bool) -> Any:
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"--set {name}={raw}: expected a number")
+    if integer:
+        if float(value) != int(value):
+            raise ConfigError(f"--set {name}={raw}: expected an integer")
+        return int(value)
+    return float(value)
+
+
+def load_space(space_file: str | None, default: SearchSpace) -> SearchSpace:
+    """The space from --space, or `default`."""
+    return default if space_file is None else SearchSpace.from_file(space_file)
+
+
+def progress_bar(quiet: bool, **kwargs: Any) -> Any:
+    """A tqdm bar on stderr (disabled by --quiet)."""
+    from tqdm import tqdm
+
+    return tqdm(disable=quiet, file=click.get_text_stream("stderr"), dynamic_ncols=True, **kwargs)
+
+
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]

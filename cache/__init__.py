@@ -1,0 +1,1 @@
+"""The learning-curve cache: Parquet store, collection, lookups, surrogate fidelity."""

@@ -1,0 +1,53 @@
+"""The cache's table layout: one row per (config, training seed, epoch), and its metadata."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pyarrow as pa
+
+from hpo.errors import HPOError
+from hpo.space import SearchSpace
+
+SCHEMA_VERSION = 1
+METADATA_KEY = b"hpobench"
+KEY_COLUMNS = ("config_id", "train_seed", "epoch")
+METRIC_COLUMNS = ("train_loss", "val_loss", "val_error", "test_error", "epoch_seconds")
+
+
+class CacheError(HPOError):
+    """A cache file that is missing, corrupted, of another schema or of another model."""
+
+
+def arrow_schema(space: SearchSpace) -> pa.Schema:
+    """The Arrow schema of a model's curve table."""
+    fields = [pa.field("config_id", pa.string())]
+    for p in space.parameters:
+        fields.append(pa.field(p.name, pa.int64() if p.is_int else pa.float64()))
+    fields += [pa.field("train_seed", pa.int32()), pa.field("epoch", pa.int32())]
+    fields += [pa.field(name, pa.float64()) for name in METRIC_COLUMNS]
+    fields.append(pa.field("status", pa.string()))
+    return pa.schema(fields)
+
+
+def encode_metadata(meta: dict[str, Any]) -> dict[bytes, bytes]:
+    """Arrow schema metadata carrying `meta` as JSON."""
+    return {METADATA_KEY: json.dumps(meta, sort_keys=True).encode()}
+
+
+def decode_metadata(schema: pa.Schema, where: str) -> dict[str, Any]:
+    """The project metadata of a file, checked for a known schema version."""
+    raw = (schema.metadata or {}).get(METADATA_KEY)
+    if raw is None:
+        raise CacheError(f"{where}: no hpobench metadata; not a curve cache file")
+    try:
+        meta = json.loads(raw)
+    except json.JSONDecodeError:
+        raise CacheError(f"{where}: unreadable hpobench metadata") from None
+    version = meta.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise CacheError(
+            f"{where}: unknown schema version {version!r} (this code reads version {SCHEMA_VERSION})"
+        )
+    return meta

@@ -1,0 +1,259 @@
+"""The on-disk curve store: per model, immutable part files compacted into listed shards.
+
+Layout of one model under a cache root::
+
+    <root>/<model>/manifest.json        what was asked for: space, designs, epochs, commands
+    <root>/<model>/shards.json          the shard files that are current (replaced atomically)
+    <root>/<model>/shard-<gen>-<i>.parquet
+    <root>/<model>/parts/<config_id>-s<seed>.parquet   one finished training each
+
+Every file is written under a temporary name and renamed into place, so a killed writer
+leaves either the old state or the new one, never half a file. A part whose key is already
+in a listed shard is a leftover of an interrupted compaction and is ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from cache.schema import SCHEMA_VERSION, CacheError, decode_metadata, encode_metadata
+
+PART_RE = re.compile(r"^(?P<config_id>[0-9a-f]{16})-s(?P<seed>\d+)\.parquet$")
+MAX_SHARD_ROWS = 1_000_000
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` through a temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_table(path: Path, table: pa.Table) -> None:
+    """Write a Parquet file through a temporary file and a rename."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd")
+    atomic_write_bytes(path, sink.getvalue().to_pybytes())
+
+
+def read_parquet(path: Path) -> pa.Table:
+    """Read one Parquet file; a truncated or corrupted file is a one-line CacheError."""
+    try:
+        return pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CacheError(f"{path}: unreadable Parquet file ({first_line})") from None
+
+
+class CurveStore:
+    """One cache root holding a curve dataset per model."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def __repr__(self) -> str:
+        return f"CurveStore({str(self.root)!r})"
+
+    def model_dir(self, model: str) -> Path:
+        """The directory of one model's dataset."""
+        return self.root / model
+
+    def models(self) -> list[str]:
+        """Models with a manifest under this root, sorted."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if (p / "manifest.json").is_file())
+
+    # -- manifest ---------------------------------------------------------------------
+
+    def manifest(self, model: str) -> dict[str, Any] | None:
+        """The model's manifest, or None if nothing was collected."""
+        path = self.model_dir(model) / "manifest.json"
+        if not path.is_file():
+            return None
+        try:
+            manifest = json.loads(path.read_text())
+        except (json.JSONDecodeError, OSError) as exc:
+            raise CacheError(f"{path}: unreadable manifest ({exc})") from None
+        if manifest.get("schema_version") != SCHEMA_VERSION:
+            raise CacheError(
+                f"{path}: unknown schema version {manifest.get('schema_version')!r} "
+                f"(this code reads version {SCHEMA_VERSION})"
+            )
+        if manifest.get("model") != model:
+            raise CacheError(f"{path}: manifest is for model {manifest.get('model')!r}, not {model!r}")
+        return manifest
+
+    def write_manifest(self, model: str, manifest: dict[str, Any]) -> None:
+        """Replace the model's manifest atomically."""
+        data = json.dumps(manifest, indent=2, sort_keys=True).encode()
+        atomic_write_bytes(self.model_dir(model) / "manifest.json", data)
+
+    # -- files ------------------------------------------------------------------------
+
+    def shard_paths(self, model: str) -> list[Path]:
+        """The current shards, as listed in shards.json."""
+        listing = self.model_dir(model) / "shards.json"
+        if not listing.is_file():
+            return []
+        try:
+            names = json.loads(listing.read_text())["shards"]
+        except (json.JSONDecodeError, KeyError, OSError) as exc:
+            raise CacheError(f"{listing}: unreadable shard list ({exc})") from None
+        return [self.model_dir(model) / name for name in names]
+
+    def part_paths(self, model: str) -> dict[tuple[str, int], Path]:
+        """Finished part files keyed by (config_id, train_seed)."""
+        parts_dir = self.model_dir(model) / "parts"
+        if not parts_dir.is_dir():
+            return {}
+        found = {}
+        for path in sorted(parts_dir.iterdir()):
+            match = PART_RE.match(path.name)
+            if match:
+                found[(match["config_id"], int(match["seed"]))] = path
+        return found
+
+    def part_path(self, model: str, config_id: str, train_seed: int) -> Path:
+        """Where the part of one training lands."""
+        return self.model_dir(model) / "parts" / f"{config_id}-s{train_seed}.parquet"
+
+    def write_part(self, model: str, config_id: str, train_seed: int, table: pa.Table) -> Path:
+        """Store one finished training's rows atomically."""
+        path = self.part_path(model, config_id, train_seed)
+        atomic_write_table(path, table)
+        return path
+
+    # -- reading ----------------------------------------------------------------------
+
+    def _shard_tables(self, model: str) -> list[tuple[Path, pa.Table]]:
+        return [(path, read_parquet(path)) for path in self.shard_paths(model)]
+
+    def done_keys(self, model: str) -> set[tuple[str, int]]:
+        """(config_id, train_seed) of every finished training."""
+        keys = set(self.part_paths(model))
+        for path in self.shard_paths(model):
+            table = read_parquet(path).select(["config_id", "train_seed"])
+            keys.update(zip(table["config_id"].to_pylist(), table["train_seed"].to_pylist(), strict=True))
+        return keys
+
+    def files(self, model: str) -> list[Path]:
+        """Every file that holds current rows (listed shards, then parts not covered by them)."""
+        shard_keys = self._keys_in(self._shard_tables(model))
+        parts = [p for key, p in self.part_paths(model).items() if key not in shard_keys]
+        return self.shard_paths(model) + parts
+
+    @staticmethod
+    def _keys_in(tables: Iterable[tuple[Path, pa.Table]]) -> set[tuple[str, int]]:
+        keys: set[tuple[str, int]] = set()
+        for _, table in tables:
+            keys.update(zip(table["config_id"].to_pylist(), table["train_seed"].to_pylist(), strict=True))
+        return keys
+
+    def read(
+        self, model: str, parts: dict[tuple[str, int], Path] | None = None
+    ) -> tuple[pa.Table | None, list[dict[str, Any]]]:
+        """All current rows of `model` and the metadata of each file they came from.
+
+        `parts` restricts the part files read (compaction passes the ones it will delete).
+        """
+        shards = self._shard_tables(model)
+        shard_keys = self._keys_in(shards)
+        tables = list(shards)
+        parts = self.part_paths(model) if parts is None else parts
+        for key, path in parts.items():
+            if key not in shard_keys:
+                tables.append((path, read_parquet(path)))
+        if not tables:
+            return None, []
+        metas = [decode_metadata(table.schema, str(path)) for path, table in tables]
+        for (path, _), meta in zip(tables, metas, strict=True):
+            if meta.get("model") != model:
+                raise CacheError(f"{path}: holds rows of model {meta.get('model')!r}, not {model!r}")
+        plain = [table.replace_schema_metadata(None) for _, table in tables]
+        try:
+            merged = pa.concat_tables(plain)
+        except pa.ArrowInvalid as exc:
+            raise CacheError(f"{self.model_dir(model)}: files disagree on their columns ({exc})") from None
+        return merged, metas
+
+    # -- compaction -------------------------------------------------------------------
+
+    def compact(self, model: str) -> list[Path]:
+        """Merge shards and parts into a new generation of shards; delete what they replace."""
+        # Parts are listed before reading: a collector writing new parts meanwhile keeps them.
+        parts = self.part_paths(model)
+        old_shards = self.shard_paths(model)
+        table, metas = self.read(model, parts)
+        if table is None:
+            return []
+        if len(old_shards) == 1 and not parts:
+            return old_shards
+        order = pc.sort_indices(
+            table, sort_keys=[("config_id", "ascending"), ("train_seed", "ascending"), ("epoch", "ascending")]
+        )
+        table = table.take(order)
+        meta = dict(metas[0])
+        meta["provenance"] = _distinct(p for m in metas for p in m.get("provenance", []))
+        table = table.replace_schema_metadata(encode_metadata(meta))
+        generation = 1 + max((_generation(p) for p in old_shards), default=0)
+        names = []
+        for i, start in enumerate(range(0, table.num_rows, MAX_SHARD_ROWS)):
+            name = f"shard-{generation:04d}-{i:04d}.parquet"
+            atomic_write_table(self.model_dir(model) / name, table.slice(start, MAX_SHARD_ROWS))
+            names.append(name)
+        listing = json.dumps({"shards": names}, indent=2).encode()
+        atomic_write_bytes(self.model_dir(model) / "shards.json", listing)
+        for path in old_shards:
+            path.unlink(missing_ok=True)
+        for path in parts.values():
+            path.unlink(missing_ok=True)
+        self.remove_leftovers(model)
+        return [self.model_dir(model) / n for n in names]
+
+    def remove_leftovers(self, model: str) -> None:
+        """Delete temporary files of killed writers and shards no listing names."""
+        directory = self.model_dir(model)
+        listed = {p.name for p in self.shard_paths(model)}
+        for path in list(directory.glob(".*.tmp")) + list((directory / "parts").glob(".*.tmp")):
+            path.unlink(missing_ok=True)
+        for path in directory.glob("shard-*.parquet"):
+            if path.name not in listed:
+                path.unlink(missing_ok=True)
+
+    def size_bytes(self, model: str) -> int:
+        """Bytes on disk of the model's directory."""
+        return sum(p.stat().st_size for p in self.model_dir(model).rglob("*") if p.is_file())
+
+
+def _generation(path: Path) -> int:
+    match = re.match(r"shard-(\d+)-", path.name)
+    return int(match.group(1)) if match else 0
+
+
+def _distinct(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen, out = set(), []
+    for item in items:
+        key = json.dumps(item, sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            out.append(item)
+    return out

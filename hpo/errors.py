@@ -1,0 +1,15 @@
+"""User-facing error types; the CLI turns them into one line and a non-zero exit."""
+
+from __future__ import annotations
+
+
+class HPOError(ValueError):
+    """Base class for invalid input that a user can fix."""
+
+
+class DataError(HPOError):
+    """Missing, truncated or corrupted dataset files."""
+
+
+class ConfigError(HPOError):
+    """An invalid model name, hyperparameter, search space or option."""

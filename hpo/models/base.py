@@ -1,0 +1,70 @@
+"""What every model provides: a module with a data loss and a penalty, and its registry entry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from hpo.space import SearchSpace
+
+#: Hyperparameters that the trainer consumes rather than the model's construction.
+TRAINER_HYPERPARAMETERS = ("learning_rate", "batch_size")
+
+
+class Classifier(nn.Module):
+    """A model whose training objective is `data_loss(logits, y) + penalty()`.
+
+    A model with a fixed (untrained) input transformation sets `fixed_features = True` and
+    splits `forward` into `feature_map` and `head`; the trainer then maps each split once
+    per training instead of once per batch.
+    """
+
+    fixed_features: bool = False
+
+    def feature_map(self, x: torch.Tensor) -> torch.Tensor:
+        """The fixed transformation of the inputs (identity unless `fixed_features`)."""
+        return x
+
+    def head(self, features: torch.Tensor) -> torch.Tensor:
+        """The trained part of the model, applied to `feature_map`'s output."""
+        return self(features)
+
+    def data_loss(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Mean loss over the batch (cross-entropy unless a model says otherwise)."""
+        return nn.functional.cross_entropy(logits, targets)
+
+    def penalty(self) -> torch.Tensor | float:
+        """Regularisation added to the mean data loss; 0 for unregularised models."""
+        return 0.0
+
+
+@dataclass(frozen=True)
+class ModelContext:
+    """What a model needs to know about the data it will be trained on."""
+
+    input_shape: tuple[int, ...]  # one example, e.g. (1, 28, 28)
+    n_classes: int
+    n_train: int
+
+
+Factory = Callable[[Mapping[str, Any], ModelContext, torch.Generator], Classifier]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A registry entry: name, default search space, default config and a seeded factory."""
+
+    name: str
+    description: str
+    space: SearchSpace
+    defaults: Mapping[str, Any]
+    factory: Factory
+
+    @property
+    def hyperparameters(self) -> tuple[str, ...]:
+        """Names of the hyperparameters a config must give."""
+        return self.space.names

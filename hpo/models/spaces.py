@@ -1,0 +1,40 @@
+"""The reference notebook's hyperparameter ranges, shared by the models that use them."""
+
+from __future__ import annotations
+
+import math
+
+from hpo.errors import ConfigError
+from hpo.space import Parameter
+
+LEARNING_RATE = Parameter("learning_rate", "loguniform", 1e-4, 1.0)
+BATCH_SIZE = Parameter("batch_size", "int", 32, 511)
+ALPHA = Parameter("alpha", "loguniform", 1e-6, 1e-1)
+L1_RATIO = Parameter("l1_ratio", "uniform", 0.0, 1.0)
+C = Parameter("C", "loguniform", 1e-2, 1e2)
+GAMMA = Parameter("gamma", "loguniform", 1e-6, 1e-1)
+
+# What a trainer accepts, wider than the search ranges above: a user may train a config
+# outside the default space (batch 1024, say), never a meaningless one.
+VALID_RANGES: dict[str, tuple[float, float, bool, str]] = {
+    # name: (low, high, integer, description)
+    "learning_rate": (0.0, float("inf"), False, "a number > 0"),
+    "batch_size": (1, float("inf"), True, "an integer >= 1"),
+    "alpha": (0.0, float("inf"), False, "a number >= 0"),
+    "l1_ratio": (0.0, 1.0, False, "a number in [0, 1]"),
+    "C": (0.0, float("inf"), False, "a number > 0"),
+    "gamma": (0.0, float("inf"), False, "a number > 0"),
+}
+_EXCLUSIVE_LOW = {"learning_rate", "C", "gamma"}
+
+
+def check_value(name: str, value: object) -> None:
+    """Raise ConfigError unless `value` is acceptable for hyperparameter `name`."""
+    low, high, integer, description = VALID_RANGES[name]
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if ok and integer:
+        ok = float(value).is_integer()
+    if ok:
+        ok = (value > low if name in _EXCLUSIVE_LOW else value >= low) and value <= high
+    if not ok:
+        raise ConfigError(f"{name}={value!r} is invalid: expected {description}")

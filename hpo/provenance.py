@@ -1,0 +1,77 @@
+"""Where a result came from: package versions, commit, machine, command, time."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import platform
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import hpo
+
+
+def git_commit(path: Path | None = None) -> str | None:
+    """The commit of the checkout holding this package (None outside a git checkout)."""
+    path = path or Path(hpo.__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(path), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = out.stdout.strip()
+    return commit if out.returncode == 0 and len(commit) == 40 else None
+
+
+def cpu_name() -> str:
+    """The CPU model name from /proc/cpuinfo, or platform's guess."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def environment(device: torch.device | str | None = None) -> dict[str, Any]:
+    """Versions, commit and machine facts to stamp on anything stored."""
+    info: dict[str, Any] = {
+        "package_version": hpo.__version__,
+        "commit": git_commit(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+        "cpu": cpu_name(),
+        "threads": torch.get_num_threads(),
+    }
+    if device is not None:
+        device = torch.device(device)
+        info["device"] = str(device)
+        if device.type == "cuda":
+            info["gpu"] = torch.cuda.get_device_name(device)
+    return info
+
+
+def command_line() -> str:
+    """The command that started this process, as a shell would read it."""
+    argv = list(sys.argv)
+    if argv and argv[0].endswith(("/bench", "bench")):
+        argv[0] = "bench"
+    return shlex.join(argv)
+
+
+def now_iso() -> str:
+    """Current UTC time in ISO 8601."""
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")

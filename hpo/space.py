@@ -1,0 +1,263 @@
+"""Search spaces: typed parameters, seeded sampling and a log-aware unit-cube encoding."""
+
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hpo.errors import ConfigError
+
+KINDS = ("uniform", "loguniform", "int", "logint", "choice")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One hyperparameter: a kind from KINDS and its bounds (or values for 'choice')."""
+
+    name: str
+    kind: str
+    low: float | None = None
+    high: float | None = None
+    values: tuple[Any, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ConfigError(
+                f"parameter {self.name!r}: unknown type {self.kind!r}; accepted: {', '.join(KINDS)}"
+            )
+        if self.kind == "choice":
+            if not self.values:
+                raise ConfigError(f"parameter {self.name!r}: a choice needs a non-empty list of values")
+            return
+        if self.low is None or self.high is None:
+            raise ConfigError(f"parameter {self.name!r}: {self.kind} needs 'low' and 'high'")
+        for bound in (self.low, self.high):
+            if not isinstance(bound, (int, float)) or isinstance(bound, bool) or not math.isfinite(bound):
+                raise ConfigError(f"parameter {self.name!r}: bounds must be finite numbers, got {bound!r}")
+        if self.is_int and (self.low != int(self.low) or self.high != int(self.high)):
+            raise ConfigError(
+                f"parameter {self.name!r}: {self.kind} bounds must be integers, got {self.low}..{self.high}"
+            )
+        if self.low >= self.high:
+            raise ConfigError(
+                f"parameter {self.name!r}: low must be < high, got low={self.low}, high={self.high}"
+            )
+        if self.is_log and self.low <= 0:
+            raise ConfigError(f"parameter {self.name!r}: {self.kind} needs low > 0, got low={self.low}")
+
+    @property
+    def is_log(self) -> bool:
+        """Whether the unit-cube encoding is logarithmic."""
+        return self.kind in ("loguniform", "logint")
+
+    @property
+    def is_int(self) -> bool:
+        """Whether values are integers."""
+        return self.kind in ("int", "logint")
+
+    def _edges(self) -> tuple[float, float]:
+        # Integers own the interval [k - 0.5, k + 0.5] so that uniform unit values decode
+        # to every integer with equal probability (or log-equal for logint).
+        low, high = float(self.low), float(self.high)
+        if self.is_int:
+            low, high = low - 0.5, high + 0.5
+        if self.is_log:
+            return math.log(low), math.log(high)
+        return low, high
+
+    def to_unit(self, value: Any) -> float:
+        """Encode one value into [0, 1]."""
+        if self.kind == "choice":
+            return (self.values.index(value) + 0.5) / len(self.values)
+        lo, hi = self._edges()
+        x = math.log(value) if self.is_log else float(value)
+        return min(max((x - lo) / (hi - lo), 0.0), 1.0)
+
+    def from_unit(self, u: float) -> Any:
+        """Decode a unit value into a valid value (integers rounded, clipped to the bounds)."""
+        u = min(max(float(u), 0.0), 1.0)
+        if self.kind == "choice":
+            return self.values[min(int(u * len(self.values)), len(self.values) - 1)]
+        lo, hi = self._edges()
+        x = lo + u * (hi - lo)
+        if self.is_log:
+            x = math.exp(x)
+        if self.is_int:
+            return int(min(max(round(x), self.low), self.high))
+        return float(min(max(x, self.low), self.high))
+
+    def contains(self, value: Any) -> bool:
+        """Whether `value` is a valid value of this parameter."""
+        if self.kind == "choice":
+            return value in self.values
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            return False
+        if self.is_int and value != int(value):
+            return False
+        return self.low <= value <= self.high
+
+    def to_dict(self) -> dict[str, Any]:
+        """The declarative form of this parameter."""
+        if self.kind == "choice":
+            return {"type": "choice", "values": list(self.values)}
+        low, high = (int(self.low), int(self.high)) if self.is_int else (self.low, self.high)
+        return {"type": self.kind, "low": low, "high": high}
+
+
+class SearchSpace:
+    """An ordered set of parameters with seeded sampling and unit-cube encoding."""
+
+    def __init__(self, parameters: Iterable[Parameter]) -> None:
+        self.parameters: tuple[Parameter, ...] = tuple(parameters)
+        if not self.parameters:
+            raise ConfigError("a search space needs at least one parameter")
+        names = [p.name for p in self.parameters]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"duplicate parameter names in search space: {names}")
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Parameter names in order."""
+        return tuple(p.name for p in self.parameters)
+
+    @property
+    def dim(self) -> int:
+        """Number of dimensions of the unit-cube encoding."""
+        return len(self.parameters)
+
+    def __getitem__(self, name: str) -> Parameter:
+        for p in self.parameters:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SearchSpace) and self.parameters == other.parameters
+
+    def __hash__(self) -> int:
+        return hash(self.parameters)
+
+    def __repr__(self) -> str:
+        return f"SearchSpace({self.to_dict()})"
+
+    def sample(self, rng: np.random.Generator) -> dict[str, Any]:
+        """One config drawn from the space with `rng`."""
+        return self.from_unit(rng.random(self.dim))
+
+    def to_unit(self, config: Mapping[str, Any]) -> np.ndarray:
+        """Encode a config as a point of the unit cube (log-aware)."""
+        return np.array([p.to_unit(config[p.name]) for p in self.parameters], dtype=float)
+
+    def from_unit(self, point: np.ndarray) -> dict[str, Any]:
+        """Decode a point of the unit cube into a config (integers rounded)."""
+        point = np.asarray(point, dtype=float).reshape(-1)
+        if point.shape[0] != self.dim:
+            raise ValueError(f"expected a point of dimension {self.dim}, got {point.shape[0]}")
+        return {p.name: p.from_unit(u) for p, u in zip(self.parameters, point, strict=True)}
+
+    def contains(self, config: Mapping[str, Any]) -> bool:
+        """Whether `config` has exactly this space's names, each with a valid value."""
+        return set(config) == set(self.names) and all(p.contains(config[p.name]) for p in self.parameters)
+
+    def validate(self, config: Mapping[str, Any]) -> None:
+        """Raise ConfigError naming the first missing, unknown or out-of-range value."""
+        unknown = sorted(set(config) - set(self.names))
+        if unknown:
+            raise ConfigError(f"unknown hyperparameter {unknown[0]!r}; accepted: {', '.join(self.names)}")
+        for p in self.parameters:
+            if p.name not in config:
+                raise ConfigError(f"missing hyperparameter {p.name!r}; required: {', '.join(self.names)}")
+            if not p.contains(config[p.name]):
+                raise ConfigError(f"{p.name}={config[p.name]!r} is outside the space: {_describe(p)}")
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        """The declarative (JSON/TOML) form of the space."""
+        return {p.name: p.to_dict() for p in self.parameters}
+
+    def to_json(self) -> str:
+        """The declarative form as a JSON string."""
+        return json.dumps(self.to_dict(), sort_keys=False)
+
+    @classmethod
+    def from_dict(cls, spec: Mapping[str, Mapping[str, Any]]) -> SearchSpace:
+        """Build a space from the declarative form {name: {type, low, high | values}}."""
+        if not isinstance(spec, Mapping) or not spec:
+            raise ConfigError("a search space must be a non-empty mapping of parameter name -> definition")
+        params = []
+        for name, definition in spec.items():
+            if not isinstance(definition, Mapping) or "type" not in definition:
+                raise ConfigError(f"parameter {name!r}: expected a table with a 'type' key")
+            extra = set(definition) - {"type", "low", "high", "values"}
+            if extra:
+                raise ConfigError(f"parameter {name!r}: unknown keys {sorted(extra)}")
+            values = definition.get("values")
+            params.append(
+                Parameter(
+                    name=name,
+                    kind=definition["type"],
+                    low=definition.get("low"),
+                    high=definition.get("high"),
+                    values=tuple(values) if values is not None else None,
+                )
+            )
+        return cls(params)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> SearchSpace:
+        """Read the declarative form from a .toml or .json file."""
+        path = Path(path)
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise ConfigError(f"cannot read search space file {path}: {exc.strerror}") from None
+        try:
+            if path.suffix.lower() == ".toml":
+                spec = tomllib.loads(text)
+            elif path.suffix.lower() == ".json":
+                spec = json.loads(text)
+            else:
+                raise ConfigError(f"search space file {path}: expected a .toml or .json file")
+        except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"search space file {path}: {exc}") from None
+        try:
+            return cls.from_dict(spec)
+        except ConfigError as exc:
+            raise ConfigError(f"search space file {path}: {exc}") from None
+
+    @classmethod
+    def from_scipy(cls, distributions: Mapping[str, Any]) -> SearchSpace:
+        """Build a space from frozen scipy.stats distributions (loguniform, randint, uniform)."""
+        params = []
+        for name, dist in distributions.items():
+            family = getattr(getattr(dist, "dist", None), "name", None)
+            if family is None or not hasattr(dist, "support"):
+                raise ConfigError(
+                    f"parameter {name!r}: expected a frozen scipy.stats distribution, got {dist!r}"
+                )
+            # support() accounts for loc and scale; .a/.b do not (wrong for uniform(loc, scale)).
+            low, high = (float(b) for b in dist.support())
+            if family in ("loguniform", "reciprocal"):
+                params.append(Parameter(name, "loguniform", low, high))
+            elif family == "uniform":
+                params.append(Parameter(name, "uniform", low, high))
+            elif family == "randint":
+                params.append(Parameter(name, "int", int(low), int(high)))
+            else:
+                raise ConfigError(
+                    f"parameter {name!r}: unsupported distribution {family!r}; accepted: loguniform, uniform, randint"
+                )
+        return cls(params)
+
+
+def _describe(p: Parameter) -> str:
+    if p.kind == "choice":
+        return f"one of {list(p.values)}"
+    low, high = (int(p.low), int(p.high)) if p.is_int else (p.low, p.high)
+    return f"{p.kind} {low}..{high}"

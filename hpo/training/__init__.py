@@ -1,0 +1,23 @@
+"""Training: epochs, learning curves, checkpoints, devices."""
+
+from hpo.training.curve import CURVE_FIELDS, STATUS_DIVERGED, STATUS_OK, WORST_ERROR, EpochRecord
+from hpo.training.device import DEVICE_CHOICES, resolve_device
+from hpo.training.runtime import configure, tune_allocator
+from hpo.training.trainer import Run, Trainer, load_checkpoint, save_checkpoint, seed_generators
+
+__all__ = [
+    "CURVE_FIELDS",
+    "DEVICE_CHOICES",
+    "STATUS_DIVERGED",
+    "STATUS_OK",
+    "WORST_ERROR",
+    "EpochRecord",
+    "Run",
+    "Trainer",
+    "configure",
+    "load_checkpoint",
+    "resolve_device",
+    "save_checkpoint",
+    "seed_generators",
+    "tune_allocator",
+]

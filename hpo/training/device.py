@@ -1,0 +1,22 @@
+"""Device selection: --device auto|cpu|cuda."""
+
+from __future__ import annotations
+
+import torch
+
+from hpo.errors import ConfigError
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda")
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """'auto' is CUDA when present, else CPU; 'cuda' without a GPU is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "cuda" or name.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            raise ConfigError(f"--device {name}: CUDA is not available on this machine; use auto or cpu")
+        return torch.device(name)
+    raise ConfigError(f"unknown device {name!r}; accepted: {', '.join(DEVICE_CHOICES)}")

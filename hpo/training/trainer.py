@@ -1,0 +1,217 @@
+"""Train a model epoch by epoch on in-memory splits, with resumable checkpoints."""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from hpo.data import Splits
+from hpo.models import Classifier, ModelContext, build_model, validate_config
+from hpo.training.curve import STATUS_DIVERGED, STATUS_OK, EpochRecord
+
+CHECKPOINT_FORMAT = 1
+
+
+def seed_generators(seed: int) -> tuple[torch.Generator, torch.Generator]:
+    """Two independent torch generators (model init, data order) from one integer seed."""
+    init_seq, order_seq = np.random.SeedSequence(seed).spawn(2)
+    init = torch.Generator().manual_seed(int(init_seq.generate_state(1, np.uint64)[0]))
+    order = torch.Generator().manual_seed(int(order_seq.generate_state(1, np.uint64)[0]))
+    return init, order
+
+
+@dataclass
+class Run:
+    """One training in progress: the model, its optimizer, its data-order stream and its curve."""
+
+    model_name: str
+    config: dict[str, Any]
+    seed: int
+    model: Classifier
+    optimizer: torch.optim.Optimizer
+    order_generator: torch.Generator
+    curve: list[EpochRecord]
+    features: dict[str, torch.Tensor] | None = None  # splits mapped by a fixed feature map
+
+    @property
+    def epoch(self) -> int:
+        """Epochs trained so far."""
+        return len(self.curve)
+
+    @property
+    def status(self) -> str:
+        """'ok', or 'diverged' once a loss was not finite."""
+        return self.curve[-1].status if self.curve else STATUS_OK
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue this run bit for bit elsewhere."""
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "model_name": self.model_name,
+            "config": dict(self.config),
+            "seed": self.seed,
+            "curve": [r.to_dict() for r in self.curve],
+            "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "optimizer": self.optimizer.state_dict(),
+            "order_generator": self.order_generator.get_state(),
+        }
+
+
+class Trainer:
+    """Trains any registered model on one set of splits, held as tensors on one device."""
+
+    def __init__(
+        self, splits: Splits, device: torch.device | str = "cpu", eval_batch_size: int = 4096
+    ) -> None:
+        self.device = torch.device(device)
+        self.splits = splits.to(self.device)
+        self.eval_batch_size = eval_batch_size
+        self.context = ModelContext(
+            input_shape=tuple(splits.train_x.shape[1:]), n_classes=splits.n_classes, n_train=splits.n_train
+        )
+
+    def start(self, model_name: str, config: Mapping[str, Any], seed: int) -> Run:
+        """A fresh run at epoch 0: the model initialised from `seed`, the data order seeded too."""
+        config = validate_config(model_name, config)
+        init_gen, order_gen = seed_generators(seed)
+        model = build_model(model_name, config, self.context, init_gen).to(self.device)
+        optimizer = torch.optim.SGD(model.parameters(), lr=config["learning_rate"])
+        return Run(model_name, config, seed, model, optimizer, order_gen, [])
+
+    def resume(self, state: Mapping[str, Any]) -> Run:
+        """Rebuild a run from `Run.state_dict()` output."""
+        if state.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(f"unsupported checkpoint format {state.get('format')!r}")
+        run = self.start(state["model_name"], state["config"], state["seed"])
+        run.model.load_state_dict(state["model"])
+        run.optimizer.load_state_dict(state["optimizer"])
+        run.order_generator.set_state(state["order_generator"])
+        run.curve = [EpochRecord(**r) for r in state["curve"]]
+        return run
+
+    def advance(self, run: Run, epochs: int) -> list[EpochRecord]:
+        """Train `run` until it has `epochs` epochs; return the records added.
+
+        A diverged run is not trained further: its remaining epochs are recorded as
+        diverged with worst-case errors and zero seconds, so every curve is complete.
+        """
+        added = []
+        while run.epoch < epochs:
+            epoch = run.epoch + 1
+            record = (
+                EpochRecord.diverged(epoch)
+                if run.status == STATUS_DIVERGED
+                else self._train_epoch(run, epoch)
+            )
+            run.curve.append(record)
+            added.append(record)
+        return added
+
+    def fit(
+        self, model_name: str, config: Mapping[str, Any], epochs: int, seed: int = 0
+    ) -> list[EpochRecord]:
+        """Train a fresh model for `epochs` epochs and return its whole curve."""
+        run = self.start(model_name, config, seed)
+        self.advance(run, epochs)
+        return run.curve
+
+    def _inputs(self, run: Run) -> tuple[dict[str, torch.Tensor], Any]:
+        """The inputs the trained part of the model sees, and the function applied to them."""
+        s = self.splits
+        if not run.model.fixed_features:
+            return {"train": s.train_x, "val": s.val_x, "test": s.test_x}, run.model
+        if run.features is None:
+            with torch.inference_mode():
+                run.features = {
+                    name: torch.cat(
+                        [
+                            run.model.feature_map(x[i : i + self.eval_batch_size])
+                            for i in range(0, x.shape[0], self.eval_batch_size)
+                        ]
+                    )
+                    for name, x in (("train", s.train_x), ("val", s.val_x), ("test", s.test_x))
+                }
+        return run.features, run.model.head
+
+    def _train_epoch(self, run: Run, epoch: int) -> EpochRecord:
+        splits, model, optimizer = self.splits, run.model, run.optimizer
+        batch_size = run.config["batch_size"]
+        n = splits.n_train
+        self._synchronize()
+        started = time.perf_counter()
+        inputs, forward = self._inputs(run)
+        train_x = inputs["train"]
+        order = torch.randperm(n, generator=run.order_generator).to(self.device)
+        total = torch.zeros((), device=self.device)
+        model.train()
+        for begin in range(0, n, batch_size):
+            idx = order[begin : begin + batch_size]
+            targets = splits.train_y[idx]
+            logits = forward(train_x[idx])
+            loss = model.data_loss(logits, targets) + model.penalty()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.detach() * idx.shape[0]
+        train_loss = float(total) / n  # one sync per epoch, not per batch
+        self._synchronize()
+        seconds = time.perf_counter() - started
+        if not math.isfinite(train_loss):
+            return EpochRecord.diverged(epoch, train_loss, seconds)
+        val_loss, val_error = self.evaluate(model, inputs["val"], splits.val_y, forward)
+        _, test_error = self.evaluate(model, inputs["test"], splits.test_y, forward)
+        if not math.isfinite(val_loss):
+            return EpochRecord.diverged(epoch, train_loss, seconds)
+        return EpochRecord(epoch, train_loss, val_loss, val_error, test_error, seconds, STATUS_OK)
+
+    @torch.inference_mode()
+    def evaluate(
+        self, model: Classifier, x: torch.Tensor, y: torch.Tensor, forward: Any = None
+    ) -> tuple[float, float]:
+        """(objective, error rate) of `model` on (x, y); the objective includes the penalty.
+
+        `forward` maps x to logits (the model itself unless x holds precomputed features).
+        """
+        forward = model if forward is None else forward
+        model.eval()
+        loss_sum = torch.zeros((), device=self.device)
+        wrong = torch.zeros((), dtype=torch.int64, device=self.device)
+        for begin in range(0, y.shape[0], self.eval_batch_size):
+            xb, yb = x[begin : begin + self.eval_batch_size], y[begin : begin + self.eval_batch_size]
+            logits = forward(xb)
+            loss_sum += model.data_loss(logits, yb) * yb.shape[0]
+            wrong += (logits.argmax(dim=1) != yb).sum()
+        n = y.shape[0]
+        return float(loss_sum) / n + float(model.penalty()), float(wrong) / n
+
+    def _synchronize(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
+
+def save_checkpoint(run: Run, path: str | Path) -> None:
+    """Write `run`'s state to `path` atomically (temporary file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(run.state_dict(), tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Read a checkpoint written by `save_checkpoint`."""
+    return torch.load(Path(path), map_location="cpu", weights_only=True)
