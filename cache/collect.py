@@ -21,7 +21,7 @@ from cache.design import DESIGNS, design_configs
 from cache.schema import SCHEMA_VERSION, arrow_schema, encode_metadata
 from cache.store import CurveStore
 from hpo import provenance
-from hpo.data import FASHION_MNIST, load_splits
+from hpo.data import load_splits
 from hpo.errors import ConfigError
 from hpo.models import get_model, validate_config
 from hpo.space import SearchSpace
@@ -175,7 +175,7 @@ def _init_worker(spec: CollectSpec, store_root: str, meta: dict[str, Any], threa
     provenance_entry = {"command": meta["command"], **provenance.environment(device)}
     file_meta = {k: v for k, v in meta.items() if k != "command"}
     file_meta["dataset"] = {
-        "name": FASHION_MNIST.name,
+        "name": splits.dataset,
         "checksums": splits.checksums,
         "split_seed": splits.split_seed,
         "n_train": splits.n_train,

@@ -68,6 +68,18 @@ FASHION_MNIST = DatasetSpec(
 )
 
 
+#: Datasets by name; tests swap in small generated ones.
+DATASETS: dict[str, DatasetSpec] = {FASHION_MNIST.name: FASHION_MNIST}
+
+
+def get_dataset(name: str = FASHION_MNIST.name) -> DatasetSpec:
+    """The registered dataset called `name`."""
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise DataError(f"unknown dataset {name!r}; accepted: {', '.join(DATASETS)}") from None
+
+
 def find_file(directory: Path, name: str) -> Path | None:
     """The file `name` or `name.gz` in `directory`, whichever exists."""
     for candidate in (directory / name, directory / f"{name}.gz"):
@@ -80,7 +92,7 @@ def _has_all(spec: DatasetSpec, directory: Path) -> bool:
     return all(find_file(directory, name) for name, _ in spec.files.values())
 
 
-def locate(spec: DatasetSpec = FASHION_MNIST, data_dir: str | Path | None = None) -> Path:
+def locate(spec: DatasetSpec, data_dir: str | Path | None = None) -> Path:
     """Return the directory holding all files of `spec`, downloading them if none has them.
 
     An explicit `data_dir` is authoritative: missing files are downloaded into it.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import numpy as np
 import torch
 
 from hpo.data.idx import parse_idx
-from hpo.data.source import FASHION_MNIST, DatasetSpec, locate, read_verified
+from hpo.data.source import DatasetSpec, get_dataset, locate, read_verified
 from hpo.errors import DataError
 
 DEFAULT_SPLIT_SEED = 0
@@ -29,6 +30,7 @@ class Splits:
     checksums: dict[str, str]
     split_seed: int
     n_classes: int
+    dataset: str = "fashion-mnist"
 
     @property
     def n_train(self) -> int:
@@ -41,12 +43,10 @@ class Splits:
             k: getattr(self, k).to(device)
             for k in ("train_x", "train_y", "val_x", "val_y", "test_x", "test_y")
         }
-        return Splits(**moved, checksums=self.checksums, split_seed=self.split_seed, n_classes=self.n_classes)
+        return dataclasses.replace(self, **moved)
 
 
-def load_arrays(
-    spec: DatasetSpec = FASHION_MNIST, data_dir: str | Path | None = None
-) -> dict[str, np.ndarray]:
+def load_arrays(spec: DatasetSpec, data_dir: str | Path | None = None) -> dict[str, np.ndarray]:
     """The four verified arrays of `spec`, keyed by role."""
     directory = locate(spec, data_dir)
     arrays = {
@@ -64,6 +64,7 @@ def make_splits(
     checksums: dict[str, str],
     split_seed: int = DEFAULT_SPLIT_SEED,
     val_fraction: float = DEFAULT_VAL_FRACTION,
+    dataset: str = "fashion-mnist",
 ) -> Splits:
     """Split the training images into train/validation by a permutation from `split_seed`."""
     if not 0.0 < val_fraction < 1.0:
@@ -86,17 +87,19 @@ def make_splits(
         test_y=test_y,
         checksums=checksums,
         split_seed=split_seed,
-        n_classes=max(n_classes, 10),
+        n_classes=n_classes,
+        dataset=dataset,
     )
 
 
 def load_splits(
     data_dir: str | Path | None = None,
-    spec: DatasetSpec = FASHION_MNIST,
+    spec: DatasetSpec | None = None,
     split_seed: int = DEFAULT_SPLIT_SEED,
     val_fraction: float = DEFAULT_VAL_FRACTION,
 ) -> Splits:
     """Locate, verify and split a dataset (FashionMNIST by default) into tensors."""
+    spec = spec or get_dataset()
     arrays = load_arrays(spec, data_dir)
     checksums = {name: sha for name, sha in spec.files.values()}
-    return make_splits(arrays, checksums, split_seed, val_fraction)
+    return make_splits(arrays, checksums, split_seed, val_fraction, spec.name)

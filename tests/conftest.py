@@ -1,0 +1,66 @@
+"""Shared fixtures: a small generated FashionMNIST-like dataset swapped into the registry."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from fakedata import idx_bytes, make_arrays, make_spec, write_files  # noqa: E402
+
+from hpo.data import DATASETS, load_splits  # noqa: E402
+
+REAL_DIR = Path(os.environ.get("FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip real-data tests where the Debian package is absent, except in CI where they must run."""
+    have_real = (REAL_DIR / "train-images-idx3-ubyte.gz").exists() or (REAL_DIR / "train-images-idx3-ubyte").exists()
+    if have_real or os.environ.get("CI"):
+        return
+    skip = pytest.mark.skip(reason=f"real FashionMNIST not found in {REAL_DIR} (apt-get install dataset-fashion-mnist)")
+    for item in items:
+        if "real_data" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Keep tests away from the user's cache dir and from global thread settings."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg")))
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def fake_contents() -> dict[str, bytes]:
+    """Decompressed IDX bytes of the generated dataset, by file name."""
+    return idx_bytes(make_arrays())
+
+
+@pytest.fixture
+def fake_dataset(tmp_path: Path, fake_contents: dict[str, bytes], monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A generated dataset registered as 'fashion-mnist'; returns the directory holding it."""
+    directory = tmp_path / "fake-fmnist"
+    write_files(directory, fake_contents)
+    spec = make_spec(fake_contents, tmp_path)
+    monkeypatch.setitem(DATASETS, "fashion-mnist", spec)
+    monkeypatch.setenv(spec.env_var, str(directory))
+    return directory
+
+
+@pytest.fixture
+def fake_splits(fake_dataset: Path):
+    """The generated dataset as Splits (800 train, 200 validation, 200 test)."""
+    return load_splits(fake_dataset)
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    """A seeded generator."""
+    return np.random.default_rng(12345)

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from hpo.errors import ConfigError
+from hpo.models import MODELS
+from hpo.training import (
+    CURVE_FIELDS,
+    STATUS_DIVERGED,
+    WORST_ERROR,
+    Trainer,
+    load_checkpoint,
+    resolve_device,
+    save_checkpoint,
+)
+
+FAST = {
+    "softmax": {"learning_rate": 0.1, "batch_size": 64},
+    "lenet": {"learning_rate": 0.9, "batch_size": 64},
+    "sgd": {"learning_rate": 0.01, "batch_size": 64, "alpha": 1e-4, "l1_ratio": 0.15},
+    "svm": {"learning_rate": 0.5, "batch_size": 64, "C": 10.0, "gamma": 0.01},
+}
+
+
+def values(curve):
+    return [(r.train_loss, r.val_loss, r.val_error, r.test_error, r.status) for r in curve]
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_same_seed_same_curve_other_seed_other_curve(fake_splits, name: str) -> None:
+    trainer = Trainer(fake_splits)
+    a = trainer.fit(name, FAST[name], 2, seed=7)
+    b = trainer.fit(name, FAST[name], 2, seed=7)
+    c = trainer.fit(name, FAST[name], 2, seed=8)
+    assert values(a) == values(b)
+    assert values(a) != values(c)
+    assert [r.epoch for r in a] == [1, 2]
+    assert all(r.epoch_seconds > 0 for r in a)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_resume_from_checkpoint_gives_the_same_curve(fake_splits, tmp_path, name: str) -> None:
+    trainer = Trainer(fake_splits)
+    straight = trainer.fit(name, FAST[name], 4, seed=3)
+    run = trainer.start(name, FAST[name], seed=3)
+    trainer.advance(run, 2)
+    save_checkpoint(run, tmp_path / "ck.pt")
+    del run
+    resumed = trainer.resume(load_checkpoint(tmp_path / "ck.pt"))
+    assert resumed.epoch == 2
+    added = trainer.advance(resumed, 4)
+    assert [r.epoch for r in added] == [3, 4]
+    assert values(resumed.curve) == values(straight)
+
+
+def test_linear_models_learn_the_generated_task(fake_splits) -> None:
+    trainer = Trainer(fake_splits)
+    for name in ("softmax", "sgd", "svm"):
+        curve = trainer.fit(name, FAST[name], 3, seed=0)
+        assert curve[-1].val_error < 0.2, (name, curve[-1])
+        assert curve[-1].train_loss < curve[0].train_loss
+
+
+def test_divergence_is_a_result_with_a_full_curve(fake_splits) -> None:
+    trainer = Trainer(fake_splits)
+    config = {**FAST["sgd"], "learning_rate": 1e30}
+    curve = trainer.fit("sgd", config, 3, seed=0)
+    assert [r.status for r in curve] == [STATUS_DIVERGED] * 3
+    assert all(r.val_error == WORST_ERROR and r.test_error == WORST_ERROR for r in curve)
+    assert not math.isfinite(curve[0].train_loss)
+    assert curve[0].epoch_seconds > 0 and curve[1].epoch_seconds == 0.0
+
+
+def test_curve_records_have_the_documented_fields(fake_splits) -> None:
+    record = Trainer(fake_splits).fit("softmax", FAST["softmax"], 1)[0]
+    assert tuple(record.to_dict()) == CURVE_FIELDS
+
+
+def test_invalid_config_is_refused_before_training(fake_splits) -> None:
+    with pytest.raises(ConfigError, match="batch_size=0"):
+        Trainer(fake_splits).start("softmax", {"learning_rate": 0.1, "batch_size": 0}, 0)
+
+
+def test_device_resolution() -> None:
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device("auto").type == expected
+    assert resolve_device("cpu").type == "cpu"
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="CUDA is not available"):
+            resolve_device("cuda")
+    with pytest.raises(ConfigError, match="unknown device 'tpu'"):
+        resolve_device("tpu")
+
+
+@pytest.mark.real_data
+def test_softmax_on_real_data_reaches_the_notebook_accuracy() -> None:
+    from hpo.data import load_splits
+
+    curve = Trainer(load_splits()).fit("softmax", MODELS["softmax"].defaults, 2, seed=0)
+    assert curve[-1].val_error < 0.22
