@@ -46,9 +46,10 @@ def echo_json(obj: Any) -> None:
 
 
 def _register() -> None:
-    from bench.commands import collect, train
+    from bench.commands import collect, run, train
 
     cli.add_command(train.train)
+    cli.add_command(run.run)
     cli.add_command(collect.collect)
 
 

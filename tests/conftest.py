@@ -12,19 +12,23 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from fakedata import idx_bytes, make_arrays, make_spec, write_files  # noqa: E402
+from fakedata import idx_bytes, make_arrays, make_spec, write_files
 
-from hpo.data import DATASETS, load_splits  # noqa: E402
+from hpo.data import DATASETS, load_splits
 
 REAL_DIR = Path(os.environ.get("FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist"))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Skip real-data tests where the Debian package is absent, except in CI where they must run."""
-    have_real = (REAL_DIR / "train-images-idx3-ubyte.gz").exists() or (REAL_DIR / "train-images-idx3-ubyte").exists()
+    have_real = (REAL_DIR / "train-images-idx3-ubyte.gz").exists() or (
+        REAL_DIR / "train-images-idx3-ubyte"
+    ).exists()
     if have_real or os.environ.get("CI"):
         return
-    skip = pytest.mark.skip(reason=f"real FashionMNIST not found in {REAL_DIR} (apt-get install dataset-fashion-mnist)")
+    skip = pytest.mark.skip(
+        reason=f"real FashionMNIST not found in {REAL_DIR} (apt-get install dataset-fashion-mnist)"
+    )
     for item in items:
         if "real_data" in item.keywords:
             item.add_marker(skip)

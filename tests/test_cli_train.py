@@ -26,25 +26,65 @@ def test_train_prints_a_table(runner, fake_dataset) -> None:
 
 def test_train_json_is_one_object_per_epoch(runner, fake_dataset) -> None:
     result = runner.invoke(
-        cli, ["train", "--model", "svm", "--epochs", "3", "--json", "--seed", "4", "--set", "C=10", "--set", "gamma=0.01"]
+        cli,
+        [
+            "train",
+            "--model",
+            "svm",
+            "--epochs",
+            "3",
+            "--json",
+            "--seed",
+            "4",
+            "--set",
+            "C=10",
+            "--set",
+            "gamma=0.01",
+        ],
     )
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in result.output.splitlines()]
     assert [r["epoch"] for r in rows] == [1, 2, 3]
     assert all(tuple(r) == CURVE_FIELDS for r in rows)
     again = runner.invoke(
-        cli, ["train", "--model", "svm", "--epochs", "3", "--json", "--seed", "4", "--set", "C=10", "--set", "gamma=0.01"]
+        cli,
+        [
+            "train",
+            "--model",
+            "svm",
+            "--epochs",
+            "3",
+            "--json",
+            "--seed",
+            "4",
+            "--set",
+            "C=10",
+            "--set",
+            "gamma=0.01",
+        ],
     )
     strip = [{k: v for k, v in r.items() if k != "epoch_seconds"} for r in rows]
-    assert strip == [{k: v for k, v in json.loads(line).items() if k != "epoch_seconds"} for line in again.output.splitlines()]
+    assert strip == [
+        {k: v for k, v in json.loads(line).items() if k != "epoch_seconds"}
+        for line in again.output.splitlines()
+    ]
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--model", "softmax", "--set", "batch_size=0"], "batch_size=0 is invalid: expected an integer >= 1"),
-        (["--model", "softmax", "--set", "learning_rate=-0.5"], "learning_rate=-0.5 is invalid: expected a number > 0"),
-        (["--model", "softmax", "--set", "momentum=0.9"], "--set momentum: unknown hyperparameter; accepted: learning_rate, batch_size"),
+        (
+            ["--model", "softmax", "--set", "batch_size=0"],
+            "batch_size=0 is invalid: expected an integer >= 1",
+        ),
+        (
+            ["--model", "softmax", "--set", "learning_rate=-0.5"],
+            "learning_rate=-0.5 is invalid: expected a number > 0",
+        ),
+        (
+            ["--model", "softmax", "--set", "momentum=0.9"],
+            "--set momentum: unknown hyperparameter; accepted: learning_rate, batch_size",
+        ),
         (["--model", "softmax", "--set", "batch_size"], "expected name=value"),
         (["--model", "softmax", "--set", "batch_size=abc"], "expected a number"),
         (["--model", "softmax", "--epochs", "0"], "--epochs must be >= 1, got 0"),
@@ -73,7 +113,9 @@ def test_missing_data_is_one_line(runner, fake_dataset, tmp_path, monkeypatch) -
     from hpo.data import DATASETS
 
     spec = DATASETS["fashion-mnist"]
-    monkeypatch.setitem(DATASETS, "fashion-mnist", type(spec)(**{**spec.__dict__, "mirrors": ("http://127.0.0.1:9/",)}))
+    monkeypatch.setitem(
+        DATASETS, "fashion-mnist", type(spec)(**{**spec.__dict__, "mirrors": ("http://127.0.0.1:9/",)})
+    )
     result = runner.invoke(cli, ["train", "--model", "softmax", "--data-dir", str(tmp_path / "empty")])
     assert result.exit_code == 1
     assert "train-images-idx3-ubyte not found locally and the download failed" in result.output

@@ -73,7 +73,9 @@ def mirror(tmp_path, fake_contents) -> Iterator[tuple[str, Path]]:
     """A local HTTP server serving the gzipped files, like the official mirror."""
     served = tmp_path / "mirror"
     write_files(served, fake_contents)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(served)))
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(_Handler, directory=str(served))
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/", served
@@ -96,7 +98,9 @@ def test_download_refuses_corrupted_mirror(tmp_path, fake_contents, mirror) -> N
     bad = served / "train-labels-idx1-ubyte.gz"
     bad.write_bytes(gzip.compress(b"\x00\x00\x08\x01" + b"\x00" * 10))
     spec = make_spec(fake_contents, tmp_path, mirrors=(url,))
-    with pytest.raises(DataError, match="train-labels-idx1-ubyte not found locally and the download failed.*checksum"):
+    with pytest.raises(
+        DataError, match=r"train-labels-idx1-ubyte not found locally and the download failed.*checksum"
+    ):
         locate(spec)
     # nothing half-written is left where locate would find it
     assert not (tmp_path / "user" / "train-labels-idx1-ubyte.gz").exists()

@@ -53,5 +53,5 @@ def test_gzip_detected_by_magic(tmp_path) -> None:
 def test_truncated_gzip_is_a_data_error(tmp_path) -> None:
     data = gzip.compress(encode_idx(np.arange(1000, dtype=np.uint8)))
     (tmp_path / "a.gz").write_bytes(data[: len(data) // 2])
-    with pytest.raises(DataError, match="a.gz: corrupted gzip"):
+    with pytest.raises(DataError, match=r"a\.gz: corrupted gzip"):
         decompressed_bytes(tmp_path / "a.gz")

@@ -39,7 +39,10 @@ def test_unknown_model_lists_accepted() -> None:
 
 
 def test_missing_and_unknown_hyperparameters_are_named() -> None:
-    with pytest.raises(ConfigError, match=r"missing hyperparameter 'alpha' for model 'sgd'; required: learning_rate, batch_size, alpha, l1_ratio"):
+    with pytest.raises(
+        ConfigError,
+        match=r"missing hyperparameter 'alpha' for model 'sgd'; required: learning_rate, batch_size, alpha, l1_ratio",
+    ):
         validate_config("sgd", {"learning_rate": 0.1, "batch_size": 32, "l1_ratio": 0.5})
     with pytest.raises(ConfigError, match="unknown hyperparameter 'momentum'"):
         validate_config("softmax", {"learning_rate": 0.1, "batch_size": 32, "momentum": 0.9})
@@ -95,7 +98,9 @@ def test_sgd_objective_is_sklearn_elastic_net_hinge() -> None:
     config = {"learning_rate": 0.1, "batch_size": 32, "alpha": 0.01, "l1_ratio": 0.3}
     model = build_model("sgd", config, ModelContext((4,), 3, 100), gen())
     with torch.no_grad():
-        model.linear.weight.copy_(torch.tensor([[1.0, -2.0, 0.0, 0.5], [0.0, 1.0, 1.0, 0.0], [-1.0, 0.0, 0.0, 3.0]]))
+        model.linear.weight.copy_(
+            torch.tensor([[1.0, -2.0, 0.0, 0.5], [0.0, 1.0, 1.0, 0.0], [-1.0, 0.0, 0.0, 3.0]])
+        )
         model.linear.bias.copy_(torch.tensor([0.5, 0.0, -0.5]))
     x = torch.tensor([[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 1.0]])
     y = torch.tensor([0, 2])

@@ -193,6 +193,15 @@ class Trainer:
         n = y.shape[0]
         return float(loss_sum) / n + float(model.penalty()), float(wrong) / n
 
+    def errors(self, run: Run) -> dict[str, float]:
+        """Error rates of `run`'s current model on the train, validation and test splits."""
+        inputs, forward = self._inputs(run)
+        s = self.splits
+        labels = {"train": s.train_y, "val": s.val_y, "test": s.test_y}
+        out = {name: self.evaluate(run.model, inputs[name], labels[name], forward)[1] for name in labels}
+        run.features = None
+        return out
+
     def _synchronize(self) -> None:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)

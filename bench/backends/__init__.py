@@ -1,0 +1,1 @@
+"""Backends that run the tuner's jobs: live training, or replay of the curve cache."""

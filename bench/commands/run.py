@@ -1,0 +1,167 @@
+"""`bench run`: one live HPO experiment, its rows, its progress figure and a final training."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+
+from bench.experiment import BACKENDS, RunSpec, final_training, run_live
+from bench.options import (
+    data_dir_option,
+    device_option,
+    model_option,
+    progress_bar,
+    quiet_option,
+    space_option,
+    threads_option,
+)
+from bench.results import RESULTS_FILE, rows_table, write_results
+from hpo import provenance
+from hpo.algorithms import ALGORITHMS, AlgorithmSettings
+from hpo.errors import ConfigError
+from hpo.space import SearchSpace
+from hpo.tuner import Budget
+
+
+@click.command()
+@model_option
+@click.option("--algorithm", required=True, type=click.Choice(list(ALGORITHMS)), help="HPO algorithm.")
+@click.option(
+    "--backend", default="live", show_default=True, type=click.Choice(BACKENDS), help="Where trials run."
+)
+@click.option("--trials", type=int, default=20, show_default=True, help="New trials (configs) to start.")
+@click.option(
+    "--budget-epochs", type=int, default=None, help="Also stop starting work after this many epochs."
+)
+@click.option(
+    "--budget-seconds", type=float, default=None, help="Also stop starting work after this many seconds."
+)
+@click.option("--eta", type=float, default=3, show_default=True, help="Halving rate (SH, Hyperband, ASHA).")
+@click.option("--r-min", type=int, default=1, show_default=True, help="Epochs at the lowest rung.")
+@click.option(
+    "--r-max",
+    type=int,
+    default=20,
+    show_default=True,
+    help="Epochs at the top rung (and of every FIFO trial).",
+)
+@click.option(
+    "--prefact", type=int, default=1, show_default=True, help="SH: a bracket starts prefact * eta^K configs."
+)
+@click.option("--n-configs", type=int, default=None, help="SH: configs per bracket (overrides --prefact).")
+@space_option
+@click.option("--seed", type=int, default=0, show_default=True, help="Experiment seed.")
+@click.option("--initial-default", is_flag=True, help="Try the model's default config first.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None, help="Output directory.")
+@click.option("--overwrite", is_flag=True, help="Replace results already in --out.")
+@click.option("--no-final", is_flag=True, help="Skip training the best config to --r-max at the end.")
+@device_option
+@data_dir_option
+@threads_option
+@quiet_option
+def run(
+    model: str,
+    algorithm: str,
+    backend: str,
+    trials: int,
+    budget_epochs: int | None,
+    budget_seconds: float | None,
+    eta: float,
+    r_min: int,
+    r_max: int,
+    prefact: int,
+    n_configs: int | None,
+    space_file: str | None,
+    seed: int,
+    initial_default: bool,
+    out_dir: str | None,
+    overwrite: bool,
+    no_final: bool,
+    device: str,
+    data_dir: str | None,
+    threads: int | None,
+    quiet: bool,
+) -> None:
+    """Run one HPO experiment on live FashionMNIST training."""
+    if trials < 1:
+        raise ConfigError(f"--trials must be >= 1, got {trials}")
+    eta_value = int(eta) if float(eta).is_integer() else eta
+    settings = AlgorithmSettings(
+        eta=eta_value, r_min=r_min, r_max=r_max, prefact=prefact, n_configs=n_configs
+    )
+    spec = RunSpec(
+        model=model,
+        algorithm=algorithm,
+        budget=Budget(trials=trials, epochs=budget_epochs, seconds=budget_seconds),
+        settings=settings,
+        seed=seed,
+        backend=backend,
+        space=SearchSpace.from_file(space_file) if space_file else None,
+        initial_default=initial_default,
+        device=device,
+        data_dir=data_dir,
+        threads=threads,
+    )
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = Path(out_dir) if out_dir else Path("results") / f"run-{model}-{algorithm}-seed{seed}-{stamp}"
+    if (out / RESULTS_FILE).exists() and not overwrite:
+        raise ConfigError(f"{out} already holds results; pass --overwrite or choose another --out")
+    command = provenance.command_line()
+    started = provenance.now_iso()
+
+    bar = progress_bar(quiet, total=trials, unit="trial", desc=f"{algorithm} on {model}")
+    seen: set[int] = set()
+
+    def on_result(row, outcome) -> None:
+        if row["trial_id"] not in seen:
+            seen.add(row["trial_id"])
+            bar.update(1)
+        bar.set_postfix(best=f"{outcome.incumbent.val_error:.4f}", epochs=outcome.epochs_trained)
+
+    live = run_live(spec, on_result=on_result)
+    bar.close()
+    outcome = live.outcome
+    experiment = {
+        "experiment_id": spec.experiment_id,
+        "model": model,
+        "algorithm": algorithm,
+        "backend": backend,
+        "seed": seed,
+    }
+    table = rows_table(outcome.rows, experiment, spec.search_space.names)
+    meta = {
+        "kind": "run",
+        "spec": spec.to_dict(),
+        "experiment_id": spec.experiment_id,
+        "command": command,
+        "started": started,
+        "finished": provenance.now_iso(),
+        "environment": live.environment,
+        "epochs_trained": outcome.epochs_trained,
+        "busy_seconds": live.backend.busy_seconds,
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    write_results(out / RESULTS_FILE, table, meta)
+    from reports.progress import progress_figure
+
+    figure = progress_figure(table.to_pandas(), out / "progress.png", f"{algorithm} on {model}, seed {seed}")
+    best = outcome.incumbent
+    click.echo(
+        f"{len(outcome.rows)} results from {len(seen)} trials, {outcome.epochs_trained} epochs, {live.backend.now:.1f} s"
+    )
+    click.echo(
+        f"best validation error {best.val_error:.4f} (trial {best.trial_id}, {best.epochs} epochs): {_fmt(best.config)}"
+    )
+    click.echo(f"results: {out / RESULTS_FILE}\nfigure:  {figure}")
+    if not no_final:
+        final = final_training(live, r_max)
+        click.echo(
+            f"best config trained to {final['epochs']} epochs: train accuracy {1 - final['train']:.2%}, "
+            f"validation accuracy {1 - final['val']:.2%}, test accuracy {1 - final['test']:.2%}"
+        )
+
+
+def _fmt(config: dict) -> str:
+    return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in config.items())

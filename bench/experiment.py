@@ -1,0 +1,119 @@
+"""One HPO experiment: its validated spec, and running it live."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.backends.live import LiveBackend
+from hpo import algorithms, provenance
+from hpo.algorithms import AlgorithmSettings
+from hpo.data import load_splits
+from hpo.errors import ConfigError
+from hpo.models import get_model
+from hpo.seeding import streams
+from hpo.space import SearchSpace
+from hpo.training import Trainer, configure, resolve_device
+from hpo.tuner import Budget, TuneOutcome, Tuner
+
+BACKENDS = ("live",)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that determines one HPO experiment."""
+
+    model: str
+    algorithm: str
+    budget: Budget
+    settings: AlgorithmSettings = field(default_factory=AlgorithmSettings)
+    seed: int = 0
+    backend: str = "live"
+    space: SearchSpace | None = None
+    initial_default: bool = False
+    device: str = "auto"
+    data_dir: str | None = None
+    threads: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        model = get_model(self.model)
+        algorithms.get_algorithm(self.algorithm)
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"unknown backend {self.backend!r}; accepted: {', '.join(BACKENDS)}")
+        if self.space is not None and set(self.space.names) != set(model.hyperparameters):
+            raise ConfigError(
+                f"search space parameters {list(self.space.names)} do not match model {self.model!r}'s "
+                f"hyperparameters {list(model.hyperparameters)}"
+            )
+
+    @property
+    def search_space(self) -> SearchSpace:
+        """The space searched (the model's default unless given)."""
+        return self.space or get_model(self.model).space
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready description, stored with the results."""
+        return {
+            "model": self.model,
+            "algorithm": self.algorithm,
+            "budget": {
+                "trials": self.budget.trials,
+                "epochs": self.budget.epochs,
+                "seconds": self.budget.seconds,
+            },
+            "settings": self.settings.to_dict(),
+            "seed": self.seed,
+            "backend": self.backend,
+            "space": self.search_space.to_dict(),
+            "initial_default": self.initial_default,
+            "device": self.device,
+        }
+
+    @property
+    def experiment_id(self) -> str:
+        """A stable id of the spec: 12 hex digits of its hash."""
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:12]
+
+
+@dataclass
+class LiveRun:
+    """A finished live experiment: the tuner's outcome and the backend holding the trained runs."""
+
+    spec: RunSpec
+    outcome: TuneOutcome
+    backend: LiveBackend
+    trainer: Trainer
+    environment: dict[str, Any]
+
+
+def run_live(
+    spec: RunSpec, on_result: Callable[[dict[str, Any], TuneOutcome], None] | None = None
+) -> LiveRun:
+    """Run the experiment with real training on this machine."""
+    configure(spec.threads)
+    device = resolve_device(spec.device)
+    trainer = Trainer(load_splits(spec.data_dir), device)
+    rngs = streams(spec.seed)
+    space = spec.search_space
+    initial = get_model(spec.model).defaults if spec.initial_default else None
+    if initial is not None and not space.contains(initial):
+        raise ConfigError(f"the model's default config {dict(initial)} is outside the search space")
+    scheduler = algorithms.build(spec.algorithm, space, rngs.searcher, spec.settings, initial_config=initial)
+    backend = LiveBackend(trainer, spec.model, rngs.training)
+    outcome = Tuner(scheduler, backend, spec.budget, on_result=on_result).run()
+    return LiveRun(spec, outcome, backend, trainer, provenance.environment(device))
+
+
+def final_training(live: LiveRun, epochs: int) -> dict[str, Any]:
+    """Continue the incumbent trial to `epochs` and measure its train, validation and test error."""
+    incumbent = live.outcome.incumbent
+    if incumbent is None:
+        raise ConfigError("the experiment produced no results")
+    run = live.backend.runs[incumbent.trial_id]
+    live.trainer.advance(run, epochs)
+    errors = live.trainer.errors(run)
+    return {"trial_id": incumbent.trial_id, "config": dict(run.config), "epochs": run.epoch, **errors}

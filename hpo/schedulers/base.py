@@ -1,0 +1,71 @@
+"""What every scheduler does: hand out jobs, learn from their results."""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+from hpo.searchers import Searcher
+
+
+@dataclass(frozen=True)
+class Job:
+    """Train `trial_id`'s config until `epochs`, continuing from `resume_from` epochs already trained."""
+
+    trial_id: int
+    config: dict[str, Any] = field(hash=False, compare=True)
+    epochs: int
+    resume_from: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.resume_from < self.epochs:
+            raise ValueError(f"job needs 0 <= resume_from < epochs, got {self.resume_from} and {self.epochs}")
+
+    @property
+    def new_epochs(self) -> int:
+        """Epochs this job trains."""
+        return self.epochs - self.resume_from
+
+
+def rank_key(error: float, trial_id: int) -> tuple[float, int]:
+    """Order results by error, ties by trial id; a non-finite error ranks last."""
+    return (error if math.isfinite(error) else math.inf, trial_id)
+
+
+class Scheduler(ABC):
+    """Decides which trial trains how far next.
+
+    `next_job()` returns None when nothing can start until a running job reports (the
+    barrier of synchronous successive halving) or when nothing is left to do.
+    """
+
+    def __init__(self, searcher: Searcher) -> None:
+        self.searcher = searcher
+        self.n_trials = 0
+        self.accepting_new_trials = True
+
+    def stop_new_trials(self) -> None:
+        """No new trials from now on; running trials may still be continued or promoted."""
+        self.accepting_new_trials = False
+
+    def _new_trial(self, epochs: int) -> Job:
+        config = self.searcher.suggest()
+        self.searcher.pending(config)
+        job = Job(self.n_trials, config, epochs, 0)
+        self.n_trials += 1
+        return job
+
+    @abstractmethod
+    def next_job(self) -> Job | None:
+        """The next job to run, or None."""
+
+    @abstractmethod
+    def on_result(self, job: Job, error: float) -> None:
+        """Record the validation error `job` reached at `job.epochs`."""
+
+    @property
+    def max_epochs(self) -> int:
+        """The most epochs any trial trains."""
+        raise NotImplementedError

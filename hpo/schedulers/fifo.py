@@ -1,0 +1,27 @@
+"""FIFO: every trial trains for a fixed number of epochs (plain random search or BO)."""
+
+from __future__ import annotations
+
+from hpo.errors import ConfigError
+from hpo.schedulers.base import Job, Scheduler
+from hpo.searchers import Searcher
+
+
+class FIFOScheduler(Scheduler):
+    """Each new trial trains straight to `epochs`; there are no promotions."""
+
+    def __init__(self, searcher: Searcher, epochs: int) -> None:
+        super().__init__(searcher)
+        if not isinstance(epochs, int) or epochs < 1:
+            raise ConfigError(f"epochs must be an integer >= 1, got {epochs!r}")
+        self.epochs = epochs
+
+    @property
+    def max_epochs(self) -> int:
+        return self.epochs
+
+    def next_job(self) -> Job | None:
+        return self._new_trial(self.epochs) if self.accepting_new_trials else None
+
+    def on_result(self, job: Job, error: float) -> None:
+        self.searcher.observe(job.config, error, job.epochs)

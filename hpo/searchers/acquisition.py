@@ -1,0 +1,27 @@
+"""Expected improvement (for minimisation) and its gradient."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import ndtr
+
+_INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
+
+
+def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:
+    """E[max(best - f, 0)] for f ~ N(mean, std^2): std * (z Phi(z) + phi(z)), z = (best - mean) / std."""
+    z = (best - mean) / std
+    return std * (z * ndtr(z) + _INV_SQRT_2PI * np.exp(-0.5 * z * z))
+
+
+def expected_improvement_grad(
+    mean: np.ndarray, std: np.ndarray, best: float, dmean: np.ndarray, dstd: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """EI (m,) and its gradient (m, d), given the mean and std gradients (m, d)."""
+    z = (best - mean) / std
+    cdf = ndtr(z)
+    pdf = _INV_SQRT_2PI * np.exp(-0.5 * z * z)
+    ei = std * (z * cdf + pdf)
+    # dEI/dmean = -Phi(z); dEI/dstd = phi(z)
+    grad = -cdf[:, None] * dmean + pdf[:, None] * dstd
+    return ei, grad

@@ -1,0 +1,90 @@
+"""What every searcher does: suggest configs, learn from observed errors, know what is in flight."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from hpo.errors import ConfigError
+from hpo.space import SearchSpace
+
+
+def config_key(config: Mapping[str, Any]) -> tuple:
+    """A hashable key of a config."""
+    return tuple(sorted(config.items()))
+
+
+class Searcher(ABC):
+    """Suggests configs; observes (config, error, epochs); tracks pending configs.
+
+    `candidates`, when given, restricts suggestions to that finite set (the tabular mode of
+    a replay). `initial_config`, when given, is the first suggestion.
+    """
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        rng: np.random.Generator,
+        initial_config: Mapping[str, Any] | None = None,
+        candidates: Sequence[Mapping[str, Any]] | None = None,
+    ) -> None:
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+        self.space = space
+        self.rng = rng
+        if initial_config is not None and not space.contains(initial_config):
+            raise ConfigError(f"initial config {dict(initial_config)} is not in the search space")
+        self._initial = dict(initial_config) if initial_config is not None else None
+        if candidates is not None:
+            candidates = [dict(c) for c in candidates]
+            if not candidates:
+                raise ConfigError("candidates must be a non-empty list of configs")
+        self.candidates: list[dict[str, Any]] | None = candidates
+        self._candidate_units = (
+            np.array([space.to_unit(c) for c in candidates]) if candidates is not None else None
+        )
+        self.observations: list[tuple[dict[str, Any], float, int]] = []
+        self._pending: dict[tuple, dict[str, Any]] = {}
+        self._suggested: set[tuple] = set()
+
+    def suggest(self) -> dict[str, Any]:
+        """The next config to evaluate."""
+        if self._initial is not None:
+            config, self._initial = self._initial, None
+        else:
+            config = self._suggest()
+        self._suggested.add(config_key(config))
+        return config
+
+    @abstractmethod
+    def _suggest(self) -> dict[str, Any]:
+        """The algorithm's suggestion (after the initial config)."""
+
+    def observe(self, config: Mapping[str, Any], error: float, epochs: int) -> None:
+        """Record the validation error of `config` after `epochs` epochs; it is no longer pending."""
+        self._pending.pop(config_key(config), None)
+        self.observations.append((dict(config), float(error), int(epochs)))
+
+    def pending(self, config: Mapping[str, Any]) -> None:
+        """Mark `config` as being evaluated."""
+        self._pending[config_key(config)] = dict(config)
+
+    def forget(self, config: Mapping[str, Any]) -> None:
+        """Drop `config` from the pending set without an observation (a cancelled trial)."""
+        self._pending.pop(config_key(config), None)
+
+    @property
+    def pending_configs(self) -> list[dict[str, Any]]:
+        """Configs in flight."""
+        return list(self._pending.values())
+
+    def _random(self) -> dict[str, Any]:
+        """A uniform draw from the space, or from the candidates not yet suggested."""
+        if self.candidates is None:
+            return self.space.sample(self.rng)
+        fresh = [i for i, c in enumerate(self.candidates) if config_key(c) not in self._suggested]
+        pool = fresh or range(len(self.candidates))
+        return dict(self.candidates[pool[int(self.rng.integers(len(pool)))]])

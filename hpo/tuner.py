@@ -1,0 +1,188 @@
+"""The one tuner loop: a scheduler driving a backend until the budget is spent.
+
+    while budget not spent:
+        while backend has a free worker and (job := scheduler.next_job()) is not None:
+            backend.submit(job)
+        for result in backend.wait():      # advances real or simulated time
+            scheduler.on_result(result)
+            log a row
+
+The same loop drives live training and cache replays; only the backend differs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from hpo.errors import ConfigError
+from hpo.schedulers import Job, Scheduler
+from hpo.training.curve import WORST_ERROR
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a backend reports for a finished job."""
+
+    job: Job
+    val_error: float
+    test_error: float
+    status: str
+    worker: int
+    t_start: float
+    t_end: float
+
+
+class Backend(Protocol):
+    """Runs jobs on workers and reports them; `now` is real or simulated seconds."""
+
+    @property
+    def free_workers(self) -> int:
+        """Workers that could start a job now."""
+
+    @property
+    def now(self) -> float:
+        """Seconds since the backend started."""
+
+    def submit(self, job: Job) -> None:
+        """Start `job` on a free worker."""
+
+    def wait(self) -> list[Result]:
+        """Block until at least one running job finishes; return the finished ones."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """When to stop starting work: after `trials` new trials, `epochs` trained epochs, or `seconds`."""
+
+    trials: int | None = None
+    epochs: int | None = None
+    seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.trials is None and self.epochs is None and self.seconds is None:
+            raise ConfigError("a budget needs trials, epochs or seconds")
+        for name, value in (("trials", self.trials), ("epochs", self.epochs), ("seconds", self.seconds)):
+            if value is not None and (not isinstance(value, (int, float)) or value <= 0):
+                raise ConfigError(f"budget {name} must be > 0, got {value!r}")
+
+
+ROW_FIELDS = (
+    "trial_id",
+    "config",
+    "epochs",
+    "resume_from",
+    "val_error",
+    "test_error",
+    "status",
+    "worker",
+    "t_start",
+    "t_end",
+)
+
+
+@dataclass
+class Incumbent:
+    """The best validation error seen so far, when it was reached and by whom."""
+
+    time: float
+    n_results: int
+    val_error: float
+    test_error: float
+    trial_id: int
+    epochs: int
+    config: dict[str, Any]
+
+
+@dataclass
+class TuneOutcome:
+    """Every result row, and the incumbent trajectory (one entry per improvement)."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    trajectory: list[Incumbent] = field(default_factory=list)
+    epochs_trained: int = 0
+
+    @property
+    def incumbent(self) -> Incumbent | None:
+        """The final incumbent."""
+        return self.trajectory[-1] if self.trajectory else None
+
+
+class Tuner:
+    """Drives `scheduler` on `backend` until `budget` is spent and the running jobs are back."""
+
+    def __init__(
+        self,
+        scheduler: Scheduler,
+        backend: Backend,
+        budget: Budget,
+        on_result: Callable[[dict[str, Any], TuneOutcome], None] | None = None,
+    ) -> None:
+        self.scheduler = scheduler
+        self.backend = backend
+        self.budget = budget
+        self.on_result = on_result
+        self.outcome = TuneOutcome()
+        self._committed_epochs = 0
+        self._running = 0
+
+    def _may_start(self) -> bool:
+        budget = self.budget
+        if budget.trials is not None and self.scheduler.n_trials >= budget.trials:
+            self.scheduler.stop_new_trials()
+        if budget.epochs is not None and self._committed_epochs >= budget.epochs:
+            return False
+        return budget.seconds is None or self.backend.now < budget.seconds
+
+    def run(self) -> TuneOutcome:
+        """Run the loop to the end and return every row and the incumbent trajectory."""
+        while True:
+            while self.backend.free_workers > 0 and self._may_start():
+                job = self.scheduler.next_job()
+                if job is None:
+                    break
+                self.backend.submit(job)
+                self._running += 1
+                self._committed_epochs += job.new_epochs
+            if self._running == 0:
+                return self.outcome
+            for result in self.backend.wait():
+                self._running -= 1
+                self._record(result)
+
+    def _record(self, result: Result) -> None:
+        error = result.val_error if math.isfinite(result.val_error) else WORST_ERROR
+        self.scheduler.on_result(result.job, error)
+        job = result.job
+        outcome = self.outcome
+        outcome.epochs_trained += job.new_epochs
+        row = {
+            "trial_id": job.trial_id,
+            "config": dict(job.config),
+            "epochs": job.epochs,
+            "resume_from": job.resume_from,
+            "val_error": error,
+            "test_error": result.test_error,
+            "status": result.status,
+            "worker": result.worker,
+            "t_start": result.t_start,
+            "t_end": result.t_end,
+        }
+        outcome.rows.append(row)
+        best = outcome.incumbent
+        if best is None or error < best.val_error:
+            outcome.trajectory.append(
+                Incumbent(
+                    result.t_end,
+                    len(outcome.rows),
+                    error,
+                    result.test_error,
+                    job.trial_id,
+                    job.epochs,
+                    dict(job.config),
+                )
+            )
+        if self.on_result is not None:
+            self.on_result(row, outcome)

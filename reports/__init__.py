@@ -1,0 +1,1 @@
+"""Reports: anytime-performance aggregation, figures and the HTML report (reads result files only)."""

@@ -1,0 +1,47 @@
+"""The two-panel progress figure of one run: best validation error by trials and by runtime."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+
+def incumbent_curve(rows: pd.DataFrame, by: str) -> tuple[np.ndarray, np.ndarray]:
+    """(x, best validation error so far) with x the result count or the finish time `t_end`."""
+    ordered = rows.sort_values(["t_end", "trial_id"], kind="stable")
+    best = np.minimum.accumulate(ordered["val_error"].to_numpy(dtype=float))
+    x = np.arange(1, len(ordered) + 1) if by == "results" else ordered["t_end"].to_numpy(dtype=float)
+    return x, best
+
+
+def progress_figure(rows: pd.DataFrame, path: str | Path, title: str) -> Path:
+    """Save best-validation-error-so-far against results and against cumulative runtime."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
+    for ax, by, label in ((axes[0], "results", "results (jobs finished)"), (axes[1], "time", "runtime (s)")):
+        x, best = incumbent_curve(rows, by)
+        ax.plot(
+            x,
+            rows.sort_values(["t_end", "trial_id"], kind="stable")["val_error"],
+            ".",
+            alpha=0.35,
+            label="each result",
+        )
+        ax.step(x, best, where="post", linewidth=2, label="best so far")
+        ax.set_xlabel(label)
+        ax.set_ylabel("validation error")
+        ax.grid(alpha=0.3)
+        finite = rows["val_error"][rows["val_error"] < 1.0]
+        if len(finite):
+            ax.set_ylim(max(0.0, float(best.min()) - 0.02), min(1.0, float(finite.quantile(0.9)) + 0.02))
+    axes[0].legend(loc="upper right")
+    fig.suptitle(title)
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
