@@ -110,9 +110,9 @@ def test_sgd_objective_is_sklearn_elastic_net_hinge() -> None:
     hinge = (1 + 2) / 2
     w = model.linear.weight.detach().numpy()
     penalty = 0.01 * (0.3 * np.abs(w).sum() + 0.5 * 0.7 * (w**2).sum())
-    loss = model.data_loss(model(x), y) + model.penalty()
+    loss = (model.data_loss(model(x), y) + model.penalty()).detach()
     assert float(loss) == pytest.approx(hinge + penalty, rel=1e-6)
-    assert float(one_vs_rest_hinge(model(x), y)) == pytest.approx(hinge)
+    assert float(one_vs_rest_hinge(model(x), y).detach()) == pytest.approx(hinge)
 
 
 def test_svm_penalty_uses_sklearn_c_convention() -> None:

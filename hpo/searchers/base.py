@@ -32,7 +32,7 @@ class Searcher(ABC):
         candidates: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
         if not isinstance(rng, np.random.Generator):
-            raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+            raise ConfigError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
         self.space = space
         self.rng = rng
         if initial_config is not None and not space.contains(initial_config):

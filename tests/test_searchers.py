@@ -1,0 +1,213 @@
+"""Conformance tests run over every searcher, plus GP/EI checks and BO against random search."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from hpo import searchers
+from hpo.errors import ConfigError
+from hpo.searchers.acquisition import expected_improvement, expected_improvement_grad
+from hpo.searchers.gp import GaussianProcess
+from hpo.space import Parameter, SearchSpace
+from hpo.testing.objectives import BRANIN, HARTMANN6, SVM_LIKE
+
+MIXED = SearchSpace(
+    [
+        Parameter("lr", "loguniform", 1e-4, 1.0),
+        Parameter("bs", "int", 32, 511),
+        Parameter("l1", "uniform", 0.0, 1.0),
+        Parameter("opt", "choice", values=("sgd", "adam")),
+    ]
+)
+
+
+def _objective(config) -> float:
+    return (np.log10(config["lr"]) + 2) ** 2 + (config["l1"] - 0.3) ** 2 + (config["opt"] == "adam") * 0.1
+
+
+def _sequence(name: str, seed: int, n: int = 14, space: SearchSpace = MIXED) -> list[dict]:
+    searcher = searchers.make(name, space, np.random.default_rng(seed))
+    out = []
+    for _ in range(n):
+        config = searcher.suggest()
+        searcher.observe(config, _objective(config), 1)
+        out.append(config)
+    return out
+
+
+@pytest.fixture(params=sorted(searchers.SEARCHERS))
+def name(request) -> str:
+    return request.param
+
+
+def test_suggestions_are_in_bounds_and_typed(name) -> None:
+    for config in _sequence(name, 0):
+        assert MIXED.contains(config), config
+        assert isinstance(config["bs"], int) and isinstance(config["lr"], float)
+
+
+def test_same_seed_same_sequence_other_seed_other(name) -> None:
+    assert _sequence(name, 1) == _sequence(name, 1)
+    assert _sequence(name, 1) != _sequence(name, 2)
+
+
+def test_same_sequence_in_a_fresh_process(name) -> None:
+    code = (
+        "import json, numpy as np; import tests.test_searchers as t; "
+        f"print(json.dumps(t._sequence({name!r}, 5, 10)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=".")
+    assert json.loads(out.stdout) == json.loads(json.dumps(_sequence(name, 5, 10)))
+
+
+def test_initial_config_comes_first(name) -> None:
+    initial = {"lr": 0.1, "bs": 256, "l1": 0.15, "opt": "sgd"}
+    searcher = searchers.make(name, MIXED, np.random.default_rng(0), initial_config=initial)
+    assert searcher.suggest() == initial
+    assert searcher.suggest() != initial
+
+
+def test_initial_config_outside_space_is_refused(name) -> None:
+    with pytest.raises(ConfigError, match="initial config"):
+        searchers.make(
+            name,
+            MIXED,
+            np.random.default_rng(0),
+            initial_config={"lr": 5.0, "bs": 256, "l1": 0.1, "opt": "sgd"},
+        )
+
+
+def test_candidates_restrict_suggestions(name) -> None:
+    rng = np.random.default_rng(0)
+    candidates = [MIXED.sample(rng) for _ in range(12)]
+    searcher = searchers.make(name, MIXED, np.random.default_rng(1), candidates=candidates)
+    seen = []
+    for _ in range(12):
+        config = searcher.suggest()
+        searcher.observe(config, _objective(config), 1)
+        seen.append(config)
+    assert all(c in candidates for c in seen)
+    # every candidate is tried once before any repeats
+    assert sorted(map(json.dumps, seen)) == sorted(map(json.dumps, candidates))
+
+
+def test_parallel_suggestions_differ(name) -> None:
+    searcher = searchers.make(name, MIXED, np.random.default_rng(0))
+    for _ in range(10):
+        config = searcher.suggest()
+        searcher.observe(config, _objective(config), 1)
+    in_flight = []
+    for _ in range(4):
+        config = searcher.suggest()
+        searcher.pending(config)
+        in_flight.append(config)
+    assert len({json.dumps(c, sort_keys=True) for c in in_flight}) == 4
+
+
+def test_rng_must_be_a_generator(name) -> None:
+    with pytest.raises(ConfigError, match="rng must be a numpy.random.Generator, got int"):
+        searchers.make(name, MIXED, 0)
+
+
+def test_unknown_searcher() -> None:
+    with pytest.raises(ConfigError, match="unknown searcher 'tpe'; accepted: random, bo"):
+        searchers.make("tpe", MIXED, np.random.default_rng(0))
+
+
+def test_random_search_is_log_uniform_on_the_learning_rate() -> None:
+    searcher = searchers.make("random", MIXED, np.random.default_rng(0))
+    logs = np.log10([searcher.suggest()["lr"] for _ in range(2000)])
+    assert stats.kstest((logs + 4) / 4, "uniform").pvalue > 0.001
+
+
+def test_bo_explores_small_learning_rates() -> None:
+    # The reference BO sampled lr < 1e-2 about 1% of the time; on a log encoding half the space is there.
+    searcher = searchers.make("bo", MIXED, np.random.default_rng(0), n_initial=30)
+    draws = [searcher.suggest()["lr"] for _ in range(30)]
+    assert 0.25 < np.mean(np.array(draws) < 1e-2) < 0.75
+
+
+# -- expected improvement and the GP ------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_expected_improvement_by_hand(dtype) -> None:
+    # mean 0.5, std 0.2, best 0.4: z = -0.5; EI = 0.2 * (-0.5 * Phi(-0.5) + phi(-0.5))
+    # Phi(-0.5) = 0.3085375387, phi(-0.5) = 0.3520653268 -> EI = 0.2 * (-0.1542687694 + 0.3520653268)
+    ei = expected_improvement(np.array([0.5], dtype=dtype), np.array([0.2], dtype=dtype), dtype(0.4))
+    assert ei[0] == pytest.approx(0.2 * (0.3520653268 - 0.5 * 0.3085375387), rel=1e-6)
+    # far below the incumbent: EI equals the mean improvement
+    assert expected_improvement(np.array([0.0]), np.array([1e-6]), 1.0)[0] == pytest.approx(1.0)
+
+
+def test_expected_improvement_gradient_matches_finite_differences(rng) -> None:
+    x = rng.random((15, 3))
+    y = np.sin(3 * x).sum(axis=1)
+    gp = GaussianProcess(3)
+    gp.fit(x, (y - y.mean()) / y.std(), rng)
+    q = rng.random((4, 3))
+    best = -1.0
+    m, s, dm, ds = gp.predict(q, with_grad=True)
+    _, grad = expected_improvement_grad(m, s, best, dm, ds)
+    eps = 1e-6
+    for j in range(3):
+        step = np.zeros(3)
+        step[j] = eps
+        up = expected_improvement(*gp.predict(q + step), best)
+        down = expected_improvement(*gp.predict(q - step), best)
+        np.testing.assert_allclose(grad[:, j], (up - down) / (2 * eps), rtol=1e-4, atol=1e-7)
+
+
+def test_gp_likelihood_gradient_matches_finite_differences(rng) -> None:
+    x = rng.random((12, 2))
+    y = np.cos(4 * x[:, 0]) + x[:, 1]
+    gp = GaussianProcess(2)
+    theta = np.array([np.log(0.3), np.log(0.7), np.log(1.5), np.log(0.01)])
+    _, grad = gp._nll(theta, x, y)
+    for j in range(len(theta)):
+        step = np.zeros_like(theta)
+        step[j] = 1e-6
+        numeric = (gp._nll(theta + step, x, y)[0] - gp._nll(theta - step, x, y)[0]) / 2e-6
+        assert grad[j] == pytest.approx(numeric, rel=1e-4, abs=1e-6)
+
+
+def test_gp_interpolates_noise_free_data(rng) -> None:
+    x = rng.random((20, 2))
+    y = np.sin(5 * x[:, 0]) * x[:, 1]
+    gp = GaussianProcess(2)
+    gp.fit(x, (y - y.mean()) / y.std(), rng)
+    mean, std = gp.predict(x)
+    np.testing.assert_allclose(mean, (y - y.mean()) / y.std(), atol=0.05)
+    assert np.all(std < 0.1)
+
+
+# -- BO beats random search, statistically -----------------------------------------------
+
+
+def _best_after(name: str, objective, seed: int, n: int) -> float:
+    searcher = searchers.make(name, objective.space, np.random.default_rng(seed))
+    best = np.inf
+    for _ in range(n):
+        config = searcher.suggest()
+        value = objective(config)
+        searcher.observe(config, value, 1)
+        best = min(best, value)
+    return best
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("objective", "n"), [(BRANIN, 20), (HARTMANN6, 30), (SVM_LIKE, 25)])
+def test_bo_beats_random_search_over_20_seeds(objective, n) -> None:
+    seeds = range(20)
+    bo = np.array([_best_after("bo", objective, s, n) for s in seeds])
+    rs = np.array([_best_after("random", objective, 1000 + s, n) for s in seeds])
+    # one-sided Wilcoxon signed-rank test on the paired final regrets
+    result = stats.wilcoxon(bo - objective.minimum, rs - objective.minimum, alternative="less")
+    assert result.pvalue < 0.01, (objective.name, np.median(bo), np.median(rs), result.pvalue)
+    assert np.median(bo) < np.median(rs)

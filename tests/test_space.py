@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from hpo.errors import ConfigError
+from hpo.space import Parameter, SearchSpace
+
+NOTEBOOK = {
+    "learning_rate": stats.loguniform(1e-4, 1.0),
+    "batch_size": stats.randint(32, 512),
+    "l1_ratio": stats.uniform(0.0, 1.0),
+    "shifted": stats.uniform(2.0, 3.0),  # loc=2, scale=3: support 2..5, where .a/.b say 0..1
+}
+
+
+def test_from_scipy_takes_bounds_from_support() -> None:
+    space = SearchSpace.from_scipy(NOTEBOOK)
+    assert space.to_dict() == {
+        "learning_rate": {"type": "loguniform", "low": 1e-4, "high": 1.0},
+        "batch_size": {"type": "int", "low": 32, "high": 511},
+        "l1_ratio": {"type": "uniform", "low": 0.0, "high": 1.0},
+        "shifted": {"type": "uniform", "low": 2.0, "high": 5.0},
+    }
+
+
+def test_from_scipy_refuses_other_distributions() -> None:
+    with pytest.raises(ConfigError, match="parameter 'x': unsupported distribution 'norm'"):
+        SearchSpace.from_scipy({"x": stats.norm(0, 1)})
+    with pytest.raises(ConfigError, match="parameter 'x': expected a frozen scipy.stats distribution"):
+        SearchSpace.from_scipy({"x": [1, 2]})
+
+
+@pytest.mark.parametrize("suffix", [".toml", ".json"])
+def test_from_file(tmp_path, suffix) -> None:
+    spec = {
+        "lr": {"type": "loguniform", "low": 1e-4, "high": 1.0},
+        "bs": {"type": "logint", "low": 16, "high": 1024},
+        "opt": {"type": "choice", "values": ["sgd", "adam"]},
+    }
+    path = tmp_path / f"space{suffix}"
+    if suffix == ".json":
+        path.write_text(json.dumps(spec))
+    else:
+        path.write_text(
+            '[lr]\ntype = "loguniform"\nlow = 1e-4\nhigh = 1.0\n'
+            '[bs]\ntype = "logint"\nlow = 16\nhigh = 1024\n'
+            '[opt]\ntype = "choice"\nvalues = ["sgd", "adam"]\n'
+        )
+    assert SearchSpace.from_file(path).to_dict() == spec
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (
+            {"lr": {"type": "uniform", "low": 1.0, "high": 1.0}},
+            "parameter 'lr': low must be < high, got low=1.0, high=1.0",
+        ),
+        ({"lr": {"type": "loguniform", "low": 0.0, "high": 1.0}}, "parameter 'lr': loguniform needs low > 0"),
+        ({"lr": {"type": "gaussian", "low": 0.0, "high": 1.0}}, "parameter 'lr': unknown type 'gaussian'"),
+        ({"bs": {"type": "int", "low": 1.5, "high": 4}}, "parameter 'bs': int bounds must be integers"),
+        ({"lr": {"type": "uniform", "low": 0.0}}, "parameter 'lr': uniform needs 'low' and 'high'"),
+        ({"lr": {"type": "uniform", "low": 0, "high": 1, "step": 2}}, "parameter 'lr': unknown keys"),
+        ({"c": {"type": "choice", "values": []}}, "parameter 'c': a choice needs a non-empty list"),
+        ({}, "non-empty mapping"),
+    ],
+)
+def test_invalid_spaces_name_the_parameter(tmp_path, spec, message) -> None:
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(spec))
+    with pytest.raises(ConfigError, match=f"search space file {path}: .*{message[:30]}".replace("(", r"\(")):
+        SearchSpace.from_file(path)
+
+
+def test_syntax_error_in_file(tmp_path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text("[lr\n")
+    with pytest.raises(ConfigError, match="search space file .*s.toml"):
+        SearchSpace.from_file(path)
+
+
+def test_log_encoding_puts_half_the_mass_below_the_geometric_middle(rng) -> None:
+    space = SearchSpace([Parameter("lr", "loguniform", 1e-4, 1.0)])
+    draws = np.array([space.sample(rng)["lr"] for _ in range(4000)])
+    assert 0.47 < np.mean(draws < 1e-2) < 0.53
+    assert space.to_unit({"lr": 1e-2})[0] == pytest.approx(0.5)
+
+
+def test_integers_round_on_decode_and_are_uniform(rng) -> None:
+    space = SearchSpace([Parameter("k", "int", 1, 4)])
+    draws = [space.sample(rng)["k"] for _ in range(4000)]
+    assert all(isinstance(d, int) for d in draws)
+    counts = np.bincount(draws, minlength=5)[1:]
+    assert stats.chisquare(counts).pvalue > 0.001
+    assert space.from_unit(np.array([0.0]))["k"] == 1 and space.from_unit(np.array([1.0]))["k"] == 4
+
+
+def test_round_trip_and_contains(rng) -> None:
+    space = SearchSpace.from_scipy(NOTEBOOK)
+    for _ in range(50):
+        config = space.sample(rng)
+        assert space.contains(config)
+        unit = space.to_unit(config)
+        assert np.all((unit >= 0) & (unit <= 1))
+        back = space.from_unit(unit)
+        assert back["batch_size"] == config["batch_size"]
+        assert math.isclose(back["learning_rate"], config["learning_rate"], rel_tol=1e-12)
+    assert not space.contains({**config, "batch_size": 512})
+    assert not space.contains({k: v for k, v in config.items() if k != "l1_ratio"})
+
+
+def test_same_seed_same_samples() -> None:
+    space = SearchSpace.from_scipy(NOTEBOOK)
+    a = [space.sample(np.random.default_rng(3)) for _ in range(3)]
+    b = [space.sample(np.random.default_rng(3)) for _ in range(3)]
+    assert a == b
