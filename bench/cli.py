@@ -46,11 +46,12 @@ def echo_json(obj: Any) -> None:
 
 
 def _register() -> None:
-    from bench.commands import collect, run, train
+    from bench.commands import cache, collect, run, train
 
     cli.add_command(train.train)
     cli.add_command(run.run)
     cli.add_command(collect.collect)
+    cli.add_command(cache.cache)
 
 
 _register()

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.backends.live import LiveBackend
+from bench.backends.replay import replay_backend
+from cache.benchmark import MODES, Benchmark
 from hpo import algorithms, provenance
 from hpo.algorithms import AlgorithmSettings
 from hpo.data import load_splits
@@ -19,7 +21,7 @@ from hpo.space import SearchSpace
 from hpo.training import Trainer, configure, resolve_device
 from hpo.tuner import Budget, TuneOutcome, Tuner
 
-BACKENDS = ("live",)
+BACKENDS = ("live", "replay")
 
 
 @dataclass(frozen=True)
@@ -37,13 +39,23 @@ class RunSpec:
     device: str = "auto"
     data_dir: str | None = None
     threads: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    workers: int = 1
+    mode: str = "tabular"  # replay lookups: tabular, nearest or surrogate
+    cache_dir: str | None = None
 
     def __post_init__(self) -> None:
         model = get_model(self.model)
         algorithms.get_algorithm(self.algorithm)
         if self.backend not in BACKENDS:
             raise ConfigError(f"unknown backend {self.backend!r}; accepted: {', '.join(BACKENDS)}")
+        if not isinstance(self.workers, int) or self.workers < 1:
+            raise ConfigError(f"--workers must be an integer >= 1, got {self.workers!r}")
+        if self.backend == "live" and self.workers != 1:
+            raise ConfigError(
+                "the live backend runs one worker for now; use --backend replay for parallel workers"
+            )
+        if self.mode not in MODES:
+            raise ConfigError(f"unknown lookup mode {self.mode!r}; accepted: {', '.join(MODES)}")
         if self.space is not None and set(self.space.names) != set(model.hyperparameters):
             raise ConfigError(
                 f"search space parameters {list(self.space.names)} do not match model {self.model!r}'s "
@@ -70,7 +82,8 @@ class RunSpec:
             "backend": self.backend,
             "space": self.search_space.to_dict(),
             "initial_default": self.initial_default,
-            "device": self.device,
+            "workers": self.workers,
+            **({"device": self.device} if self.backend == "live" else {"mode": self.mode}),
         }
 
     @property
@@ -117,3 +130,38 @@ def final_training(live: LiveRun, epochs: int) -> dict[str, Any]:
     live.trainer.advance(run, epochs)
     errors = live.trainer.errors(run)
     return {"trial_id": incumbent.trial_id, "config": dict(run.config), "epochs": run.epoch, **errors}
+
+
+@dataclass
+class ReplayRun:
+    """A finished replay: the outcome, the simulated backend and the benchmark it read."""
+
+    spec: RunSpec
+    outcome: TuneOutcome
+    backend: Any
+    benchmark: Benchmark
+    environment: dict[str, Any]
+
+
+def run_replay(
+    spec: RunSpec,
+    benchmark: Benchmark | None = None,
+    on_result: Callable[[dict[str, Any], TuneOutcome], None] | None = None,
+) -> ReplayRun:
+    """Replay the experiment against the curve cache on a simulated clock."""
+    benchmark = benchmark or Benchmark.load(spec.model, spec.mode, spec.cache_dir)
+    if spec.settings.r_max > benchmark.n_epochs:
+        raise ConfigError(
+            f"--r-max {spec.settings.r_max} exceeds the {benchmark.n_epochs} epochs cached for {spec.model}"
+        )
+    if spec.space is not None and spec.mode == "tabular":
+        raise ConfigError(
+            "a custom --space does not apply to tabular replays (they search the collected configs)"
+        )
+    rngs = streams(spec.seed)
+    space = spec.space or benchmark.space
+    candidates = benchmark.configs if spec.mode == "tabular" else None
+    scheduler = algorithms.build(spec.algorithm, space, rngs.searcher, spec.settings, candidates=candidates)
+    backend = replay_backend(benchmark, rngs.training, spec.workers)
+    outcome = Tuner(scheduler, backend, spec.budget, on_result=on_result).run()
+    return ReplayRun(spec, outcome, backend, benchmark, provenance.environment())

@@ -31,9 +31,20 @@ def arrow_schema(space: SearchSpace) -> pa.Schema:
     return pa.schema(fields)
 
 
+def space_from_metadata(spec: dict[str, Any], model: str) -> SearchSpace:
+    """The stored space, its parameters in the model's own order when the names match."""
+    from hpo.models import MODELS
+
+    space = SearchSpace.from_dict(spec)
+    order = MODELS[model].hyperparameters if model in MODELS else ()
+    if set(order) == set(space.names):
+        space = SearchSpace([space[name] for name in order])
+    return space
+
+
 def encode_metadata(meta: dict[str, Any]) -> dict[bytes, bytes]:
     """Arrow schema metadata carrying `meta` as JSON."""
-    return {METADATA_KEY: json.dumps(meta, sort_keys=True).encode()}
+    return {METADATA_KEY: json.dumps(meta).encode()}  # key order kept: it is the parameter order
 
 
 def decode_metadata(schema: pa.Schema, where: str) -> dict[str, Any]:

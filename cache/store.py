@@ -104,7 +104,7 @@ class CurveStore:
 
     def write_manifest(self, model: str, manifest: dict[str, Any]) -> None:
         """Replace the model's manifest atomically."""
-        data = json.dumps(manifest, indent=2, sort_keys=True).encode()
+        data = json.dumps(manifest, indent=2).encode()  # key order kept: it is the parameter order
         atomic_write_bytes(self.model_dir(model) / "manifest.json", data)
 
     # -- files ------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import tomllib
@@ -62,6 +63,7 @@ class Parameter:
         """Whether values are integers."""
         return self.kind in ("int", "logint")
 
+    @functools.cached_property
     def _edges(self) -> tuple[float, float]:
         # Integers own the interval [k - 0.5, k + 0.5] so that uniform unit values decode
         # to every integer with equal probability (or log-equal for logint).
@@ -76,7 +78,7 @@ class Parameter:
         """Encode one value into [0, 1]."""
         if self.kind == "choice":
             return (self.values.index(value) + 0.5) / len(self.values)
-        lo, hi = self._edges()
+        lo, hi = self._edges
         x = math.log(value) if self.is_log else float(value)
         return min(max((x - lo) / (hi - lo), 0.0), 1.0)
 
@@ -85,7 +87,7 @@ class Parameter:
         u = min(max(float(u), 0.0), 1.0)
         if self.kind == "choice":
             return self.values[min(int(u * len(self.values)), len(self.values) - 1)]
-        lo, hi = self._edges()
+        lo, hi = self._edges
         x = lo + u * (hi - lo)
         if self.is_log:
             x = math.exp(x)

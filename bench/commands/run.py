@@ -1,4 +1,4 @@
-"""`bench run`: one live HPO experiment, its rows, its progress figure and a final training."""
+"""`bench run`: one HPO experiment (live or replayed), its rows, its progress figure, its best config."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-from bench.experiment import BACKENDS, RunSpec, final_training, run_live
+from bench.experiment import BACKENDS, RunSpec, final_training, run_live, run_replay
 from bench.options import (
+    cache_dir_option,
     data_dir_option,
     device_option,
     model_option,
@@ -18,6 +19,7 @@ from bench.options import (
     threads_option,
 )
 from bench.results import RESULTS_FILE, rows_table, write_results
+from cache.benchmark import MODES
 from hpo import provenance
 from hpo.algorithms import ALGORITHMS, AlgorithmSettings
 from hpo.errors import ConfigError
@@ -31,6 +33,13 @@ from hpo.tuner import Budget
 @click.option(
     "--backend", default="live", show_default=True, type=click.Choice(BACKENDS), help="Where trials run."
 )
+@click.option(
+    "--mode", default="tabular", show_default=True, type=click.Choice(MODES), help="Replay lookups."
+)
+@click.option(
+    "--workers", type=int, default=1, show_default=True, help="Parallel workers (simulated in replays)."
+)
+@cache_dir_option
 @click.option("--trials", type=int, default=20, show_default=True, help="New trials (configs) to start.")
 @click.option(
     "--budget-epochs", type=int, default=None, help="Also stop starting work after this many epochs."
@@ -65,6 +74,9 @@ def run(
     model: str,
     algorithm: str,
     backend: str,
+    mode: str,
+    workers: int,
+    cache_dir: str | None,
     trials: int,
     budget_epochs: int | None,
     budget_seconds: float | None,
@@ -84,7 +96,7 @@ def run(
     threads: int | None,
     quiet: bool,
 ) -> None:
-    """Run one HPO experiment on live FashionMNIST training."""
+    """Run one HPO experiment: live FashionMNIST training, or a replay of the curve cache."""
     if trials < 1:
         raise ConfigError(f"--trials must be >= 1, got {trials}")
     eta_value = int(eta) if float(eta).is_integer() else eta
@@ -103,6 +115,9 @@ def run(
         device=device,
         data_dir=data_dir,
         threads=threads,
+        workers=workers,
+        mode=mode,
+        cache_dir=cache_dir,
     )
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(out_dir) if out_dir else Path("results") / f"run-{model}-{algorithm}-seed{seed}-{stamp}"
@@ -120,9 +135,9 @@ def run(
             bar.update(1)
         bar.set_postfix(best=f"{outcome.incumbent.val_error:.4f}", epochs=outcome.epochs_trained)
 
-    live = run_live(spec, on_result=on_result)
+    done = run_live(spec, on_result=on_result) if backend == "live" else run_replay(spec, on_result=on_result)
     bar.close()
-    outcome = live.outcome
+    outcome = done.outcome
     experiment = {
         "experiment_id": spec.experiment_id,
         "model": model,
@@ -138,9 +153,9 @@ def run(
         "command": command,
         "started": started,
         "finished": provenance.now_iso(),
-        "environment": live.environment,
+        "environment": done.environment,
         "epochs_trained": outcome.epochs_trained,
-        "busy_seconds": live.backend.busy_seconds,
+        "busy_seconds": done.backend.busy_seconds,
     }
     out.mkdir(parents=True, exist_ok=True)
     write_results(out / RESULTS_FILE, table, meta)
@@ -148,15 +163,23 @@ def run(
 
     figure = progress_figure(table.to_pandas(), out / "progress.png", f"{algorithm} on {model}, seed {seed}")
     best = outcome.incumbent
+    clock = "s" if backend == "live" else "simulated s"
     click.echo(
-        f"{len(outcome.rows)} results from {len(seen)} trials, {outcome.epochs_trained} epochs, {live.backend.now:.1f} s"
+        f"{len(outcome.rows)} results from {len(seen)} trials, {outcome.epochs_trained} epochs, {done.backend.now:.1f} {clock}"
     )
     click.echo(
         f"best validation error {best.val_error:.4f} (trial {best.trial_id}, {best.epochs} epochs): {_fmt(best.config)}"
     )
     click.echo(f"results: {out / RESULTS_FILE}\nfigure:  {figure}")
-    if not no_final:
-        final = final_training(live, r_max)
+    if not no_final and backend == "replay":
+        train_seed = done.backend.objective.train_seeds[best.trial_id]
+        end = done.benchmark.value(best.config, r_max, train_seed)
+        click.echo(
+            f"best config at {r_max} epochs in the cache ({mode}, training seed {train_seed}): "
+            f"validation accuracy {1 - end.val_error:.2%}, test accuracy {1 - end.test_error:.2%}"
+        )
+    elif not no_final:
+        final = final_training(done, r_max)
         click.echo(
             f"best config trained to {final['epochs']} epochs: train accuracy {1 - final['train']:.2%}, "
             f"validation accuracy {1 - final['val']:.2%}, test accuracy {1 - final['test']:.2%}"

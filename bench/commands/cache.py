@@ -1,0 +1,162 @@
+"""`bench cache info | verify | fidelity`: what is in the curve cache and how far to trust it."""
+
+from __future__ import annotations
+
+import math
+
+import click
+
+from bench.options import cache_dir_option
+from cache.benchmark import Benchmark
+from cache.fidelity import compare_regressors, cross_validate, seed_agreement
+from cache.schema import CacheError
+from cache.surrogate import DEFAULT_REGRESSOR, REGRESSORS
+from cache.tables import available_models, model_stores, read_model
+from cache.verify import verify_model
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+@click.group()
+def cache() -> None:
+    """Inspect, verify and measure the learning-curve cache."""
+
+
+def _models(model: str | None, cache_dir: str | None) -> list[str]:
+    models = [model] if model else available_models(cache_dir)
+    if not models:
+        raise CacheError(f"no curves in {cache_dir or 'the shipped cache or the user cache'}")
+    return models
+
+
+def model_info(model: str, cache_dir: str | None) -> dict:
+    """Counts, best config and its curve, size on disk, provenance of one model's cache."""
+    rows, metas, _ = read_model(model, cache_dir)
+    final = rows[rows["epoch"] == rows["epoch"].max()]
+    means = final.groupby("config_id")[["val_error", "test_error"]].mean()
+    best_id = means["val_error"].idxmin()
+    best_rows = rows[(rows["config_id"] == best_id)]
+    names = [
+        c
+        for c in rows.columns
+        if c not in ("config_id", "train_seed", "epoch", "status")
+        and c not in ("train_loss", "val_loss", "val_error", "test_error", "epoch_seconds")
+    ]
+    config = {n: best_rows.iloc[0][n].item() for n in names}
+    curve = best_rows.groupby("epoch")["val_error"].mean()
+    commands = sorted({p.get("command", "?") for m in metas for p in m.get("provenance", [])})
+    return {
+        "model": model,
+        "configs": int(rows["config_id"].nunique()),
+        "seeds": sorted(int(s) for s in rows["train_seed"].unique()),
+        "curves": int(rows.groupby(["config_id", "train_seed"]).ngroups),
+        "epochs": int(rows["epoch"].max()),
+        "rows": len(rows),
+        "diverged_curves": int(
+            rows[rows["status"] == "diverged"].groupby(["config_id", "train_seed"]).ngroups
+        ),
+        "best": {
+            "config_id": best_id,
+            "config": config,
+            "val_error": float(means.loc[best_id, "val_error"]),
+            "test_error": float(means.loc[best_id, "test_error"]),
+            "curve": [round(float(v), 5) for v in curve.to_numpy()],
+        },
+        "train_cpu_seconds": float(rows["epoch_seconds"].sum()),
+        "size_bytes": sum(s.size_bytes(model) for s in model_stores(model, cache_dir)),
+        "stores": [str(s.root) for s in model_stores(model, cache_dir)],
+        "commands": commands,
+    }
+
+
+@cache.command()
+@click.argument("model", required=False)
+@cache_dir_option
+@json_option
+def info(model: str | None, cache_dir: str | None, as_json: bool) -> None:
+    """Configs, seeds, epochs, rows, the best config and its curve, size on disk."""
+    from bench.cli import echo_json
+
+    for name in _models(model, cache_dir):
+        data = model_info(name, cache_dir)
+        if as_json:
+            echo_json(data)
+            continue
+        best = data["best"]
+        click.echo(
+            f"{name}: {data['configs']} configs x {len(data['seeds'])} seeds x {data['epochs']} epochs = "
+            f"{data['rows']} rows ({data['diverged_curves']} diverged curves), "
+            f"{data['size_bytes'] / 1e6:.2f} MB, {data['train_cpu_seconds'] / 3600:.2f} h of training"
+        )
+        settings = ", ".join(
+            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in best["config"].items()
+        )
+        click.echo(
+            f"  best: {settings}: validation error {best['val_error']:.4f}, test error {best['test_error']:.4f}"
+        )
+        click.echo("  its curve: " + " ".join(f"{v:.3f}" for v in best["curve"]))
+        for command in data["commands"]:
+            click.echo(f"  made by: {command}")
+
+
+@cache.command()
+@click.argument("model", required=False)
+@cache_dir_option
+@json_option
+def verify(model: str | None, cache_dir: str | None, as_json: bool) -> None:
+    """Check schema, metadata, duplicate keys and gaps; exit 1 on the first problem."""
+    from bench.cli import echo_json
+
+    for name in _models(model, cache_dir):
+        stores = model_stores(name, cache_dir)
+        if not stores:
+            raise CacheError(f"no curves for model {name!r}")
+        for store in stores:
+            counts = verify_model(store, name)
+            if as_json:
+                echo_json({"model": name, "store": str(store.root), "ok": True, **counts})
+            else:
+                click.echo(
+                    f"{name}: ok ({counts['configs']} configs, {counts['curves']} curves, {counts['rows']} rows) in {store.root}"
+                )
+
+
+@cache.command()
+@click.argument("model", required=False)
+@click.option(
+    "--regressor", type=click.Choice([*REGRESSORS, "all"]), default=DEFAULT_REGRESSOR, show_default=True
+)
+@click.option(
+    "--folds",
+    type=click.IntRange(min=2),
+    default=5,
+    show_default=True,
+    help="Cross-validation folds over configs.",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@cache_dir_option
+@json_option
+def fidelity(
+    model: str | None, regressor: str, folds: int, seed: int, cache_dir: str | None, as_json: bool
+) -> None:
+    """Held-out Spearman, Kendall, MAE and regret of the surrogate's final validation error."""
+    from bench.cli import echo_json
+
+    for name in _models(model, cache_dir):
+        bench = Benchmark.load(name, "tabular", cache_dir)
+        if regressor == "all":
+            results = compare_regressors(bench, folds, seed)
+        else:
+            results = [cross_validate(bench, regressor, folds, seed)]
+        agreement = seed_agreement(bench)
+        for result in results:
+            if as_json:
+                echo_json({"model": name, **result.to_dict(), "seed_agreement": agreement})
+            else:
+                ceiling = (
+                    "" if agreement is None or math.isnan(agreement) else f", seed-to-seed {agreement:.3f}"
+                )
+                click.echo(
+                    f"{name} {result.regressor}: Spearman {result.spearman:.3f}, Kendall {result.kendall:.3f}, "
+                    f"MAE {result.mae:.4f}, regret {result.regret:.4f} ({result.n_configs} configs, {folds}-fold{ceiling})"
+                )

@@ -1,0 +1,78 @@
+"""How faithful a surrogate is: cross-validated rank correlation and error on held-out configs."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy import stats
+
+from cache.benchmark import Benchmark
+from cache.surrogate import REGRESSORS, Surrogate
+
+
+@dataclass(frozen=True)
+class Fidelity:
+    """Held-out figures of one regressor on one model's final-epoch validation error."""
+
+    regressor: str
+    spearman: float
+    kendall: float
+    mae: float
+    regret: float
+    n_configs: int
+    folds: int
+
+    def to_dict(self) -> dict:
+        """Plain dict for --json."""
+        return asdict(self)
+
+
+def cross_validate(benchmark: Benchmark, regressor: str, folds: int = 5, seed: int = 0) -> Fidelity:
+    """K-fold over configs: fit on the others, predict the held-out configs' final validation error.
+
+    Predictions are pooled over folds for the rank correlations and the MAE; the regret is
+    the true error of the config the surrogate ranks best in each fold minus that fold's
+    true best, averaged over folds.
+    """
+    truth = benchmark.final_errors()
+    usable = np.flatnonzero(np.isfinite(truth))
+    order = np.random.default_rng(seed).permutation(usable)
+    predicted = np.full(len(truth), np.nan)
+    regrets = []
+    for fold in np.array_split(order, folds):
+        train = np.setdiff1d(usable, fold)
+        surrogate = Surrogate.fit(benchmark, regressor, seed, config_subset=train)
+        per_seed = [surrogate.predict_final(benchmark.units[fold], s) for s in range(len(benchmark.seeds))]
+        predicted[fold] = np.mean(per_seed, axis=0)
+        regrets.append(truth[fold][np.argmin(predicted[fold])] - truth[fold].min())
+    mask = np.isfinite(predicted)
+    return Fidelity(
+        regressor=regressor,
+        spearman=float(stats.spearmanr(predicted[mask], truth[mask]).statistic),
+        kendall=float(stats.kendalltau(predicted[mask], truth[mask]).statistic),
+        mae=float(np.mean(np.abs(predicted[mask] - truth[mask]))),
+        regret=float(np.mean(regrets)),
+        n_configs=int(mask.sum()),
+        folds=folds,
+    )
+
+
+def seed_agreement(benchmark: Benchmark) -> float | None:
+    """Spearman between two training seeds' final errors: how well one seed predicts another."""
+    if len(benchmark.seeds) < 2:
+        return None
+    both = benchmark.complete[:, 0] & benchmark.complete[:, 1]
+    if both.sum() < 3:
+        return None
+    a = benchmark.val_error[both, 0, -1]
+    b = benchmark.val_error[both, 1, -1]
+    return float(stats.spearmanr(a, b).statistic)
+
+
+def compare_regressors(
+    benchmark: Benchmark, folds: int = 5, seed: int = 0, regressors=REGRESSORS
+) -> list[Fidelity]:
+    """Fidelity of every candidate regressor, best Spearman first."""
+    results = [cross_validate(benchmark, name, folds, seed) for name in regressors]
+    return sorted(results, key=lambda f: -f.spearman)

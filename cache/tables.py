@@ -1,0 +1,47 @@
+"""Read one model's curves from one or several stores into a single DataFrame."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from cache.locations import stores
+from cache.schema import KEY_COLUMNS, CacheError, space_from_metadata
+from cache.store import CurveStore
+from hpo.space import SearchSpace
+
+
+def read_model(
+    model: str, cache_dir: str | Path | None = None
+) -> tuple[pd.DataFrame, list[dict[str, Any]], SearchSpace]:
+    """Rows of `model` from the stores (first store wins on duplicate keys), their metadata, and the space."""
+    frames, metas, space = [], [], None
+    for store in stores(cache_dir):
+        manifest = store.manifest(model)
+        if manifest is None:
+            continue
+        table, file_metas = store.read(model)
+        if table is None:
+            continue
+        frames.append(table.to_pandas())
+        metas.extend(file_metas)
+        space = space or space_from_metadata(manifest["space"], model)
+    if not frames:
+        where = cache_dir or "the shipped cache or the user cache"
+        raise CacheError(
+            f"no curves for model {model!r} in {where}; run `bench collect --model {model}` first"
+        )
+    rows = pd.concat(frames, ignore_index=True).drop_duplicates(subset=list(KEY_COLUMNS), keep="first")
+    return rows.sort_values(list(KEY_COLUMNS), kind="stable").reset_index(drop=True), metas, space
+
+
+def available_models(cache_dir: str | Path | None = None) -> list[str]:
+    """Models with a manifest in any of the stores."""
+    return sorted({m for store in stores(cache_dir) for m in store.models()})
+
+
+def model_stores(model: str, cache_dir: str | Path | None = None) -> list[CurveStore]:
+    """The stores that hold `model`."""
+    return [s for s in stores(cache_dir) if s.manifest(model) is not None]

@@ -1,0 +1,70 @@
+"""Check a model's cache: readable files, known schema, its own rows, no duplicates, no gaps."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cache.schema import KEY_COLUMNS, METRIC_COLUMNS, CacheError, arrow_schema, space_from_metadata
+from cache.store import CurveStore
+
+STATUSES = {"ok", "diverged"}
+
+
+def verify_model(store: CurveStore, model: str) -> dict[str, int]:
+    """Raise CacheError (one line) on the first problem; return counts when all is well."""
+    manifest = store.manifest(model)
+    if manifest is None:
+        raise CacheError(f"{store.model_dir(model)}: no manifest.json")
+    space = space_from_metadata(manifest["space"], model)
+    table, metas = store.read(model)
+    if table is None:
+        raise CacheError(f"{store.model_dir(model)}: manifest but no curves")
+    for meta in metas:
+        for key in ("dataset", "provenance", "space"):
+            if key not in meta:
+                raise CacheError(f"{store.model_dir(model)}: a file lacks the {key!r} metadata")
+    expected = arrow_schema(space)
+    if table.schema.names != expected.names:
+        raise CacheError(
+            f"{store.model_dir(model)}: columns {table.schema.names} differ from the schema {expected.names}"
+        )
+    if not table.schema.equals(expected):
+        raise CacheError(
+            f"{store.model_dir(model)}: column types differ from the schema: {table.schema} vs {expected}"
+        )
+    rows = table.to_pandas()
+    duplicated = rows.duplicated(list(KEY_COLUMNS))
+    if duplicated.any():
+        key = rows.loc[duplicated, list(KEY_COLUMNS)].iloc[0].tolist()
+        raise CacheError(
+            f"{store.model_dir(model)}: duplicate row for (config_id, train_seed, epoch) = {key}"
+        )
+    bad_status = set(rows["status"]) - STATUSES
+    if bad_status:
+        raise CacheError(f"{store.model_dir(model)}: unknown status values {sorted(bad_status)}")
+    curves = rows.groupby(["config_id", "train_seed"])["epoch"].agg(["min", "max", "count"])
+    gaps = curves[(curves["min"] != 1) | (curves["max"] != curves["count"])]
+    if len(gaps):
+        (config, seed), row = gaps.index[0], gaps.iloc[0]
+        raise CacheError(
+            f"{store.model_dir(model)}: curve of config {config} seed {seed} has gaps "
+            f"({row['count']} epochs between {row['min']} and {row['max']})"
+        )
+    ok = rows[rows["status"] == "ok"]
+    for column in ("val_error", "test_error"):
+        values = ok[column].to_numpy()
+        if not np.all((values >= 0) & (values <= 1)):
+            raise CacheError(f"{store.model_dir(model)}: {column} outside [0, 1]")
+    if (rows["epoch_seconds"] < 0).any():
+        raise CacheError(f"{store.model_dir(model)}: negative epoch_seconds")
+    params = set(rows.columns) - set(KEY_COLUMNS) - set(METRIC_COLUMNS) - {"status"}
+    if params != set(space.names):
+        raise CacheError(
+            f"{store.model_dir(model)}: hyperparameter columns {sorted(params)} differ from the space"
+        )
+    return {
+        "configs": int(rows["config_id"].nunique()),
+        "curves": len(curves),
+        "rows": len(rows),
+        "files": len(store.files(model)),
+    }
