@@ -21,7 +21,7 @@ from cache.design import DESIGNS, design_configs
 from cache.schema import SCHEMA_VERSION, arrow_schema, encode_metadata
 from cache.store import CurveStore
 from hpo import provenance
-from hpo.data import load_splits
+from hpo.data import DatasetSpec, get_dataset, load_splits
 from hpo.errors import ConfigError
 from hpo.models import get_model, validate_config
 from hpo.space import SearchSpace
@@ -168,10 +168,23 @@ def task_table(spec: CollectSpec, task: Task, curve: list[EpochRecord], meta: di
 _worker: dict[str, Any] = {}
 
 
-def _init_worker(spec: CollectSpec, store_root: str, meta: dict[str, Any], threads: int) -> None:
+def _init_worker(
+    spec: CollectSpec, store_root: str, meta: dict[str, Any], threads: int, dataset: DatasetSpec
+) -> None:
+    try:
+        _setup_worker(spec, store_root, meta, threads, dataset)
+    except Exception as exc:
+        # A failing Pool initializer makes multiprocessing respawn workers forever; keep the
+        # error and raise it from the first task instead, so the parent sees it.
+        _worker["error"] = exc
+
+
+def _setup_worker(
+    spec: CollectSpec, store_root: str, meta: dict[str, Any], threads: int, dataset: DatasetSpec
+) -> None:
     configure(threads)
     device = resolve_device(spec.device)
-    splits = load_splits(spec.data_dir)
+    splits = load_splits(spec.data_dir, spec=dataset)
     provenance_entry = {"command": meta["command"], **provenance.environment(device)}
     file_meta = {k: v for k, v in meta.items() if k != "command"}
     file_meta["dataset"] = {
@@ -187,6 +200,8 @@ def _init_worker(spec: CollectSpec, store_root: str, meta: dict[str, Any], threa
 
 
 def _run_task(task: Task) -> TaskDone:
+    if "error" in _worker:
+        raise _worker["error"]
     spec, store, trainer = _worker["spec"], _worker["store"], _worker["trainer"]
     started = time.perf_counter()
     curve = trainer.fit(spec.model, task.config, spec.epochs, seed=task.train_seed)
@@ -236,12 +251,15 @@ def _execute(
 ) -> Iterator[TaskDone]:
     if not tasks:
         return
+    dataset = get_dataset()
     if spec.workers == 1:
-        _init_worker(spec, root, meta, threads)
+        _setup_worker(spec, root, meta, threads, dataset)
         for task in tasks:
             yield _run_task(task)
         return
     # spawn, not fork: forking a process whose OpenMP pool already started can deadlock.
     context = mp.get_context("spawn")
-    with context.Pool(spec.workers, initializer=_init_worker, initargs=(spec, root, meta, threads)) as pool:
+    with context.Pool(
+        spec.workers, initializer=_init_worker, initargs=(spec, root, meta, threads, dataset)
+    ) as pool:
         yield from pool.imap_unordered(_run_task, tasks)

@@ -1,0 +1,58 @@
+"""Synthetic curve caches written through the real store code, without training."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from cache.collect import CollectSpec, Task, check_manifest, task_table
+from cache.configid import config_id
+from cache.design import design_configs
+from cache.schema import SCHEMA_VERSION
+from cache.store import CurveStore
+from hpo.models import validate_config
+from hpo.training import EpochRecord
+
+
+def true_error(config: dict, epoch: int, seed: int) -> float:
+    """A smooth function of log learning rate and batch size that improves with epochs, plus seed noise."""
+    lr, bs = math.log10(config["learning_rate"]), config["batch_size"]
+    final = 0.12 + 0.1 * (lr + 1.0) ** 2 + 0.0002 * abs(bs - 128)
+    noise = 0.004 * math.sin(1000 * config["learning_rate"] + seed)
+    return min(0.9, final + 0.5 * math.exp(-epoch / 2) + noise)
+
+
+def write_cache(
+    root: Path, model: str = "softmax", n_configs: int = 32, seeds: int = 2, epochs: int = 6
+) -> CurveStore:
+    """A compacted cache of `model` with curves from `true_error`."""
+    store = CurveStore(root)
+    spec = CollectSpec(model=model, n_configs=n_configs, epochs=epochs, train_seeds=seeds)
+    store.write_manifest(model, check_manifest(spec, store, "synthetic"))
+    meta = {
+        "schema_version": SCHEMA_VERSION,
+        "model": model,
+        "space": spec.search_space.to_dict(),
+        "dataset": {"name": "synthetic"},
+        "provenance": [{"command": "synthetic"}],
+    }
+    for config in design_configs(spec.search_space, n_configs, "sobol", 0):
+        config = validate_config(model, config)
+        for seed in range(seeds):
+            curve = []
+            for e in range(1, epochs + 1):
+                err = true_error(config, e, seed)
+                curve.append(
+                    EpochRecord(e, err * 2, err * 2, err, err + 0.01, 0.1 + 0.001 * config["batch_size"])
+                )
+            task = Task(config_id(model, config), config, seed)
+            store.write_part(model, task.config_id, seed, task_table(spec, task, curve, meta))
+    store.compact(model)
+    return store
+
+
+def rng_config(rng: np.random.Generator) -> dict:
+    """A random softmax config."""
+    return {"learning_rate": float(10 ** rng.uniform(-4, 0)), "batch_size": int(rng.integers(32, 512))}

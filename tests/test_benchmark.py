@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from cachefixtures import rng_config, true_error, write_cache
+
+from cache.benchmark import Benchmark
+from cache.fidelity import cross_validate, seed_agreement
+from cache.schema import CacheError
+from hpo.errors import ConfigError
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("curves")
+    write_cache(root, n_configs=64, seeds=2, epochs=6)
+    return root
+
+
+def test_tabular_returns_the_stored_curve(cache_dir) -> None:
+    bench = Benchmark.load("softmax", "tabular", cache_dir)
+    assert len(bench.configs) == 64 and bench.seeds == [0, 1] and bench.n_epochs == 6
+    config = bench.configs[5]
+    for seed in (0, 1):
+        curve = bench.curve(config, seed)
+        expected = [true_error(config, e, seed) for e in range(1, 7)]
+        np.testing.assert_allclose([c.val_error for c in curve], expected, rtol=1e-6)
+    look = bench.value(config, 3, 1)
+    assert look.val_error == pytest.approx(true_error(config, 3, 1), rel=1e-6)
+    assert look.test_error == pytest.approx(look.val_error + 0.01, rel=1e-5)
+
+
+def test_tabular_refuses_configs_outside_the_table(cache_dir, rng) -> None:
+    bench = Benchmark.load("softmax", "tabular", cache_dir)
+    with pytest.raises(ConfigError, match="is not in the softmax table"):
+        bench.value(rng_config(rng), 1, 0)
+    with pytest.raises(ConfigError, match="epoch 7 is outside the cached range 1..6"):
+        bench.value(bench.configs[0], 7, 0)
+    with pytest.raises(ConfigError, match=r"training seed 5 is not cached; cached seeds: \[0, 1\]"):
+        bench.value(bench.configs[0], 1, 5)
+    with pytest.raises(ConfigError, match="batch_size=1000 is outside the space"):
+        bench.value({"learning_rate": 0.1, "batch_size": 1000}, 1, 0)
+
+
+def test_nearest_answers_with_the_closest_collected_config(cache_dir, rng) -> None:
+    bench = Benchmark.load("softmax", "nearest", cache_dir)
+    for _ in range(10):
+        config = rng_config(rng)
+        distances = np.linalg.norm(bench.units - bench.space.to_unit(config), axis=1)
+        nearest = bench.configs[int(np.argmin(distances))]
+        assert bench.value(config, 4, 0) == bench.value(nearest, 4, 0)
+    exact = bench.configs[7]
+    assert bench.index(exact) == 7
+
+
+def test_surrogate_predicts_unseen_configs(cache_dir, rng) -> None:
+    bench = Benchmark.load("softmax", "surrogate", cache_dir, regressor="forest")
+    errors = []
+    for _ in range(20):
+        config = rng_config(rng)
+        curve = bench.curve(config, 0)
+        assert len(curve) == 6 and all(0.0 <= c.val_error <= 1.0 and c.epoch_seconds > 0 for c in curve)
+        errors.append(abs(curve[-1].val_error - true_error(config, 6, 0)))
+    assert np.median(errors) < 0.03
+    # the same config twice gives the same answer; another training seed its own model
+    config = rng_config(rng)
+    assert bench.curve(config, 0) == bench.curve(config, 0)
+
+
+def test_segment_costs_only_the_new_epochs(cache_dir) -> None:
+    bench = Benchmark.load("softmax", "tabular", cache_dir)
+    config = bench.configs[3]
+    full = bench.curve(config, 0)
+    seg = bench.segment(config, 0, 2, 5)
+    assert seg.val_error == full[4].val_error
+    assert seg.epoch_seconds == pytest.approx(sum(c.epoch_seconds for c in full[2:5]))
+
+
+def test_fidelity_figures(cache_dir) -> None:
+    bench = Benchmark.load("softmax", "tabular", cache_dir)
+    result = cross_validate(bench, "forest", folds=4)
+    assert result.n_configs == 64 and result.folds == 4
+    assert result.spearman > 0.9 and result.kendall > 0.7
+    assert 0 <= result.mae < 0.05 and result.regret >= 0
+    assert -1 <= seed_agreement(bench) <= 1
+
+
+def test_unknown_mode_and_missing_model(cache_dir, tmp_path) -> None:
+    with pytest.raises(ConfigError, match="unknown lookup mode 'exact'"):
+        Benchmark.load("softmax", "exact", cache_dir)
+    with pytest.raises(CacheError, match="no curves for model 'lenet'.*bench collect --model lenet"):
+        Benchmark.load("lenet", "tabular", tmp_path)

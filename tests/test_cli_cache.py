@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from cachefixtures import write_cache
+from click.testing import CliRunner
+
+from bench.cli import cli
+from bench.results import read_results
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("curves")
+    write_cache(root, "softmax", n_configs=32, seeds=2, epochs=6)
+    write_cache(root, "lenet", n_configs=16, seeds=1, epochs=6)
+    return root
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, list(args))
+
+
+def test_info_lists_every_model(cache_dir) -> None:
+    result = invoke("cache", "info", "--cache-dir", str(cache_dir))
+    assert result.exit_code == 0, result.output
+    assert "lenet: 16 configs x 1 seeds x 6 epochs = 96 rows" in result.output
+    assert "softmax: 32 configs x 2 seeds x 6 epochs = 384 rows" in result.output
+    assert "best: learning_rate=" in result.output
+
+
+def test_info_json(cache_dir) -> None:
+    result = invoke("cache", "info", "softmax", "--cache-dir", str(cache_dir), "--json")
+    data = json.loads(result.output)
+    assert data["configs"] == 32 and data["seeds"] == [0, 1] and len(data["best"]["curve"]) == 6
+    assert data["best"]["val_error"] == pytest.approx(data["best"]["curve"][-1], abs=1e-5)
+    from cache.benchmark import Benchmark
+
+    assert data["best"]["val_error"] == pytest.approx(
+        float(Benchmark.load("softmax", cache_dir=cache_dir).final_errors().min())
+    )
+
+
+def test_verify_ok_and_corrupted(cache_dir, tmp_path) -> None:
+    result = invoke("cache", "verify", "--cache-dir", str(cache_dir))
+    assert result.exit_code == 0 and result.output.count(": ok (") == 2
+    broken = tmp_path / "broken"
+    store = write_cache(broken, "softmax", n_configs=4, seeds=1, epochs=2)
+    shard = store.shard_paths("softmax")[0]
+    shard.write_bytes(b"PAR1" + b"\x00" * 50)
+    result = invoke("cache", "verify", "--cache-dir", str(broken))
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {shard}: unreadable Parquet file")
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_fidelity_json(cache_dir) -> None:
+    result = invoke(
+        "cache",
+        "fidelity",
+        "softmax",
+        "--cache-dir",
+        str(cache_dir),
+        "--regressor",
+        "knn",
+        "--folds",
+        "3",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["regressor"] == "knn" and data["n_configs"] == 32
+    assert {"spearman", "kendall", "mae", "regret", "seed_agreement"} <= set(data)
+
+
+def test_empty_cache_dir_is_one_line(tmp_path) -> None:
+    result = invoke("cache", "info", "--cache-dir", str(tmp_path))
+    assert result.exit_code == 1
+    assert result.output.strip() == f"Error: no curves in {tmp_path}"
+
+
+@pytest.mark.parametrize("mode", ["tabular", "nearest", "surrogate"])
+def test_replay_run(cache_dir, tmp_path, mode) -> None:
+    out = tmp_path / "out"
+    result = invoke(
+        "run",
+        "--model",
+        "softmax",
+        "--algorithm",
+        "asha",
+        "--backend",
+        "replay",
+        "--mode",
+        mode,
+        "--workers",
+        "4",
+        "--trials",
+        "20",
+        "--r-max",
+        "6",
+        "--eta",
+        "2",
+        "--cache-dir",
+        str(cache_dir),
+        "--out",
+        str(out),
+        "--quiet",
+    )
+    assert result.exit_code == 0, result.output
+    rows, meta = read_results(out)
+    assert rows["trial_id"].nunique() == 20 and set(rows["worker"]) == {0, 1, 2, 3}
+    assert meta["spec"]["mode"] == mode
+    assert "best config at 6 epochs in the cache" in result.output
+
+
+def test_replay_r_max_beyond_the_cache(cache_dir, tmp_path) -> None:
+    result = invoke(
+        "run",
+        "--model",
+        "softmax",
+        "--algorithm",
+        "asha",
+        "--backend",
+        "replay",
+        "--r-max",
+        "20",
+        "--cache-dir",
+        str(cache_dir),
+        "--out",
+        str(tmp_path / "o"),
+        "--quiet",
+    )
+    assert result.exit_code == 1
+    assert result.output.strip() == "Error: --r-max 20 exceeds the 6 epochs cached for softmax"

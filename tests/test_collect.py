@@ -1,0 +1,183 @@
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bench.cli import cli
+from cache.collect import CollectSpec, collect
+from cache.store import CurveStore
+from cache.verify import verify_model
+from hpo.errors import ConfigError
+
+TESTS = Path(__file__).parent
+
+
+def rows_of(root: Path, model: str = "softmax"):
+    table, _ = CurveStore(root).read(model)
+    return table.to_pandas().sort_values(["config_id", "train_seed", "epoch"]).reset_index(drop=True)
+
+
+def test_collect_then_rerun_trains_nothing(fake_dataset, tmp_path) -> None:
+    store = CurveStore(tmp_path)
+    spec = CollectSpec(model="softmax", n_configs=4, epochs=2, train_seeds=2)
+    done = []
+    work = collect(spec, store, command="test", on_done=done.append)
+    assert len(work.tasks) == 8 and len(done) == 8
+    again = collect(spec, store, command="test", on_done=done.append)
+    assert again.missing == [] and len(done) == 8
+    rows = rows_of(tmp_path)
+    assert len(rows) == 4 * 2 * 2
+    assert verify_model(store, "softmax")["curves"] == 8
+    meta = CurveStore(tmp_path).read("softmax")[1][0]
+    assert meta["dataset"]["checksums"] and meta["provenance"][0]["torch"]
+    assert meta["provenance"][0]["command"] == "test"
+
+
+def test_more_configs_extend_the_same_design(fake_dataset, tmp_path) -> None:
+    store = CurveStore(tmp_path)
+    collect(CollectSpec(model="softmax", n_configs=2, epochs=1), store, command="a")
+    first = set(rows_of(tmp_path)["config_id"])
+    work = collect(CollectSpec(model="softmax", n_configs=4, epochs=1), store, command="b")
+    assert len(work.missing) == 2
+    assert first < set(rows_of(tmp_path)["config_id"])
+
+
+def test_a_different_design_needs_extend(fake_dataset, tmp_path) -> None:
+    store = CurveStore(tmp_path)
+    collect(CollectSpec(model="softmax", n_configs=2, epochs=1), store, command="a")
+    with pytest.raises(
+        ConfigError,
+        match="was collected with design=sobol .*epochs=1; this run asks design=random .*--extend",
+    ):
+        collect(CollectSpec(model="softmax", n_configs=2, epochs=1, design="random"), store, command="b")
+    with pytest.raises(ConfigError, match="epochs=3"):
+        collect(CollectSpec(model="softmax", n_configs=2, epochs=3), store, command="b")
+    collect(
+        CollectSpec(model="softmax", n_configs=2, epochs=1, design="random", extend=True), store, command="c"
+    )
+    assert rows_of(tmp_path)["config_id"].nunique() == 4
+    assert len(store.manifest("softmax")["collections"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--configs", "0"], "--configs must be an integer >= 1, got 0"),
+        (["--epochs", "0"], "--epochs must be an integer >= 1, got 0"),
+        (["--workers", "0"], "--workers must be an integer >= 1, got 0"),
+    ],
+)
+def test_bad_collect_options(fake_dataset, tmp_path, args, message) -> None:
+    result = CliRunner().invoke(cli, ["collect", "--model", "softmax", "--cache-dir", str(tmp_path), *args])
+    assert result.exit_code == 1
+    assert result.output.strip() == f"Error: {message}"
+
+
+def test_parallel_workers_give_the_same_rows(fake_dataset, tmp_path) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    collect(CollectSpec(model="svm", n_configs=4, epochs=2, threads=1), CurveStore(one), command="x")
+    collect(
+        CollectSpec(model="svm", n_configs=4, epochs=2, workers=2, threads=1, data_dir=str(fake_dataset)),
+        CurveStore(two),
+        command="x",
+    )
+    cols = ["config_id", "train_seed", "epoch", "val_error", "test_error", "train_loss"]
+    assert rows_of(one, "svm")[cols].equals(rows_of(two, "svm")[cols])
+
+
+def _collect_process(data_dir: Path, cache_dir: Path, configs: int, epochs: int) -> subprocess.Popen:
+    """`bench collect` in a subprocess on the generated dataset."""
+    code = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {str(TESTS)!r})
+        from fakedata import idx_bytes, make_arrays, make_spec
+        from pathlib import Path
+        from hpo.data import DATASETS
+        DATASETS["fashion-mnist"] = make_spec(idx_bytes(make_arrays()), Path({str(data_dir)!r}))
+        from bench.cli import main
+        sys.argv = ["bench", "collect", "--model", "softmax", "--configs", "{configs}", "--epochs", "{epochs}",
+                    "--cache-dir", {str(cache_dir)!r}, "--data-dir", {str(data_dir)!r}, "--threads", "1", "--quiet"]
+        main()
+        """
+    )
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def _kill_after_parts(proc: subprocess.Popen, parts_dir: Path, n: int, timeout: float = 120) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = len(list(parts_dir.glob("*.parquet"))) if parts_dir.is_dir() else 0
+        if found >= n:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return found
+        if proc.poll() is not None:
+            raise AssertionError(f"collect ended before it could be killed: {proc.stdout.read().decode()}")
+        time.sleep(0.005)
+    proc.kill()
+    raise AssertionError("collect wrote no parts in time")
+
+
+def test_sigkill_mid_collection_then_rerun_loses_and_duplicates_nothing(fake_dataset, tmp_path) -> None:
+    cache_dir, clean_dir = tmp_path / "cache", tmp_path / "clean"
+    proc = _collect_process(fake_dataset, cache_dir, configs=24, epochs=3)
+    killed_at = _kill_after_parts(proc, cache_dir / "softmax" / "parts", 3)
+    partial = CurveStore(cache_dir)
+    assert 3 <= len(partial.done_keys("softmax")) < 24, killed_at
+    partial.read("softmax")  # what is there is readable: no half-written part
+    rerun = _collect_process(fake_dataset, cache_dir, configs=24, epochs=3)
+    assert rerun.wait(timeout=300) == 0, rerun.stdout.read().decode()
+    rows = rows_of(cache_dir)
+    assert len(rows) == 24 * 3
+    assert not rows.duplicated(["config_id", "train_seed", "epoch"]).any()
+    verify_model(CurveStore(cache_dir), "softmax")
+    # and every row equals an uninterrupted collection's
+    clean = _collect_process(fake_dataset, clean_dir, configs=24, epochs=3)
+    assert clean.wait(timeout=300) == 0
+    cols = ["config_id", "train_seed", "epoch", "val_error", "test_error", "train_loss", "val_loss", "status"]
+    assert rows[cols].equals(rows_of(clean_dir)[cols])
+
+
+@pytest.mark.real_data
+def test_sigkill_real_collect_of_the_issue(tmp_path) -> None:
+    """`bench collect --model softmax --configs 4 --epochs 2` on real FashionMNIST, killed and rerun."""
+    cmd = [
+        "bench",
+        "collect",
+        "--model",
+        "softmax",
+        "--configs",
+        "4",
+        "--epochs",
+        "2",
+        "--cache-dir",
+        str(tmp_path),
+        "--quiet",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    _kill_after_parts(proc, tmp_path / "softmax" / "parts", 1, timeout=300)
+    assert subprocess.run(cmd, capture_output=True, timeout=600).returncode == 0
+    rows = rows_of(tmp_path)
+    assert len(rows) == 4 * 2 and not rows.duplicated(["config_id", "train_seed", "epoch"]).any()
+
+
+def test_a_worker_that_cannot_start_is_an_error_not_a_hang(fake_dataset, tmp_path) -> None:
+    from hpo.errors import DataError
+
+    bad = tmp_path / "bad-data"
+    bad.mkdir()
+    (bad / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03")
+    for name in ("train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        (bad / name).write_bytes(b"\x00")
+    spec = CollectSpec(model="softmax", n_configs=2, epochs=1, workers=2, threads=1, data_dir=str(bad))
+    with pytest.raises(DataError, match="checksum mismatch"):
+        collect(spec, CurveStore(tmp_path / "cache"), command="x")
