@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -83,7 +84,7 @@ def progress_bar(quiet: bool, **kwargs: Any) -> Any:
     """A tqdm bar on stderr (disabled by --quiet)."""
     from tqdm import tqdm
 
-    return tqdm(disable=quiet, file=click.get_text_stream("stderr"), dynamic_ncols=True, **kwargs)
+    return tqdm(disable=quiet, file=sys.stderr, dynamic_ncols=True, **kwargs)
 
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]

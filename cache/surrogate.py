@@ -1,17 +1,24 @@
-"""Surrogate lookups: sklearn regressors over (encoded config, epoch), one per training seed.
+"""Surrogate lookups: sklearn regressors of learning curves, one per training seed.
 
-One model per training seed keeps the seed-to-seed noise of real trainings in replays.
-Validation and test error are predicted together; per-epoch seconds by a second regressor.
+Two shapes of regressor: `knn`, `forest`, `extra-trees` and `boosting` learn the errors over
+(encoded config, epoch); `gp` is a Gaussian process over the encoded config whose outputs are
+the whole curve (the logits of the validation and test error at every epoch), one kernel
+shared by all outputs. One model per training seed keeps the seed-to-seed noise of real
+trainings in replays. Per-epoch seconds come from a k-NN over (config, epoch) on log seconds.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.base import RegressorMixin, clone
+from sklearn.base import RegressorMixin
 from sklearn.ensemble import ExtraTreesRegressor, HistGradientBoostingRegressor, RandomForestRegressor
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.gaussian_process import GaussianProcessRegressor
+from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 from sklearn.multioutput import MultiOutputRegressor
 from sklearn.neighbors import KNeighborsRegressor
 
@@ -23,6 +30,10 @@ if TYPE_CHECKING:
 
 
 def _regressor(name: str, seed: int) -> RegressorMixin:
+    if name == "gp":
+        dim_kernel = Matern(length_scale=0.3, length_scale_bounds=(1e-2, 1e2), nu=2.5)
+        kernel = ConstantKernel(1.0, (1e-2, 1e2)) * dim_kernel + WhiteKernel(1e-2, (1e-6, 1.0))
+        return GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=2, random_state=seed)
     if name == "knn":
         return KNeighborsRegressor(n_neighbors=5, weights="distance")
     if name == "forest":
@@ -36,8 +47,18 @@ def _regressor(name: str, seed: int) -> RegressorMixin:
     raise ConfigError(f"unknown regressor {name!r}; accepted: {', '.join(REGRESSORS)}")
 
 
-REGRESSORS = ("knn", "forest", "extra-trees", "boosting")
-DEFAULT_REGRESSOR = "extra-trees"
+REGRESSORS = ("gp", "knn", "forest", "extra-trees", "boosting")
+DEFAULT_REGRESSOR = "gp"
+_EPS = 1e-3
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, _EPS, 1 - _EPS)
+    return np.log(p / (1 - p))
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
 
 
 def features(units: np.ndarray, n_epochs: int) -> np.ndarray:
@@ -47,12 +68,38 @@ def features(units: np.ndarray, n_epochs: int) -> np.ndarray:
     return np.hstack([np.repeat(units, n_epochs, axis=0), np.tile(epochs, n)[:, None]])
 
 
-class Surrogate:
-    """Per-seed regressors fitted on a Benchmark's complete curves."""
+class CurveModel:
+    """Predicts (validation error, test error) curves, shape (n, E) each, for encoded configs."""
 
-    def __init__(
-        self, space, n_epochs: int, errors: list[RegressorMixin], seconds: list[RegressorMixin]
-    ) -> None:
+    def __init__(self, name: str, seed: int, n_epochs: int) -> None:
+        self.name, self.n_epochs = name, n_epochs
+        self.regressor = _regressor(name, seed)
+
+    def fit(self, units: np.ndarray, val: np.ndarray, test: np.ndarray) -> CurveModel:
+        """Fit on configs (n, d) and their curves (n, E)."""
+        if self.name == "gp":
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                self.regressor.fit(units, np.hstack([_logit(val), _logit(test)]))
+        else:
+            x = features(units, self.n_epochs)
+            self.regressor.fit(x, np.column_stack([val.reshape(-1), test.reshape(-1)]))
+        return self
+
+    def predict(self, units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(validation, test) error curves of encoded configs, each (n, E), clipped to [0, 1]."""
+        e = self.n_epochs
+        if self.name == "gp":
+            z = self.regressor.predict(units)
+            return _sigmoid(z[:, :e]), _sigmoid(z[:, e:])
+        out = np.clip(self.regressor.predict(features(units, e)), 0.0, 1.0)
+        return out[:, 0].reshape(-1, e), out[:, 1].reshape(-1, e)
+
+
+class Surrogate:
+    """Per-seed curve models fitted on a Benchmark's complete curves."""
+
+    def __init__(self, space, n_epochs: int, errors: list[CurveModel], seconds: list[RegressorMixin]) -> None:
         self.space, self.n_epochs = space, n_epochs
         self.errors, self.seconds = errors, seconds
         self._memo: dict[tuple, tuple[np.ndarray, ...]] = {}
@@ -65,24 +112,27 @@ class Surrogate:
         seed: int = 0,
         config_subset: Sequence[int] | None = None,
     ) -> Surrogate:
-        """Fit one error model and one time model per training seed on the chosen configs."""
+        """Fit one curve model and one time model per training seed on the chosen configs."""
+        if regressor not in REGRESSORS:
+            raise ConfigError(f"unknown regressor {regressor!r}; accepted: {', '.join(REGRESSORS)}")
         subset = np.arange(len(benchmark.configs)) if config_subset is None else np.asarray(config_subset)
         errors, seconds = [], []
-        base = _regressor(regressor, seed)
         for s in range(len(benchmark.seeds)):
             rows = subset[benchmark.complete[subset, s]]
-            if len(rows) == 0:
+            if len(rows) > 0:
+                seed_of_row = np.full(len(rows), s)
+            else:  # a seed nobody collected for these configs: use each config's first seed
                 rows = subset[benchmark.complete[subset].any(axis=1)]
-                s_data = benchmark.complete[rows].argmax(axis=1)
-            else:
-                s_data = np.full(len(rows), s)
+                seed_of_row = benchmark.complete[rows].argmax(axis=1)
+            val = benchmark.val_error[rows, seed_of_row]
+            test = benchmark.test_error[rows, seed_of_row]
+            errors.append(
+                CurveModel(regressor, seed, benchmark.n_epochs).fit(benchmark.units[rows], val, test)
+            )
             x = features(benchmark.units[rows], benchmark.n_epochs)
-            val = benchmark.val_error[rows, s_data].reshape(-1)
-            test = benchmark.test_error[rows, s_data].reshape(-1)
-            sec = benchmark.epoch_seconds[rows, s_data].reshape(-1)
-            errors.append(clone(base).fit(x, np.column_stack([val, test])))
+            sec = benchmark.epoch_seconds[rows, seed_of_row].reshape(-1)
             # times are positive and multiplicative: fit their log; zero-second epochs (after
-            # a divergence) are predicted as such by the error model, not the time model
+            # a divergence) are left out
             trained = sec > 0
             seconds.append(
                 KNeighborsRegressor(n_neighbors=5, weights="distance").fit(x[trained], np.log(sec[trained]))
@@ -91,15 +141,14 @@ class Surrogate:
 
     def predict_final(self, units: np.ndarray, s: int = 0) -> np.ndarray:
         """Predicted last-epoch validation error of encoded configs (n, d) for seed index s."""
-        x = np.hstack([units, np.ones((len(units), 1))])
-        return self.errors[s].predict(x)[:, 0]
+        return self.errors[s].predict(units)[0][:, -1]
 
     def arrays(self, config: Mapping[str, Any], s: int) -> tuple[np.ndarray, ...]:
         """Predicted (val error, test error, seconds, diverged) per epoch of `config`."""
         key = (config_key(config), s)
         if key not in self._memo:
-            x = features(self.space.to_unit(config)[None, :], self.n_epochs)
-            err = np.clip(self.errors[s].predict(x), 0.0, 1.0)
-            sec = np.exp(self.seconds[s].predict(x))
-            self._memo[key] = (err[:, 0], err[:, 1], sec, np.zeros(self.n_epochs, dtype=bool))
+            unit = self.space.to_unit(config)[None, :]
+            val, test = self.errors[s].predict(unit)
+            sec = np.exp(self.seconds[s].predict(features(unit, self.n_epochs)))
+            self._memo[key] = (val[0], test[0], sec, np.zeros(self.n_epochs, dtype=bool))
         return self._memo[key]

@@ -121,7 +121,7 @@ def test_svm_penalty_uses_sklearn_c_convention() -> None:
     with torch.no_grad():
         model.linear.weight.fill_(1.0)
     n_weights = model.linear.weight.numel()
-    assert float(model.penalty()) == pytest.approx(n_weights / (2 * 2.0 * 1000))
+    assert float(model.penalty().detach()) == pytest.approx(n_weights / (2 * 2.0 * 1000))
 
 
 def test_random_fourier_features_approximate_the_rbf_kernel() -> None:
