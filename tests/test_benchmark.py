@@ -53,8 +53,9 @@ def test_nearest_answers_with_the_closest_collected_config(cache_dir, rng) -> No
     assert bench.index(exact) == 7
 
 
-def test_surrogate_predicts_unseen_configs(cache_dir, rng) -> None:
-    bench = Benchmark.load("softmax", "surrogate", cache_dir, regressor="forest")
+@pytest.mark.parametrize("regressor", ["gp", "forest", "knn"])
+def test_surrogate_predicts_unseen_configs(cache_dir, rng, regressor) -> None:
+    bench = Benchmark.load("softmax", "surrogate", cache_dir, regressor=regressor)
     errors = []
     for _ in range(20):
         config = rng_config(rng)
@@ -62,9 +63,10 @@ def test_surrogate_predicts_unseen_configs(cache_dir, rng) -> None:
         assert len(curve) == 6 and all(0.0 <= c.val_error <= 1.0 and c.epoch_seconds > 0 for c in curve)
         errors.append(abs(curve[-1].val_error - true_error(config, 6, 0)))
     assert np.median(errors) < 0.03
-    # the same config twice gives the same answer; another training seed its own model
+    # the same config twice gives the same answer; each training seed has its own model
     config = rng_config(rng)
     assert bench.curve(config, 0) == bench.curve(config, 0)
+    assert bench.curve(config, 0) != bench.curve(config, 1)
 
 
 def test_segment_costs_only_the_new_epochs(cache_dir) -> None:
