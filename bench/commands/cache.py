@@ -10,7 +10,7 @@ from bench.options import cache_dir_option
 from cache.benchmark import Benchmark
 from cache.fidelity import compare_regressors, cross_validate, seed_agreement
 from cache.schema import CacheError
-from cache.surrogate import DEFAULT_REGRESSOR, REGRESSORS
+from cache.surrogate import REGRESSORS, preferred_regressor
 from cache.tables import available_models, model_stores, read_model
 from cache.verify import verify_model
 
@@ -124,7 +124,10 @@ def verify(model: str | None, cache_dir: str | None, as_json: bool) -> None:
 @cache.command()
 @click.argument("model", required=False)
 @click.option(
-    "--regressor", type=click.Choice([*REGRESSORS, "all"]), default=DEFAULT_REGRESSOR, show_default=True
+    "--regressor",
+    type=click.Choice([*REGRESSORS, "all"]),
+    default=None,
+    help="Surrogate regressor (default: the model's preferred one; 'all' compares them).",
 )
 @click.option(
     "--folds",
@@ -147,7 +150,7 @@ def fidelity(
         if regressor == "all":
             results = compare_regressors(bench, folds, seed)
         else:
-            results = [cross_validate(bench, regressor, folds, seed)]
+            results = [cross_validate(bench, regressor or preferred_regressor(name), folds, seed)]
         agreement = seed_agreement(bench)
         for result in results:
             if as_json:

@@ -77,27 +77,26 @@ def collect(
         extend=extend,
     )
     store = writable_store(cache_dir)
-    bar = progress_bar(quiet, unit="training", desc=f"collect {model}")
-    state = {"epochs": 0, "seconds": 0.0}
+    state: dict = {"epochs": 0, "bar": None}
 
     def on_start(work: Plan) -> None:
-        bar.reset(total=len(work.missing))
         if not quiet:
             have = len(work.tasks) - len(work.missing)
             click.echo(
                 f"{model}: {len(work.tasks)} trainings planned, {have} already cached, {len(work.missing)} to run",
                 err=True,
             )
+        state["bar"] = progress_bar(quiet, total=len(work.missing), unit="training", desc=f"collect {model}")
 
     def on_done(done: TaskDone) -> None:
+        bar = state["bar"]
         state["epochs"] += done.epochs
-        state["seconds"] += done.wall_seconds
-        bar.set_postfix(
-            epochs_per_s=f"{state['epochs'] / max(bar.format_dict['elapsed'], 1e-9):.2f}", last=done.status
-        )
+        rate = state["epochs"] / max(bar.format_dict["elapsed"], 1e-9)
+        bar.set_postfix(epochs_per_s=f"{rate:.2f}", last=done.status)
         bar.update(1)
 
     work = run_collect(spec, store, on_start=on_start, on_done=on_done)
-    bar.close()
+    if state["bar"] is not None:
+        state["bar"].close()
     if not quiet:
         click.echo(f"{model}: {len(work.tasks)} trainings in {store.model_dir(model)}", err=True)
