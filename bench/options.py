@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from typing import Any
 
 import click
@@ -85,6 +84,3 @@ def progress_bar(quiet: bool, **kwargs: Any) -> Any:
     from tqdm import tqdm
 
     return tqdm(disable=quiet, file=sys.stderr, dynamic_ncols=True, **kwargs)
-
-
-Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]

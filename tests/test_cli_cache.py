@@ -133,3 +133,25 @@ def test_replay_r_max_beyond_the_cache(cache_dir, tmp_path) -> None:
     )
     assert result.exit_code == 1
     assert result.output.strip() == "Error: --r-max 20 exceeds the 6 epochs cached for softmax"
+
+
+def test_replays_are_reproducible(cache_dir, tmp_path) -> None:
+    def replay(seed, out):
+        args = ["run", "--model", "softmax", "--algorithm", "bohb", "--backend", "replay", "--workers", "3",
+                "--trials", "15", "--r-max", "6", "--seed", str(seed), "--cache-dir", str(cache_dir),
+                "--out", str(tmp_path / out), "--quiet", "--no-final"]  # fmt: skip
+        assert invoke(*args).exit_code == 0
+        rows, _ = read_results(tmp_path / out)
+        return rows.drop(columns=["experiment_id"])
+
+    a, b, c = replay(1, "a"), replay(1, "b"), replay(2, "c")
+    assert a.equals(b)
+    assert not a[["config", "val_error"]].equals(c[["config", "val_error"]])
+
+
+def test_live_runs_one_worker(tmp_path) -> None:
+    result = invoke(
+        "run", "--model", "softmax", "--algorithm", "asha", "--workers", "2", "--out", str(tmp_path / "o")
+    )
+    assert result.exit_code == 1
+    assert "the live backend runs one worker for now" in result.output

@@ -11,9 +11,6 @@ from torch import nn
 
 from hpo.space import SearchSpace
 
-#: Hyperparameters that the trainer consumes rather than the model's construction.
-TRAINER_HYPERPARAMETERS = ("learning_rate", "batch_size")
-
 
 class Classifier(nn.Module):
     """A model whose training objective is `data_loss(logits, y) + penalty()`.

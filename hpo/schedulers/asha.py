@@ -41,10 +41,6 @@ class ASHA(Scheduler):
         self._index = {level: k for k, level in enumerate(self.levels)}
         self.rungs = [_Rung() for _ in self.levels]
 
-    @property
-    def max_epochs(self) -> int:
-        return self.levels[-1]
-
     def _promotable(self, k: int) -> tuple[float, int] | None:
         rung = self.rungs[k]
         quota = math.floor(len(rung.results) / self.eta)

@@ -64,8 +64,3 @@ class Scheduler(ABC):
     @abstractmethod
     def on_result(self, job: Job, error: float) -> None:
         """Record the validation error `job` reached at `job.epochs`."""
-
-    @property
-    def max_epochs(self) -> int:
-        """The most epochs any trial trains."""
-        raise NotImplementedError

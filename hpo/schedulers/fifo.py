@@ -16,10 +16,6 @@ class FIFOScheduler(Scheduler):
             raise ConfigError(f"epochs must be an integer >= 1, got {epochs!r}")
         self.epochs = epochs
 
-    @property
-    def max_epochs(self) -> int:
-        return self.epochs
-
     def next_job(self) -> Job | None:
         return self._new_trial(self.epochs) if self.accepting_new_trials else None
 

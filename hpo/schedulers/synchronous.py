@@ -66,10 +66,6 @@ class SynchronousHalving(Scheduler):
         self.bracket: Bracket | None = None
         self.n_brackets = 0
 
-    @property
-    def max_epochs(self) -> int:
-        return self.levels[-1]
-
     def _next_bracket(self) -> Bracket:
         raise NotImplementedError
 
