@@ -129,19 +129,19 @@ def _kill_after_parts(proc: subprocess.Popen, parts_dir: Path, n: int, timeout: 
 
 def test_sigkill_mid_collection_then_rerun_loses_and_duplicates_nothing(fake_dataset, tmp_path) -> None:
     cache_dir, clean_dir = tmp_path / "cache", tmp_path / "clean"
-    proc = _collect_process(fake_dataset, cache_dir, configs=24, epochs=3)
+    proc = _collect_process(fake_dataset, cache_dir, configs=48, epochs=3)
     killed_at = _kill_after_parts(proc, cache_dir / "softmax" / "parts", 3)
     partial = CurveStore(cache_dir)
-    assert 3 <= len(partial.done_keys("softmax")) < 24, killed_at
+    assert 3 <= len(partial.done_keys("softmax")) < 48, killed_at
     partial.read("softmax")  # what is there is readable: no half-written part
-    rerun = _collect_process(fake_dataset, cache_dir, configs=24, epochs=3)
+    rerun = _collect_process(fake_dataset, cache_dir, configs=48, epochs=3)
     assert rerun.wait(timeout=300) == 0, rerun.stdout.read().decode()
     rows = rows_of(cache_dir)
-    assert len(rows) == 24 * 3
+    assert len(rows) == 48 * 3
     assert not rows.duplicated(["config_id", "train_seed", "epoch"]).any()
     verify_model(CurveStore(cache_dir), "softmax")
     # and every row equals an uninterrupted collection's
-    clean = _collect_process(fake_dataset, clean_dir, configs=24, epochs=3)
+    clean = _collect_process(fake_dataset, clean_dir, configs=48, epochs=3)
     assert clean.wait(timeout=300) == 0
     cols = ["config_id", "train_seed", "epoch", "val_error", "test_error", "train_loss", "val_loss", "status"]
     assert rows[cols].equals(rows_of(clean_dir)[cols])
