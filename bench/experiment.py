@@ -158,10 +158,17 @@ def run_replay(
         raise ConfigError(
             "a custom --space does not apply to tabular replays (they search the collected configs)"
         )
+    if spec.initial_default and spec.mode == "tabular":
+        raise ConfigError(
+            "--initial-default needs --mode nearest or surrogate: the defaults are not a collected config"
+        )
     rngs = streams(spec.seed)
     space = spec.space or benchmark.space
     candidates = benchmark.configs if spec.mode == "tabular" else None
-    scheduler = algorithms.build(spec.algorithm, space, rngs.searcher, spec.settings, candidates=candidates)
+    initial = get_model(spec.model).defaults if spec.initial_default else None
+    scheduler = algorithms.build(
+        spec.algorithm, space, rngs.searcher, spec.settings, initial_config=initial, candidates=candidates
+    )
     backend = replay_backend(benchmark, rngs.training, spec.workers)
     outcome = Tuner(scheduler, backend, spec.budget, on_result=on_result).run()
     return ReplayRun(spec, outcome, backend, benchmark, provenance.environment())

@@ -155,3 +155,14 @@ def test_live_runs_one_worker(tmp_path) -> None:
     )
     assert result.exit_code == 1
     assert "the live backend runs one worker for now" in result.output
+
+
+def test_initial_default_in_replays(cache_dir, tmp_path) -> None:
+    base = ["run", "--model", "softmax", "--algorithm", "bo", "--backend", "replay", "--trials", "3", "--r-max", "6",
+            "--initial-default", "--cache-dir", str(cache_dir), "--quiet", "--no-final"]  # fmt: skip
+    result = invoke(*base, "--out", str(tmp_path / "a"))
+    assert result.exit_code == 1 and "--initial-default needs --mode nearest or surrogate" in result.output
+    assert invoke(*base, "--mode", "nearest", "--out", str(tmp_path / "b")).exit_code == 0
+    rows, _ = read_results(tmp_path / "b")
+    first = json.loads(rows.sort_values("trial_id")["config"].iloc[0])
+    assert first == {"batch_size": 256, "learning_rate": 0.1}
