@@ -50,6 +50,14 @@ def verify_model(store: CurveStore, model: str) -> dict[str, int]:
             f"{store.model_dir(model)}: curve of config {config} seed {seed} has gaps "
             f"({row['count']} epochs between {row['min']} and {row['max']})"
         )
+    lengths = {int(c["epochs"]) for c in manifest.get("collections", [])}
+    wrong_length = curves[~curves["count"].isin(lengths)] if lengths else curves.iloc[:0]
+    if len(wrong_length):
+        (config, seed), row = wrong_length.index[0], wrong_length.iloc[0]
+        raise CacheError(
+            f"{store.model_dir(model)}: curve of config {config} seed {seed} has {row['count']} epochs; "
+            f"the manifest collected {sorted(lengths)}"
+        )
     ok = rows[rows["status"] == "ok"]
     for column in ("val_error", "test_error"):
         values = ok[column].to_numpy()

@@ -114,3 +114,17 @@ def test_gaps_and_duplicates_are_found(tmp_path) -> None:
 
 def test_empty_store() -> None:
     assert CurveStore("/nonexistent/place").models() == []
+
+
+def test_short_curves_are_found(tmp_path) -> None:
+    import pyarrow.compute as pc
+
+    store = write_cache(tmp_path, n_configs=4, seeds=1, epochs=3)
+    shard = store.shard_paths("softmax")[0]
+    table = pq.read_table(shard)
+    short = table.filter(
+        pc.invert(pc.and_(pc.equal(table["epoch"], 3), pc.equal(table["config_id"], table["config_id"][0])))
+    )
+    pq.write_table(short.replace_schema_metadata(table.schema.metadata), shard)
+    with pytest.raises(CacheError, match=r"has 2 epochs; the manifest collected \[3\]"):
+        verify_model(store, "softmax")
