@@ -17,6 +17,7 @@ class Fidelity:
 
     regressor: str
     spearman: float
+    spearman_one_seed: float
     kendall: float
     mae: float
     regret: float
@@ -33,7 +34,9 @@ def cross_validate(benchmark: Benchmark, regressor: str, folds: int = 5, seed: i
 
     Predictions are pooled over folds for the rank correlations and the MAE; the regret is
     the true error of the config the surrogate ranks best in each fold minus that fold's
-    true best, averaged over folds.
+    true best, averaged over folds. `spearman_one_seed` ranks the predictions against single
+    trainings (averaged over seeds): set beside `seed_agreement`, it says whether the surrogate
+    predicts a training of an unseen config better than another training of that config does.
     """
     truth = benchmark.final_errors()
     usable = np.flatnonzero(np.isfinite(truth))
@@ -47,9 +50,14 @@ def cross_validate(benchmark: Benchmark, regressor: str, folds: int = 5, seed: i
         predicted[fold] = np.mean(per_seed, axis=0)
         regrets.append(truth[fold][np.argmin(predicted[fold])] - truth[fold].min())
     mask = np.isfinite(predicted)
+    one_seed = []
+    for s in range(len(benchmark.seeds)):
+        rows = mask & benchmark.complete[:, s]
+        one_seed.append(stats.spearmanr(predicted[rows], benchmark.val_error[rows, s, -1]).statistic)
     return Fidelity(
         regressor=regressor,
         spearman=float(stats.spearmanr(predicted[mask], truth[mask]).statistic),
+        spearman_one_seed=float(np.mean(one_seed)),
         kendall=float(stats.kendalltau(predicted[mask], truth[mask]).statistic),
         mae=float(np.mean(np.abs(predicted[mask] - truth[mask]))),
         regret=float(np.mean(regrets)),

@@ -29,9 +29,10 @@ if TYPE_CHECKING:
     from cache.benchmark import Benchmark
 
 
-def _regressor(name: str, seed: int) -> RegressorMixin:
+def _regressor(name: str, seed: int, dim: int) -> RegressorMixin:
     if name == "gp":
-        dim_kernel = Matern(length_scale=0.3, length_scale_bounds=(1e-2, 1e2), nu=2.5)
+        # one length scale per hyperparameter (ARD): in the 4-D spaces some matter far less
+        dim_kernel = Matern(length_scale=np.full(dim, 0.3), length_scale_bounds=(1e-2, 1e2), nu=2.5)
         kernel = ConstantKernel(1.0, (1e-2, 1e2)) * dim_kernel + WhiteKernel(1e-2, (1e-6, 1.0))
         return GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=2, random_state=seed)
     if name == "knn":
@@ -82,11 +83,13 @@ class CurveModel:
     """Predicts (validation error, test error) curves, shape (n, E) each, for encoded configs."""
 
     def __init__(self, name: str, seed: int, n_epochs: int) -> None:
-        self.name, self.n_epochs = name, n_epochs
-        self.regressor = _regressor(name, seed)
+        if name not in REGRESSORS:
+            raise ConfigError(f"unknown regressor {name!r}; accepted: {', '.join(REGRESSORS)}")
+        self.name, self.seed, self.n_epochs = name, seed, n_epochs
 
     def fit(self, units: np.ndarray, val: np.ndarray, test: np.ndarray) -> CurveModel:
         """Fit on configs (n, d) and their curves (n, E)."""
+        self.regressor = _regressor(self.name, self.seed, units.shape[1])
         if self.name == "gp":
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)

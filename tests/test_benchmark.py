@@ -85,6 +85,16 @@ def test_fidelity_figures(cache_dir) -> None:
     assert result.spearman > 0.9 and result.kendall > 0.7
     assert 0 <= result.mae < 0.05 and result.regret >= 0
     assert -1 <= seed_agreement(bench) <= 1
+    # the synthetic seed noise is small: single trainings rank almost like their mean
+    assert abs(result.spearman_one_seed - result.spearman) < 0.05
+
+
+def test_fidelity_against_one_training_is_the_fidelity_with_one_seed(tmp_path) -> None:
+    write_cache(tmp_path, n_configs=32, seeds=1, epochs=4)
+    bench = Benchmark.load("softmax", "tabular", tmp_path)
+    result = cross_validate(bench, "knn", folds=4)
+    assert result.spearman_one_seed == pytest.approx(result.spearman)
+    assert seed_agreement(bench) is None
 
 
 def test_unknown_mode_and_missing_model(cache_dir, tmp_path) -> None:

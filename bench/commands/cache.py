@@ -157,7 +157,9 @@ def fidelity(
                 echo_json({"model": name, **result.to_dict(), "seed_agreement": agreement})
             else:
                 ceiling = (
-                    "" if agreement is None or math.isnan(agreement) else f", seed-to-seed {agreement:.3f}"
+                    ""
+                    if agreement is None or math.isnan(agreement)
+                    else f"; vs one training {result.spearman_one_seed:.3f}, seed-to-seed {agreement:.3f}"
                 )
                 click.echo(
                     f"{name} {result.regressor}: Spearman {result.spearman:.3f}, Kendall {result.kendall:.3f}, "
