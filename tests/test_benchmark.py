@@ -7,6 +7,7 @@ from cachefixtures import rng_config, true_error, write_cache
 from cache.benchmark import Benchmark
 from cache.fidelity import cross_validate, seed_agreement
 from cache.schema import CacheError
+from cache.tables import read_model
 from hpo.errors import ConfigError
 
 
@@ -67,6 +68,20 @@ def test_surrogate_predicts_unseen_configs(cache_dir, rng, regressor) -> None:
     config = rng_config(rng)
     assert bench.curve(config, 0) == bench.curve(config, 0)
     assert bench.curve(config, 0) != bench.curve(config, 1)
+
+
+def test_a_partly_collected_seed_gets_a_model_of_every_config(cache_dir) -> None:
+    rows, _, space = read_model("softmax", cache_dir)
+    few = rows["config_id"].drop_duplicates().iloc[:3]
+    rows = rows[(rows["train_seed"] == 0) | rows["config_id"].isin(few)]
+    bench = Benchmark("softmax", rows, space, "surrogate", regressor="knn")
+    assert bench.complete[:, 1].sum() == 3
+    # k-NN with distance weights returns a training point's own curve: seed 1's model holds
+    # the seed-0 curve of a config collected with seed 0 only, not a guess from 3 configs
+    config = bench.configs[20]
+    assert not bench.complete[20, 1]
+    seed0 = [c.val_error for c in Benchmark("softmax", rows, space).curve(config, 0)]
+    assert [c.val_error for c in bench.curve(config, 1)] == pytest.approx(seed0)
 
 
 def test_segment_costs_only_the_new_epochs(cache_dir) -> None:
