@@ -149,11 +149,6 @@ def run_replay(
     on_result: Callable[[dict[str, Any], TuneOutcome], None] | None = None,
 ) -> ReplayRun:
     """Replay the experiment against the curve cache on a simulated clock."""
-    benchmark = benchmark or Benchmark.load(spec.model, spec.mode, spec.cache_dir)
-    if spec.settings.r_max > benchmark.n_epochs:
-        raise ConfigError(
-            f"--r-max {spec.settings.r_max} exceeds the {benchmark.n_epochs} epochs cached for {spec.model}"
-        )
     if spec.space is not None and spec.mode == "tabular":
         raise ConfigError(
             "a custom --space does not apply to tabular replays (they search the collected configs)"
@@ -162,6 +157,14 @@ def run_replay(
         raise ConfigError(
             "--initial-default needs --mode nearest or surrogate: the defaults are not a collected config"
         )
+    # check the options against the table before fitting a surrogate, which can take a minute
+    table = benchmark or Benchmark.load(spec.model, "tabular", spec.cache_dir)
+    if spec.settings.r_max > table.n_epochs:
+        raise ConfigError(
+            f"--r-max {spec.settings.r_max} exceeds the {table.n_epochs} epochs cached for {spec.model}"
+        )
+    if benchmark is None:
+        benchmark = table if spec.mode == "tabular" else table.in_mode(spec.mode)
     rngs = streams(spec.seed)
     space = spec.space or benchmark.space
     candidates = benchmark.configs if spec.mode == "tabular" else None

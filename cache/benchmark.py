@@ -44,6 +44,7 @@ class Benchmark:
         if mode not in MODES:
             raise ConfigError(f"unknown lookup mode {mode!r}; accepted: {', '.join(MODES)}")
         self.model, self.space, self.mode = model, space, mode
+        self._rows, self._options = rows, options
         names = list(space.names)
         first = rows.drop_duplicates("config_id", keep="first").reset_index(drop=True)
         self.config_ids: list[str] = first["config_id"].tolist()
@@ -87,6 +88,10 @@ class Benchmark:
             raise ConfigError(f"unknown lookup mode {mode!r}; accepted: {', '.join(MODES)}")
         rows, _, space = read_model(model, cache_dir)
         return cls(model, rows, space, mode, **options)
+
+    def in_mode(self, mode: str, **options: Any) -> Benchmark:
+        """The same curves answered in another lookup mode (a surrogate is fitted here)."""
+        return Benchmark(self.model, self._rows, self.space, mode, **options)
 
     # -- input checks ----------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from scipy import stats
 
 from cache.benchmark import Benchmark
 from cache.surrogate import REGRESSORS, Surrogate
+from hpo.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,11 @@ def cross_validate(benchmark: Benchmark, regressor: str, folds: int = 5, seed: i
     """
     truth = benchmark.final_errors()
     usable = np.flatnonzero(np.isfinite(truth))
+    if not 2 <= folds <= len(usable):
+        raise ConfigError(
+            f"--folds {folds} is out of range for the {len(usable)} configs of {benchmark.model}; "
+            f"accepted: 2 to {len(usable)}"
+        )
     order = np.random.default_rng(seed).permutation(usable)
     predicted = np.full(len(truth), np.nan)
     regrets = []

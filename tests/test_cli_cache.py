@@ -74,6 +74,14 @@ def test_fidelity_json(cache_dir) -> None:
     assert {"spearman", "kendall", "mae", "regret", "seed_agreement"} <= set(data)
 
 
+def test_fidelity_more_folds_than_configs(cache_dir) -> None:
+    result = invoke("cache", "fidelity", "softmax", "--cache-dir", str(cache_dir), "--folds", "33")
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        "Error: --folds 33 is out of range for the 32 configs of softmax; accepted: 2 to 32"
+    )
+
+
 def test_empty_cache_dir_is_one_line(tmp_path) -> None:
     result = invoke("cache", "info", "--cache-dir", str(tmp_path))
     assert result.exit_code == 1
@@ -114,7 +122,13 @@ def test_replay_run(cache_dir, tmp_path, mode) -> None:
     assert "best config at 6 epochs in the cache" in result.output
 
 
-def test_replay_r_max_beyond_the_cache(cache_dir, tmp_path) -> None:
+@pytest.mark.parametrize("mode", ["tabular", "surrogate"])
+def test_replay_r_max_beyond_the_cache(cache_dir, tmp_path, monkeypatch, mode) -> None:
+    # refused before any surrogate is fitted (that can take a minute on a real cache)
+    def no_fit(*args, **kwargs):
+        raise AssertionError("surrogate fitted before the options were checked")
+
+    monkeypatch.setattr("cache.surrogate.Surrogate.fit", no_fit)
     result = invoke(
         "run",
         "--model",
@@ -123,6 +137,8 @@ def test_replay_r_max_beyond_the_cache(cache_dir, tmp_path) -> None:
         "asha",
         "--backend",
         "replay",
+        "--mode",
+        mode,
         "--r-max",
         "20",
         "--cache-dir",
