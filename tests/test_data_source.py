@@ -118,7 +118,9 @@ def test_no_data_anywhere_is_one_line(tmp_path, fake_contents) -> None:
     spec = make_spec(fake_contents, tmp_path, mirrors=("http://127.0.0.1:9/",))
     with pytest.raises(DataError) as info:
         load_splits(spec=spec)
-    assert "pass --data-dir or set $FAKE_FASHION_MNIST_DIR" in str(info.value)
+    message = str(info.value)
+    assert "point --data-dir or $FAKE_FASHION_MNIST_DIR at a directory holding the files" in message
+    assert "\n" not in message
 
 
 def test_split_is_80_20_fixed_by_seed_and_disjoint(fake_dataset) -> None:

@@ -29,6 +29,7 @@ class DatasetSpec:
     env_var: str
     system_dir: Path
     user_dir: Path = field(default_factory=lambda: user_cache_dir() / "datasets")
+    install_hint: str = ""  # how to put the files in system_dir
 
     def filename(self, role: str) -> str:
         """The file name of one role ('train_images', ...)."""
@@ -65,6 +66,7 @@ FASHION_MNIST = DatasetSpec(
     env_var="FASHION_MNIST_DIR",
     system_dir=Path("/usr/share/datasets/fashion-mnist"),
     user_dir=user_cache_dir() / "datasets" / "fashion-mnist",
+    install_hint="apt-get install dataset-fashion-mnist",
 )
 
 
@@ -132,7 +134,8 @@ def download(spec: DatasetSpec, directory: Path, timeout: float = 60.0) -> None:
         else:
             raise DataError(
                 f"{spec.name}: {name} not found locally and the download failed "
-                f"({'; '.join(errors)}); pass --data-dir or set ${spec.env_var}"
+                f"({'; '.join(errors)}); point --data-dir or ${spec.env_var} at a directory holding the files"
+                + (f", or `{spec.install_hint}`" if spec.install_hint else "")
             )
 
 
