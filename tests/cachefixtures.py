@@ -25,9 +25,18 @@ def true_error(config: dict, epoch: int, seed: int) -> float:
 
 
 def write_cache(
-    root: Path, model: str = "softmax", n_configs: int = 32, seeds: int = 2, epochs: int = 6
+    root: Path,
+    model: str = "softmax",
+    n_configs: int = 32,
+    seeds: int = 2,
+    epochs: int = 6,
+    later_seeds_for: int | None = None,
 ) -> CurveStore:
-    """A compacted cache of `model` with curves from `true_error`."""
+    """A compacted cache of `model` with curves from `true_error`.
+
+    `later_seeds_for=k` trains seeds after the first for the first k configs only, as a
+    collection stopped part-way through a second seed leaves it.
+    """
     store = CurveStore(root)
     spec = CollectSpec(model=model, n_configs=n_configs, epochs=epochs, train_seeds=seeds)
     store.write_manifest(model, check_manifest(spec, store, "synthetic"))
@@ -38,9 +47,9 @@ def write_cache(
         "dataset": {"name": "synthetic"},
         "provenance": [{"command": "synthetic"}],
     }
-    for config in design_configs(spec.search_space, n_configs, "sobol", 0):
+    for i, config in enumerate(design_configs(spec.search_space, n_configs, "sobol", 0)):
         config = validate_config(model, config)
-        for seed in range(seeds):
+        for seed in range(seeds if later_seeds_for is None or i < later_seeds_for else 1):
             curve = []
             for e in range(1, epochs + 1):
                 err = true_error(config, e, seed)

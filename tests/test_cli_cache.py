@@ -30,6 +30,16 @@ def test_info_lists_every_model(cache_dir) -> None:
     assert "best: learning_rate=" in result.output
 
 
+def test_info_says_when_a_seed_is_partly_collected(tmp_path) -> None:
+    write_cache(tmp_path, "softmax", n_configs=8, seeds=2, epochs=2, later_seeds_for=3)
+    result = invoke("cache", "info", "softmax", "--cache-dir", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert (
+        "softmax: 8 configs x 2 seeds x 2 epochs = 22 rows (0 diverged curves, 11 of 16 curves collected)"
+        in (result.output)
+    )
+
+
 def test_info_json(cache_dir) -> None:
     result = invoke("cache", "info", "softmax", "--cache-dir", str(cache_dir), "--json")
     data = json.loads(result.output)

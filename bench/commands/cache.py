@@ -83,9 +83,11 @@ def info(model: str | None, cache_dir: str | None, as_json: bool) -> None:
             echo_json(data)
             continue
         best = data["best"]
+        full = data["configs"] * len(data["seeds"])
+        partial = "" if data["curves"] == full else f", {data['curves']} of {full} curves collected"
         click.echo(
             f"{name}: {data['configs']} configs x {len(data['seeds'])} seeds x {data['epochs']} epochs = "
-            f"{data['rows']} rows ({data['diverged_curves']} diverged curves), "
+            f"{data['rows']} rows ({data['diverged_curves']} diverged curves{partial}), "
             f"{data['size_bytes'] / 1e6:.2f} MB, {data['train_cpu_seconds'] / 3600:.2f} h of training"
         )
         settings = ", ".join(
