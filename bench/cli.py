@@ -46,12 +46,14 @@ def echo_json(obj: Any) -> None:
 
 
 def _register() -> None:
-    from bench.commands import cache, collect, run, train
+    from bench.commands import cache, collect, compare, run, train
 
     cli.add_command(train.train)
     cli.add_command(run.run)
     cli.add_command(collect.collect)
     cli.add_command(cache.cache)
+    cli.add_command(compare.compare)
+    cli.add_command(compare.report)
 
 
 _register()

@@ -1,0 +1,216 @@
+"""`bench compare`: many seeds of several algorithms replayed on the curve cache.
+
+A comparison is a plan of independent replay tasks (model, algorithm, seed). A replay is a
+pure function of the cache, the spec and the seed, so each task writes its own result file
+and the plan can run in any number of processes, be interrupted and resumed, and still give
+the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.experiment import RunSpec, run_replay
+from bench.results import rows_table, write_results
+from cache.benchmark import MODES, Benchmark
+from hpo import provenance
+from hpo.algorithms import AlgorithmSettings, get_algorithm
+from hpo.errors import ConfigError
+from hpo.models import get_model
+from hpo.tuner import Budget
+
+DEFAULT_ALGORITHMS = ("random", "bo", "sh", "asha")
+RUNS_DIR = "runs"
+PLAN_FILE = "compare.json"
+
+
+@dataclass(frozen=True)
+class CompareSpec:
+    """Which models, algorithms and seeds to replay, and how."""
+
+    models: tuple[str, ...]
+    algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS
+    seeds: int = 20
+    workers: int = 4
+    mode: str = "tabular"
+    budget_trainings: float = 32.0
+    settings: AlgorithmSettings = field(default_factory=AlgorithmSettings)
+    cache_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.models:
+            raise ConfigError("--models needs at least one model")
+        for model in self.models:
+            get_model(model)
+        for algorithm in self.algorithms:
+            get_algorithm(algorithm)
+        if not self.algorithms:
+            raise ConfigError("--algorithms needs at least one algorithm")
+        if not isinstance(self.seeds, int) or self.seeds < 1:
+            raise ConfigError(f"--seeds must be an integer >= 1, got {self.seeds!r}")
+        if not isinstance(self.workers, int) or self.workers < 1:
+            raise ConfigError(f"--workers must be an integer >= 1, got {self.workers!r}")
+        if self.mode not in MODES:
+            raise ConfigError(f"unknown lookup mode {self.mode!r}; accepted: {', '.join(MODES)}")
+        if not self.budget_trainings > 0:
+            raise ConfigError(f"--budget-trainings must be > 0, got {self.budget_trainings!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, stored in the plan file."""
+        return {
+            "models": list(self.models),
+            "algorithms": list(self.algorithms),
+            "seeds": self.seeds,
+            "workers": self.workers,
+            "mode": self.mode,
+            "budget_trainings": self.budget_trainings,
+            "settings": self.settings.to_dict(),
+        }
+
+
+def budget_seconds(benchmark: Benchmark, trainings: float, r_max: int, workers: int) -> float:
+    """Simulated seconds in which `workers` workers train `trainings` median configs to `r_max` epochs."""
+    if r_max > benchmark.n_epochs:
+        raise ConfigError(
+            f"--r-max {r_max} exceeds the {benchmark.n_epochs} epochs cached for {benchmark.model}"
+        )
+    per_training = np.sum(benchmark.epoch_seconds[:, :, :r_max], axis=2)[benchmark.complete]
+    return float(trainings * np.median(per_training) / workers)
+
+
+@dataclass(frozen=True)
+class Task:
+    """One replay of the plan and the file it writes."""
+
+    spec: RunSpec
+    path: Path
+
+
+def plan(spec: CompareSpec, out: Path) -> tuple[list[Task], dict[str, float]]:
+    """Every (model, algorithm, seed) replay with its result file, and each model's budget in seconds."""
+    tasks, budgets = [], {}
+    for model in spec.models:
+        benchmark = Benchmark.load(model, "tabular", spec.cache_dir)
+        budgets[model] = budget_seconds(benchmark, spec.budget_trainings, spec.settings.r_max, spec.workers)
+        for algorithm in spec.algorithms:
+            for seed in range(spec.seeds):
+                run = RunSpec(
+                    model=model,
+                    algorithm=algorithm,
+                    budget=Budget(seconds=budgets[model]),
+                    settings=spec.settings,
+                    seed=seed,
+                    backend="replay",
+                    workers=spec.workers,
+                    mode=spec.mode,
+                    cache_dir=spec.cache_dir,
+                )
+                tasks.append(Task(run, out / RUNS_DIR / model / algorithm / f"seed-{seed:04d}.parquet"))
+    return tasks, budgets
+
+
+def check_plan_file(out: Path, record: dict[str, Any]) -> None:
+    """Refuse to mix results of another comparison into `out`; write the plan file if new."""
+    path = out / PLAN_FILE
+    if path.exists():
+        existing = json.loads(path.read_text())
+        # the budgets follow from the cache: a changed cache must not mix with old replays
+        if (existing.get("spec"), existing.get("budget_seconds")) != (
+            record["spec"],
+            record["budget_seconds"],
+        ):
+            raise ConfigError(
+                f"{out} holds a comparison with other settings ({path}); choose another --out or remove it"
+            )
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record, indent=2, sort_keys=True))
+    tmp.replace(path)
+
+
+# -- running -------------------------------------------------------------------------------
+
+_BENCHMARKS: dict[tuple[str, str, str | None], Benchmark] = {}
+
+
+def _benchmark(spec: RunSpec) -> Benchmark:
+    # one load (and one surrogate fit) per model and process, shared by its replays
+    key = (spec.model, spec.mode, spec.cache_dir)
+    if key not in _BENCHMARKS:
+        table = Benchmark.load(spec.model, "tabular", spec.cache_dir)
+        _BENCHMARKS[key] = table if spec.mode == "tabular" else table.in_mode(spec.mode)
+    return _BENCHMARKS[key]
+
+
+def run_task(task: Task, command: str) -> Path:
+    """Replay one task and write its rows; returns the file written."""
+    done = run_replay(task.spec, _benchmark(task.spec))
+    spec = task.spec
+    experiment = {
+        "experiment_id": spec.experiment_id,
+        "model": spec.model,
+        "algorithm": spec.algorithm,
+        "backend": spec.backend,
+        "seed": spec.seed,
+    }
+    table = rows_table(done.outcome.rows, experiment, spec.search_space.names)
+    meta = {
+        "kind": "compare-replay",
+        "spec": spec.to_dict(),
+        "experiment_id": spec.experiment_id,
+        "command": command,
+        "environment": done.environment,
+        "epochs_trained": done.outcome.epochs_trained,
+        "busy_seconds": done.backend.busy_seconds,
+        "makespan_seconds": done.backend.now,
+    }
+    task.path.parent.mkdir(parents=True, exist_ok=True)
+    return write_results(task.path, table, meta)
+
+
+def run_tasks(
+    tasks: Sequence[Task],
+    processes: int,
+    command: str,
+    on_done: Callable[[Task], None] | None = None,
+) -> None:
+    """Run the tasks whose result file is missing, in `processes` processes (1: in this one)."""
+    todo = [t for t in tasks if not t.path.exists()]
+    if processes <= 1:
+        for task in todo:
+            run_task(task, command)
+            if on_done:
+                on_done(task)
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
+        futures = {pool.submit(run_task, task, command): task for task in _interleave(todo)}
+        for future in as_completed(futures):
+            future.result()
+            if on_done:
+                on_done(futures[future])
+
+
+def _interleave(tasks: Iterable[Task]) -> list[Task]:
+    # seed-major order, so that each process touches every model early and the slow
+    # algorithms (BO) do not all land at the end
+    return sorted(tasks, key=lambda t: (t.spec.seed, t.spec.model, t.spec.algorithm))
+
+
+def plan_record(spec: CompareSpec, budgets: dict[str, float]) -> dict[str, Any]:
+    """What the plan file holds: the spec, the budgets, when and how it was made."""
+    return {
+        "spec": spec.to_dict(),
+        "budget_seconds": budgets,
+        "command": provenance.command_line(),
+        "created": provenance.now_iso(),
+    }

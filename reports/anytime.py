@@ -1,0 +1,146 @@
+"""Anytime performance across seeds: incumbent trajectories, bootstrap bands, ranks, speed-ups.
+
+Input is the rows of many runs (one per model, algorithm and seed) as the result files hold
+them; output is plain DataFrames that the figures and the HTML report draw.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+RUN_KEYS = ["model", "algorithm", "seed"]
+
+
+def incumbent_on_grid(rows: pd.DataFrame, grid: np.ndarray) -> np.ndarray:
+    """Best validation error of one run reported by each time in `grid` (NaN before the first result)."""
+    ordered = rows.sort_values(["t_end", "trial_id"], kind="stable")
+    t = ordered["t_end"].to_numpy(dtype=float)
+    best = np.minimum.accumulate(ordered["val_error"].to_numpy(dtype=float))
+    idx = np.searchsorted(t, grid, side="right") - 1
+    out = np.full(len(grid), np.nan)
+    seen = idx >= 0
+    out[seen] = best[idx[seen]]
+    return out
+
+
+def trajectories(rows: pd.DataFrame, grids: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Long table (model, algorithm, seed, t, incumbent) on each model's time grid."""
+    parts = []
+    for (model, algorithm, seed), run in rows.groupby(RUN_KEYS, sort=True):
+        grid = grids[model]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "model": model,
+                    "algorithm": algorithm,
+                    "seed": seed,
+                    "t": grid,
+                    "incumbent": incumbent_on_grid(run, grid),
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def bootstrap_mean(values: np.ndarray, rng: np.random.Generator, n_boot: int = 1000, level: float = 0.95):
+    """Mean over axis 0 (seeds) and its percentile-bootstrap band, ignoring NaN: (mean, lo, hi)."""
+    values = np.asarray(values, dtype=float)
+    mean = np.nanmean(values, axis=0)
+    n = values.shape[0]
+    picks = rng.integers(0, n, size=(n_boot, n))
+    means = np.nanmean(values[picks], axis=1)  # (n_boot, T)
+    alpha = (1 - level) / 2
+    lo, hi = np.nanquantile(means, [alpha, 1 - alpha], axis=0)
+    return mean, lo, hi
+
+
+def anytime_bands(traj: pd.DataFrame, rng: np.random.Generator, n_boot: int = 1000) -> pd.DataFrame:
+    """Per model, algorithm and time: mean incumbent over seeds with a 95% bootstrap band."""
+    out = []
+    for (model, algorithm), part in traj.groupby(["model", "algorithm"], sort=True):
+        table = part.pivot(index="seed", columns="t", values="incumbent")
+        # a seed with no result yet counts as the worst error, so early means are not flattered
+        values = table.fillna(1.0).to_numpy()
+        mean, lo, hi = bootstrap_mean(values, rng, n_boot)
+        out.append(
+            pd.DataFrame(
+                {
+                    "model": model,
+                    "algorithm": algorithm,
+                    "t": table.columns.to_numpy(dtype=float),
+                    "mean": mean,
+                    "lo": lo,
+                    "hi": hi,
+                    "seeds": len(table),
+                }
+            )
+        )
+    return pd.concat(out, ignore_index=True)
+
+
+def average_ranks(traj: pd.DataFrame) -> pd.DataFrame:
+    """Per model and time: each algorithm's rank (1 = best, ties averaged) within a seed, averaged over seeds."""
+    ranked = traj.assign(incumbent=traj["incumbent"].fillna(np.inf))
+    ranked["rank"] = ranked.groupby(["model", "seed", "t"])["incumbent"].rank(method="average")
+    return ranked.groupby(["model", "algorithm", "t"], sort=True)["rank"].mean().reset_index()
+
+
+def time_to_target(bands: pd.DataFrame, baseline: str = "random") -> pd.DataFrame:
+    """Per model and algorithm: first time the mean incumbent reaches the baseline's final mean, and the speed-up."""
+    rows = []
+    for model, part in bands.groupby("model", sort=True):
+        base = part[part["algorithm"] == baseline]
+        if base.empty:
+            continue
+        target = float(base["mean"].iloc[-1])
+        base_time = _first_time(base, target)
+        for algorithm, curve in part.groupby("algorithm", sort=True):
+            t = _first_time(curve, target)
+            rows.append(
+                {
+                    "model": model,
+                    "algorithm": algorithm,
+                    "target": target,
+                    "time_to_target": t,
+                    "speedup": base_time / t if np.isfinite(t) and t > 0 else np.nan,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _first_time(curve: pd.DataFrame, target: float) -> float:
+    reached = curve[curve["mean"] <= target + 1e-12]
+    return float(reached["t"].iloc[0]) if len(reached) else np.inf
+
+
+def final_summary(rows: pd.DataFrame, budgets: dict[str, float], rng: np.random.Generator) -> pd.DataFrame:
+    """Per model and algorithm, at the budget: incumbent validation and test error (mean and band over seeds)."""
+    records = []
+    for (model, algorithm), part in rows.groupby(["model", "algorithm"], sort=True):
+        vals, tests = [], []
+        for _, run in part.groupby("seed"):
+            done = run[run["t_end"] <= budgets[model]]
+            if done.empty:
+                vals.append(np.nan)
+                tests.append(np.nan)
+                continue
+            best = done.sort_values(["val_error", "t_end", "trial_id"], kind="stable").iloc[0]
+            vals.append(float(best["val_error"]))
+            tests.append(float(best["test_error"]))
+        val_mean, val_lo, val_hi = bootstrap_mean(np.array(vals)[:, None], rng)
+        test_mean, test_lo, test_hi = bootstrap_mean(np.array(tests)[:, None], rng)
+        records.append(
+            {
+                "model": model,
+                "algorithm": algorithm,
+                "seeds": len(vals),
+                "val_error": float(val_mean[0]),
+                "val_lo": float(val_lo[0]),
+                "val_hi": float(val_hi[0]),
+                "test_error": float(test_mean[0]),
+                "test_lo": float(test_lo[0]),
+                "test_hi": float(test_hi[0]),
+            }
+        )
+    return pd.DataFrame(records)

@@ -1,0 +1,119 @@
+"""The comparison report: one self-contained HTML file, figures inline, no network."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from reports.anytime import anytime_bands, average_ranks, final_summary, time_to_target, trajectories
+
+GRID_POINTS = 200
+
+
+def _png(fig) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def _colors(algorithms: list[str]) -> dict[str, Any]:
+    palette = plt.get_cmap("tab10")
+    return {a: palette(i % 10) for i, a in enumerate(algorithms)}
+
+
+def anytime_figure(bands: pd.DataFrame, ranks: pd.DataFrame, model: str) -> str:
+    """Mean incumbent with its band, and average rank, against simulated time for one model."""
+    fig, (ax, ax_rank) = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
+    part = bands[bands["model"] == model]
+    colors = _colors(sorted(bands["algorithm"].unique()))
+    for algorithm, curve in part.groupby("algorithm", sort=True):
+        ax.step(curve["t"], curve["mean"], where="post", color=colors[algorithm], label=algorithm)
+        ax.fill_between(curve["t"], curve["lo"], curve["hi"], step="post", color=colors[algorithm], alpha=0.2)
+    finite = part[part["mean"] < 1.0]
+    if len(finite):
+        low, high = float(finite["lo"].min()), float(finite["mean"].quantile(0.9))
+        ax.set_ylim(max(0.0, low - 0.01), min(1.0, high + 0.01))
+    ax.set_xlabel("simulated wall-clock time (s)")
+    ax.set_ylabel("best validation error so far")
+    ax.set_title(f"{model}: incumbent, mean and 95% bootstrap band over seeds")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    for algorithm, curve in ranks[ranks["model"] == model].groupby("algorithm", sort=True):
+        ax_rank.step(curve["t"], curve["rank"], where="post", color=colors[algorithm], label=algorithm)
+    ax_rank.set_xlabel("simulated wall-clock time (s)")
+    ax_rank.set_ylabel("average rank (1 = best)")
+    ax_rank.set_title(f"{model}: average rank over seeds")
+    ax_rank.grid(alpha=0.3)
+    return _png(fig)
+
+
+def _table(frame: pd.DataFrame) -> str:
+    return frame.to_html(index=False, border=0, classes="results", float_format=lambda v: f"{v:.4g}")
+
+
+def build_report(
+    rows: pd.DataFrame,
+    budgets: Mapping[str, float],
+    utilisation: pd.DataFrame,
+    title: str,
+    notes: Mapping[str, str],
+    seed: int = 0,
+) -> tuple[str, pd.DataFrame]:
+    """The HTML text of the report from the rows of every run of a comparison, and its summary table."""
+    rng = np.random.default_rng(seed)
+    grids = {m: np.linspace(0.0, budgets[m], GRID_POINTS) for m in budgets}
+    traj = trajectories(rows, grids)
+    bands = anytime_bands(traj, rng)
+    ranks = average_ranks(traj)
+    final = final_summary(rows, dict(budgets), rng)
+    speed = time_to_target(bands)
+    summary = final.merge(speed, on=["model", "algorithm"], how="left").merge(
+        utilisation, on=["model", "algorithm"], how="left"
+    )
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
+        f"<title>{html.escape(title)}</title>",
+        "<style>body{font-family:sans-serif;max-width:1150px;margin:2em auto;padding:0 1em}"
+        "table.results{border-collapse:collapse;font-size:0.9em}"
+        "table.results td,table.results th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right}"
+        "img{max-width:100%}code{background:#f4f4f4;padding:1px 4px}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+    ]
+    parts += [f"<p><b>{html.escape(k)}:</b> {html.escape(str(v))}</p>" for k, v in notes.items()]
+    parts.append(
+        "<h2>Summary at the budget</h2><p>Incumbent = the config with the best validation error "
+        "reported by the budget; its test error is shown beside it (HPO never saw it). Bands are 95% "
+        "percentile bootstraps over seeds. Time to target: first time the mean incumbent reaches random "
+        "search's final mean; speed-up = random search's time over the algorithm's. Utilisation: busy "
+        "worker time over workers x makespan.</p>"
+    )
+    parts.append(_table(summary))
+    for model in sorted(budgets):
+        parts.append(f"<h2>{html.escape(model)}</h2>")
+        parts.append(f"<p>budget {budgets[model]:.1f} simulated seconds</p>")
+        parts.append(
+            f"<img alt='{html.escape(model)} anytime performance' src='{anytime_figure(bands, ranks, model)}'>"
+        )
+    parts.append("</body></html>")
+    return "\n".join(parts), summary
+
+
+def write_report(path: str | Path, text: str) -> Path:
+    """Write the report atomically."""
+    path = Path(path)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return path

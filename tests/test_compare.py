@@ -1,0 +1,232 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from cachefixtures import write_cache
+from click.testing import CliRunner
+
+from bench.cli import cli
+from bench.results import read_results
+from reports.anytime import (
+    anytime_bands,
+    average_ranks,
+    final_summary,
+    incumbent_on_grid,
+    time_to_target,
+    trajectories,
+)
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("curves")
+    write_cache(root, "softmax", n_configs=32, seeds=2, epochs=6)
+    write_cache(root, "lenet", n_configs=16, seeds=1, epochs=6)
+    return root
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, list(args))
+
+
+def run_rows(model, algorithm, seed, t_end, val, test=None):
+    n = len(t_end)
+    return pd.DataFrame(
+        {
+            "model": model,
+            "algorithm": algorithm,
+            "seed": seed,
+            "trial_id": range(n),
+            "t_end": t_end,
+            "val_error": val,
+            "test_error": test if test is not None else [v + 0.01 for v in val],
+        }
+    )
+
+
+# -- aggregation ---------------------------------------------------------------------------
+
+
+def test_incumbent_on_grid_by_hand() -> None:
+    rows = run_rows("m", "a", 0, [1.0, 2.0, 3.0], [0.5, 0.6, 0.3])
+    got = incumbent_on_grid(rows, np.array([0.0, 1.0, 1.5, 2.5, 3.0, 10.0]))
+    np.testing.assert_array_equal(got, [np.nan, 0.5, 0.5, 0.5, 0.3, 0.3])
+
+
+def test_bands_and_ranks_by_hand() -> None:
+    rows = pd.concat(
+        [
+            run_rows("m", "a", 0, [1.0, 2.0], [0.4, 0.2]),
+            run_rows("m", "a", 1, [1.0, 2.0], [0.6, 0.5]),
+            run_rows("m", "b", 0, [1.0], [0.3]),
+            run_rows("m", "b", 1, [3.0], [0.1]),
+        ]
+    )
+    traj = trajectories(rows, {"m": np.array([0.5, 1.0, 2.0, 3.0])})
+    bands = anytime_bands(traj, np.random.default_rng(0), n_boot=200).set_index(["algorithm", "t"])
+    # before any result a seed counts as error 1.0
+    assert bands.loc[("a", 0.5), "mean"] == pytest.approx(1.0)
+    assert bands.loc[("a", 2.0), "mean"] == pytest.approx((0.2 + 0.5) / 2)
+    assert bands.loc[("b", 1.0), "mean"] == pytest.approx((0.3 + 1.0) / 2)
+    assert bands.loc[("b", 3.0), "mean"] == pytest.approx((0.3 + 0.1) / 2)
+    assert (bands["lo"] <= bands["mean"] + 1e-12).all() and (bands["mean"] <= bands["hi"] + 1e-12).all()
+    ranks = average_ranks(traj).set_index(["algorithm", "t"])["rank"]
+    # t=1: seed 0 b (0.3) beats a (0.4); seed 1 a (0.6) beats b (no result) -> 1.5 each
+    assert ranks[("a", 1.0)] == ranks[("b", 1.0)] == 1.5
+    # t=3: seed 0 a 0.2 < b 0.3; seed 1 b 0.1 < a 0.5 -> 1.5 each; t=2: a wins seed 0 and seed 1
+    assert ranks[("a", 2.0)] == 1.0 and ranks[("b", 2.0)] == 2.0
+    assert ranks[("a", 3.0)] == ranks[("b", 3.0)] == 1.5
+
+
+def test_identical_seeds_give_a_band_of_zero_width() -> None:
+    rows = pd.concat([run_rows("m", "a", s, [1.0, 2.0], [0.4, 0.2]) for s in range(5)])
+    bands = anytime_bands(trajectories(rows, {"m": np.array([1.0, 2.0])}), np.random.default_rng(0), 100)
+    np.testing.assert_allclose(bands["lo"], bands["mean"])
+    np.testing.assert_allclose(bands["hi"], bands["mean"])
+
+
+def test_time_to_target_and_speedup() -> None:
+    t = np.arange(1.0, 11.0)
+    bands = pd.DataFrame(
+        {
+            "model": "m",
+            "algorithm": ["random"] * 10 + ["asha"] * 10 + ["slow"] * 10,
+            "t": np.tile(t, 3),
+            "mean": np.concatenate(
+                [np.r_[np.full(7, 0.3), np.full(3, 0.2)], np.r_[0.3, np.full(9, 0.2)], np.full(10, 0.25)]
+            ),
+        }
+    )
+    got = time_to_target(bands).set_index("algorithm")
+    assert got.loc["random", "time_to_target"] == 8.0 and got.loc["random", "speedup"] == 1.0
+    assert got.loc["asha", "time_to_target"] == 2.0 and got.loc["asha", "speedup"] == 4.0
+    assert np.isinf(got.loc["slow", "time_to_target"]) and np.isnan(got.loc["slow", "speedup"])
+
+
+def test_final_summary_takes_the_incumbent_reported_by_the_budget() -> None:
+    rows = pd.concat(
+        [
+            run_rows("m", "a", 0, [1.0, 5.0], [0.3, 0.1], test=[0.35, 0.12]),  # 0.1 arrives after the budget
+            run_rows("m", "a", 1, [1.0, 2.0], [0.2, 0.25], test=[0.22, 0.3]),
+        ]
+    )
+    got = final_summary(rows, {"m": 4.0}, np.random.default_rng(0)).iloc[0]
+    assert got["val_error"] == pytest.approx((0.3 + 0.2) / 2)
+    assert got["test_error"] == pytest.approx((0.35 + 0.22) / 2)
+    assert got["seeds"] == 2
+
+
+# -- bench compare -------------------------------------------------------------------------
+
+
+def compare_args(cache_dir, out, *extra):
+    return [
+        "compare",
+        "--models",
+        "softmax,lenet",
+        "--algorithms",
+        "random,asha",
+        "--seeds",
+        "3",
+        "--r-max",
+        "6",
+        "--cache-dir",
+        str(cache_dir),
+        "--out",
+        str(out),
+        "--processes",
+        "1",
+        *extra,
+    ]
+
+
+def all_rows(out):
+    frames = [read_results(p)[0] for p in sorted((out / "runs").glob("*/*/seed-*.parquet"))]
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_compare_writes_every_replay_and_a_self_contained_report(cache_dir, tmp_path) -> None:
+    out = tmp_path / "cmp"
+    result = invoke(*compare_args(cache_dir, out))
+    assert result.exit_code == 0, result.output
+    files = sorted((out / "runs").glob("*/*/seed-*.parquet"))
+    assert len(files) == 2 * 2 * 3
+    summary = [
+        line.split()[:2] for line in result.output.splitlines() if line.startswith(("softmax", "lenet"))
+    ]
+    assert summary == [["lenet", "asha"], ["lenet", "random"], ["softmax", "asha"], ["softmax", "random"]]
+    rows, meta = read_results(out / "runs" / "softmax" / "asha" / "seed-0002.parquet")
+    assert meta["spec"]["seed"] == 2 and meta["spec"]["backend"] == "replay" and meta["spec"]["workers"] == 4
+    assert set(rows["algorithm"]) == {"asha"} and len(rows) > 0
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 2  # one figure per model
+    assert "http://" not in html and "https://" not in html and "<script" not in html
+    assert "softmax" in html and "lenet" in html and "speedup" in html
+
+
+def test_compare_resumes_and_does_not_depend_on_processes(cache_dir, tmp_path) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert invoke(*compare_args(cache_dir, one)).exit_code == 0
+    victim = one / "runs" / "lenet" / "random" / "seed-0001.parquet"
+    kept = one / "runs" / "softmax" / "asha" / "seed-0000.parquet"
+    before = kept.stat().st_mtime_ns
+    victim.unlink()  # as if the run had been killed before this replay finished
+    again = CliRunner().invoke(cli, compare_args(cache_dir, one))
+    assert again.exit_code == 0, again.output
+    assert "12 replays planned, 11 already in" in again.output and "1 to run" in again.output
+    assert victim.exists() and kept.stat().st_mtime_ns == before
+    args = compare_args(cache_dir, two)
+    args[args.index("--processes") + 1] = "2"
+    assert invoke(*args).exit_code == 0
+    a, b = all_rows(one), all_rows(two)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_another_comparison_into_the_same_out_is_refused(cache_dir, tmp_path) -> None:
+    out = tmp_path / "cmp"
+    assert invoke(*compare_args(cache_dir, out)).exit_code == 0
+    args = compare_args(cache_dir, out)
+    args[args.index("--seeds") + 1] = "4"
+    result = invoke(*args)
+    assert result.exit_code == 1
+    assert "holds a comparison with other settings" in result.output
+    assert len(list((out / "runs").glob("*/*/seed-*.parquet"))) == 12
+
+
+def test_report_rebuilds_from_stored_results(cache_dir, tmp_path) -> None:
+    out = tmp_path / "cmp"
+    assert invoke(*compare_args(cache_dir, out)).exit_code == 0
+    (out / "report.html").unlink()
+    result = invoke("report", str(out))
+    assert result.exit_code == 0, result.output
+    assert (out / "report.html").read_text().count("data:image/png;base64,") == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("--seeds", "0"), "Error: --seeds must be an integer >= 1, got 0"),
+        (("--algorithms", "random,pbt"), "Error: unknown algorithm 'pbt' in --algorithms; accepted: random"),
+        (("--models", "resnet"), "Error: unknown model 'resnet' in --models; accepted: softmax"),
+        (("--r-max", "9"), "Error: --r-max 9 exceeds the 6 epochs cached for softmax"),
+        (("--workers", "0"), "Error: --workers must be an integer >= 1, got 0"),
+        (("--budget-trainings", "0"), "Error: --budget-trainings must be > 0, got 0.0"),
+    ],
+)
+def test_bad_options_are_one_line(cache_dir, tmp_path, change, message) -> None:
+    args = compare_args(cache_dir, tmp_path / "cmp")
+    if change[0] in args:
+        args[args.index(change[0]) + 1] = change[1]
+    else:
+        args.extend(change)
+    result = invoke(*args)
+    assert result.exit_code == 1
+    assert result.output.startswith(message) and len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "cmp" / "runs").exists()
+
+
+def test_report_of_a_directory_without_a_comparison(tmp_path) -> None:
+    result = invoke("report", str(tmp_path))
+    assert result.exit_code == 1
+    assert result.output.strip() == f"Error: {tmp_path}: no compare.json; is it the --out of a bench compare?"
