@@ -230,3 +230,17 @@ def test_report_of_a_directory_without_a_comparison(tmp_path) -> None:
     result = invoke("report", str(tmp_path))
     assert result.exit_code == 1
     assert result.output.strip() == f"Error: {tmp_path}: no compare.json; is it the --out of a bench compare?"
+
+
+def test_default_out_is_one_directory_per_comparison(cache_dir, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    base = compare_args(cache_dir, "unused")
+    i = base.index("--out")
+    del base[i : i + 2]
+    for _ in range(2):
+        assert invoke(*base).exit_code == 0
+    base[base.index("--seeds") + 1] = "2"
+    assert invoke(*base).exit_code == 0
+    dirs = sorted(p.name for p in (tmp_path / "results").iterdir())
+    assert len(dirs) == 2
+    assert dirs[0].startswith("compare-tabular-2seeds-") and dirs[1].startswith("compare-tabular-3seeds-")
