@@ -94,12 +94,23 @@ class Task:
     path: Path
 
 
-def plan(spec: CompareSpec, out: Path) -> tuple[list[Task], dict[str, float]]:
-    """Every (model, algorithm, seed) replay with its result file, and each model's budget in seconds."""
-    tasks, budgets = [], {}
+def model_budgets(spec: CompareSpec) -> dict[str, float]:
+    """Each model's budget in simulated seconds, from its cached epoch times."""
+    return {
+        model: budget_seconds(
+            Benchmark.load(model, "tabular", spec.cache_dir),
+            spec.budget_trainings,
+            spec.settings.r_max,
+            spec.workers,
+        )
+        for model in spec.models
+    }
+
+
+def plan(spec: CompareSpec, budgets: dict[str, float], out: Path) -> list[Task]:
+    """Every (model, algorithm, seed) replay with the result file it writes under `out`."""
+    tasks = []
     for model in spec.models:
-        benchmark = Benchmark.load(model, "tabular", spec.cache_dir)
-        budgets[model] = budget_seconds(benchmark, spec.budget_trainings, spec.settings.r_max, spec.workers)
         for algorithm in spec.algorithms:
             for seed in range(spec.seeds):
                 run = RunSpec(
@@ -114,7 +125,7 @@ def plan(spec: CompareSpec, out: Path) -> tuple[list[Task], dict[str, float]]:
                     cache_dir=spec.cache_dir,
                 )
                 tasks.append(Task(run, out / RUNS_DIR / model / algorithm / f"seed-{seed:04d}.parquet"))
-    return tasks, budgets
+    return tasks
 
 
 def check_plan_file(out: Path, record: dict[str, Any]) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -17,6 +16,7 @@ from bench.compare import (
     RUNS_DIR,
     CompareSpec,
     check_plan_file,
+    model_budgets,
     plan,
     plan_record,
     run_tasks,
@@ -102,13 +102,13 @@ def compare(
     )
     if processes is not None and processes < 1:
         raise ConfigError(f"--processes must be >= 1, got {processes}")
-    tasks, budgets = plan(spec, Path())
+    budgets = model_budgets(spec)
     record = plan_record(spec, budgets)
     # by default one directory per (settings, cache budgets): the same command resumes, another
     # one (or a changed cache) starts afresh beside it
     key = hashlib.sha256(json.dumps([record["spec"], budgets], sort_keys=True).encode()).hexdigest()[:8]
     out = Path(out_dir) if out_dir else Path("results") / f"compare-{mode}-{seeds}seeds-{key}"
-    tasks = [replace(t, path=out / t.path) for t in tasks]
+    tasks = plan(spec, budgets, out)
     check_plan_file(out, record)
     todo = sum(not t.path.exists() for t in tasks)
     if not quiet:
