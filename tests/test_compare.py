@@ -244,3 +244,15 @@ def test_default_out_is_one_directory_per_comparison(cache_dir, tmp_path, monkey
     dirs = sorted(p.name for p in (tmp_path / "results").iterdir())
     assert len(dirs) == 2
     assert dirs[0].startswith("compare-tabular-2seeds-") and dirs[1].startswith("compare-tabular-3seeds-")
+
+
+def test_default_models_are_those_in_the_cache(tmp_path) -> None:
+    write_cache(tmp_path / "curves", "sgd", n_configs=8, seeds=1, epochs=3)
+    out = tmp_path / "cmp"
+    args = ["compare", "--algorithms", "random", "--seeds", "2", "--r-max", "3", "--processes", "1"]
+    result = invoke(*args, "--cache-dir", str(tmp_path / "curves"), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (out / "runs").iterdir()) == ["sgd"]
+    empty = invoke(*args, "--cache-dir", str(tmp_path / "none"), "--out", str(tmp_path / "o2"))
+    assert empty.exit_code == 1
+    assert empty.output.strip() == f"Error: no curves in {tmp_path / 'none'}"

@@ -24,6 +24,8 @@ from bench.compare import (
 from bench.options import cache_dir_option, progress_bar, quiet_option
 from bench.results import read_results
 from cache.benchmark import MODES
+from cache.schema import CacheError
+from cache.tables import available_models
 from hpo.algorithms import ALGORITHMS, AlgorithmSettings
 from hpo.errors import ConfigError, HPOError
 from hpo.models import MODELS
@@ -41,7 +43,7 @@ def _names(value: str, accepted, what: str) -> tuple[str, ...]:
 
 @click.command()
 @click.option(
-    "--models", default=",".join(MODELS), show_default=True, help="Comma-separated models to compare."
+    "--models", default=None, help="Comma-separated models to compare (default: every model in the cache)."
 )
 @click.option(
     "--algorithms",
@@ -74,7 +76,7 @@ def _names(value: str, accepted, what: str) -> tuple[str, ...]:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None, help="Output directory.")
 @quiet_option
 def compare(
-    models: str,
+    models: str | None,
     algorithms: str,
     seeds: int,
     workers: int,
@@ -91,7 +93,7 @@ def compare(
     """Replay algorithms x seeds on the curve cache and write the anytime-performance HTML report."""
     settings = AlgorithmSettings(eta=int(eta) if float(eta).is_integer() else eta, r_min=r_min, r_max=r_max)
     spec = CompareSpec(
-        models=_names(models, MODELS, "model"),
+        models=_names(models, MODELS, "model") if models else _cached_models(cache_dir),
         algorithms=_names(algorithms, ALGORITHMS, "algorithm"),
         seeds=seeds,
         workers=workers,
@@ -121,6 +123,13 @@ def compare(
     path, summary = _report(out)
     _echo_summary(summary)
     click.echo(f"report: {path}")
+
+
+def _cached_models(cache_dir: str | None) -> tuple[str, ...]:
+    models = tuple(m for m in MODELS if m in available_models(cache_dir))
+    if not models:
+        raise CacheError(f"no curves in {cache_dir or 'the shipped cache or the user cache'}")
+    return models
 
 
 @click.command()
