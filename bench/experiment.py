@@ -37,6 +37,7 @@ class RunSpec:
     space: SearchSpace | None = None
     initial_default: bool = False
     device: str = "auto"
+    precision: str = "fp32"
     data_dir: str | None = None
     threads: int | None = None
     workers: int = 1
@@ -54,6 +55,8 @@ class RunSpec:
             raise ConfigError(
                 "the live backend runs one worker for now; use --backend replay for parallel workers"
             )
+        if self.backend == "replay" and self.precision != "fp32":
+            raise ConfigError("--precision applies to live training; replays read the curves in the cache")
         if self.mode not in MODES:
             raise ConfigError(f"unknown lookup mode {self.mode!r}; accepted: {', '.join(MODES)}")
         if self.space is not None and set(self.space.names) != set(model.hyperparameters):
@@ -83,7 +86,11 @@ class RunSpec:
             "space": self.search_space.to_dict(),
             "initial_default": self.initial_default,
             "workers": self.workers,
-            **({"device": self.device} if self.backend == "live" else {"mode": self.mode}),
+            **(
+                {"device": self.device, "precision": self.precision}
+                if self.backend == "live"
+                else {"mode": self.mode}
+            ),
         }
 
     @property
@@ -109,7 +116,7 @@ def run_live(
     """Run the experiment with real training on this machine."""
     configure(spec.threads)
     device = resolve_device(spec.device)
-    trainer = Trainer(load_splits(spec.data_dir), device)
+    trainer = Trainer(load_splits(spec.data_dir), device, precision=spec.precision)
     rngs = streams(spec.seed)
     space = spec.search_space
     initial = get_model(spec.model).defaults if spec.initial_default else None

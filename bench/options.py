@@ -11,7 +11,7 @@ import click
 from hpo.errors import ConfigError
 from hpo.models import MODELS
 from hpo.space import SearchSpace
-from hpo.training import DEVICE_CHOICES
+from hpo.training import DEVICE_CHOICES, PRECISIONS
 
 model_option = click.option(
     "--model", "model", required=True, type=click.Choice(list(MODELS)), help="Which model to train."
@@ -24,6 +24,13 @@ data_dir_option = click.option(
     type=click.Path(file_okay=False),
     default=None,
     help="Directory with the FashionMNIST IDX files (else $FASHION_MNIST_DIR, the Debian package, the user cache).",
+)
+precision_option = click.option(
+    "--precision",
+    default="fp32",
+    show_default=True,
+    type=click.Choice(PRECISIONS),
+    help="Training arithmetic: bf16 autocasts the forward pass (faster on CPUs with bf16 units, other curves).",
 )
 quiet_option = click.option("--quiet", is_flag=True, help="No progress bar.")
 threads_option = click.option(

@@ -84,10 +84,11 @@ def test_linear_models_against_dataloader(benchmark, splits, figures, model_name
     )
 
 
-def test_lenet_epoch(benchmark, splits, figures) -> None:
-    trainer = Trainer(splits)
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_lenet_epoch(benchmark, splits, figures, precision) -> None:
+    trainer = Trainer(splits, precision=precision)
     seconds = timed_epochs(benchmark, "lenet", trainer, rounds=3)
     figures.append(
-        f"lenet    trainer {seconds:.3f} s/epoch (training only) at batch {BATCH}, "
+        f"lenet    trainer {seconds:.3f} s/epoch (training only, {precision}) at batch {BATCH}, "
         f"{torch.get_num_threads()} threads (target <= 1.2 s)"
     )

@@ -100,6 +100,11 @@ def test_same_seed_same_decisions(runner, fake_dataset, tmp_path) -> None:
         (["--r-min", "10", "--r-max", "5"], "r_min must be <= r_max, got r_min=10, r_max=5", 1),
         (["--trials", "0"], "--trials must be >= 1, got 0", 1),
         (["--algorithm", "tpe"], "'tpe' is not one of", 2),
+        (
+            ["--backend", "replay", "--precision", "bf16"],
+            "--precision applies to live training; replays read the curves in the cache",
+            1,
+        ),
     ],
 )
 def test_bad_options(runner, fake_dataset, tmp_path, args, message, code) -> None:

@@ -24,6 +24,14 @@ def test_train_prints_a_table(runner, fake_dataset) -> None:
     assert "test accuracy" in lines[-1]
 
 
+def test_train_in_bf16(runner, fake_dataset) -> None:
+    args = ["train", "--model", "lenet", "--epochs", "1", "--set", "batch_size=64", "--json"]
+    fp32 = runner.invoke(cli, args)
+    bf16 = runner.invoke(cli, [*args, "--precision", "bf16"])
+    assert fp32.exit_code == 0 and bf16.exit_code == 0, bf16.output
+    assert json.loads(fp32.output)["train_loss"] != json.loads(bf16.output)["train_loss"]
+
+
 def test_train_json_is_one_object_per_epoch(runner, fake_dataset) -> None:
     result = runner.invoke(
         cli,

@@ -101,3 +101,23 @@ def test_softmax_on_real_data_reaches_the_notebook_accuracy() -> None:
 
     curve = Trainer(load_splits()).fit("softmax", MODELS["softmax"].defaults, 2, seed=0)
     assert curve[-1].val_error < 0.22
+
+
+def test_bf16_training_is_deterministic_resumable_and_not_fp32(fake_splits, tmp_path) -> None:
+    trainer = Trainer(fake_splits, precision="bf16")
+    a = trainer.fit("lenet", FAST["lenet"], 3, seed=5)
+    assert values(a) == values(trainer.fit("lenet", FAST["lenet"], 3, seed=5))
+    assert values(a) != values(Trainer(fake_splits).fit("lenet", FAST["lenet"], 3, seed=5))
+    run = trainer.start("lenet", FAST["lenet"], seed=5)
+    trainer.advance(run, 1)
+    save_checkpoint(run, tmp_path / "ck.pt")
+    resumed = trainer.resume(load_checkpoint(tmp_path / "ck.pt"))
+    trainer.advance(resumed, 3)
+    assert values(resumed.curve) == values(a)
+    # the weights stay float32: autocast changes the arithmetic, not the stored model
+    assert all(p.dtype == torch.float32 for p in run.model.parameters())
+
+
+def test_unknown_precision(fake_splits) -> None:
+    with pytest.raises(ConfigError, match="unknown precision 'fp16'; accepted: fp32, bf16"):
+        Trainer(fake_splits, precision="fp16")

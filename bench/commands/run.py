@@ -13,6 +13,7 @@ from bench.options import (
     data_dir_option,
     device_option,
     model_option,
+    precision_option,
     progress_bar,
     quiet_option,
     space_option,
@@ -67,6 +68,7 @@ from hpo.tuner import Budget
 @click.option("--overwrite", is_flag=True, help="Replace results already in --out.")
 @click.option("--no-final", is_flag=True, help="Skip training the best config to --r-max at the end.")
 @device_option
+@precision_option
 @data_dir_option
 @threads_option
 @quiet_option
@@ -92,6 +94,7 @@ def run(
     overwrite: bool,
     no_final: bool,
     device: str,
+    precision: str,
     data_dir: str | None,
     threads: int | None,
     quiet: bool,
@@ -113,6 +116,7 @@ def run(
         space=SearchSpace.from_file(space_file) if space_file else None,
         initial_default=initial_default,
         device=device,
+        precision=precision,
         data_dir=data_dir,
         threads=threads,
         workers=workers,

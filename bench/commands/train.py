@@ -11,6 +11,7 @@ from bench.options import (
     device_option,
     model_option,
     parse_assignments,
+    precision_option,
     quiet_option,
     threads_option,
 )
@@ -27,6 +28,7 @@ from hpo.training import Trainer, configure, resolve_device
 @click.option("--seed", type=int, default=0, show_default=True, help="Training seed (init and data order).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per epoch instead of a table.")
 @device_option
+@precision_option
 @data_dir_option
 @threads_option
 @quiet_option
@@ -37,6 +39,7 @@ def train(
     seed: int,
     as_json: bool,
     device: str,
+    precision: str,
     data_dir: str | None,
     threads: int | None,
     quiet: bool,
@@ -50,11 +53,11 @@ def train(
     config = {**spec.defaults, **parse_assignments(assignments, spec.space)}
     configure(threads)
     torch_device = resolve_device(device)
-    trainer = Trainer(load_splits(data_dir), torch_device)
+    trainer = Trainer(load_splits(data_dir), torch_device, precision=precision)
     run = trainer.start(model, config, seed)
     if not as_json:
         settings = ", ".join(f"{k}={v}" for k, v in run.config.items())
-        click.echo(f"{model} ({settings}), seed {seed}, on {torch_device}")
+        click.echo(f"{model} ({settings}), seed {seed}, on {torch_device}, {precision}")
         click.echo(
             f"{'epoch':>5} {'train_loss':>10} {'val_loss':>10} {'val_err':>8} {'test_err':>8} {'seconds':>8}  status"
         )

@@ -3,11 +3,19 @@
 from hpo.training.curve import CURVE_FIELDS, STATUS_DIVERGED, STATUS_OK, WORST_ERROR, EpochRecord
 from hpo.training.device import DEVICE_CHOICES, resolve_device
 from hpo.training.runtime import configure, tune_allocator
-from hpo.training.trainer import Run, Trainer, load_checkpoint, save_checkpoint, seed_generators
+from hpo.training.trainer import (
+    PRECISIONS,
+    Run,
+    Trainer,
+    load_checkpoint,
+    save_checkpoint,
+    seed_generators,
+)
 
 __all__ = [
     "CURVE_FIELDS",
     "DEVICE_CHOICES",
+    "PRECISIONS",
     "STATUS_DIVERGED",
     "STATUS_OK",
     "WORST_ERROR",

@@ -15,10 +15,12 @@ import numpy as np
 import torch
 
 from hpo.data import Splits
+from hpo.errors import ConfigError
 from hpo.models import Classifier, ModelContext, build_model, validate_config
 from hpo.training.curve import STATUS_DIVERGED, STATUS_OK, EpochRecord
 
 CHECKPOINT_FORMAT = 1
+PRECISIONS = ("fp32", "bf16")
 
 
 def seed_generators(seed: int) -> tuple[torch.Generator, torch.Generator]:
@@ -70,9 +72,18 @@ class Trainer:
     """Trains any registered model on one set of splits, held as tensors on one device."""
 
     def __init__(
-        self, splits: Splits, device: torch.device | str = "cpu", eval_batch_size: int = 4096
+        self,
+        splits: Splits,
+        device: torch.device | str = "cpu",
+        eval_batch_size: int = 4096,
+        precision: str = "fp32",
     ) -> None:
+        if precision not in PRECISIONS:
+            raise ConfigError(f"unknown precision {precision!r}; accepted: {', '.join(PRECISIONS)}")
         self.device = torch.device(device)
+        # bf16 autocasts the training forward pass (convolutions and matrix products in bfloat16,
+        # accumulated in float32); evaluation stays in float32 so errors are measured alike
+        self.precision = precision
         self.splits = splits.to(self.device)
         self.eval_batch_size = eval_batch_size
         self.context = ModelContext(
@@ -157,8 +168,9 @@ class Trainer:
             idx = order[begin : begin + batch_size]
             # index_select gathers rows about twice as fast as x[idx] (measured on CPU)
             targets = torch.index_select(splits.train_y, 0, idx)
-            logits = forward(torch.index_select(train_x, 0, idx))
-            loss = model.data_loss(logits, targets) + model.penalty()
+            with torch.autocast(self.device.type, torch.bfloat16, enabled=self.precision == "bf16"):
+                logits = forward(torch.index_select(train_x, 0, idx))
+                loss = model.data_loss(logits, targets) + model.penalty()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
