@@ -106,7 +106,8 @@ def time_to_target(bands: pd.DataFrame, baseline: str = "random") -> pd.DataFram
                     "speedup": base_time / t if np.isfinite(t) and t > 0 else np.nan,
                 }
             )
-    return pd.DataFrame(rows)
+    # without the baseline there is no target: the table keeps its columns, empty
+    return pd.DataFrame(rows, columns=["model", "algorithm", "target", "time_to_target", "speedup"])
 
 
 def _first_time(curve: pd.DataFrame, target: float) -> float:

@@ -256,3 +256,12 @@ def test_default_models_are_those_in_the_cache(tmp_path) -> None:
     empty = invoke(*args, "--cache-dir", str(tmp_path / "none"), "--out", str(tmp_path / "o2"))
     assert empty.exit_code == 1
     assert empty.output.strip() == f"Error: no curves in {tmp_path / 'none'}"
+
+
+def test_compare_without_random_search_has_no_speedup(cache_dir, tmp_path) -> None:
+    args = compare_args(cache_dir, tmp_path / "cmp")
+    args[args.index("--algorithms") + 1] = "asha,sh"
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    lines = [line.split() for line in result.output.splitlines() if line.startswith("softmax")]
+    assert [line[1] for line in lines] == ["asha", "sh"] and all(line[-2] == "-" for line in lines)
