@@ -21,6 +21,7 @@ import numpy as np
 from bench.experiment import RunSpec, run_replay
 from bench.results import rows_table, write_results
 from cache.benchmark import MODES, Benchmark
+from cache.store import atomic_write_bytes
 from hpo import provenance
 from hpo.algorithms import AlgorithmSettings, get_algorithm
 from hpo.errors import ConfigError
@@ -142,10 +143,7 @@ def check_plan_file(out: Path, record: dict[str, Any]) -> None:
                 f"{out} holds a comparison with other settings ({path}); choose another --out or remove it"
             )
         return
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, indent=2, sort_keys=True))
-    tmp.replace(path)
+    atomic_write_bytes(path, json.dumps(record, indent=2, sort_keys=True).encode())
 
 
 # -- running -------------------------------------------------------------------------------
@@ -154,11 +152,11 @@ _BENCHMARKS: dict[tuple[str, str, str | None], Benchmark] = {}
 
 
 def _benchmark(spec: RunSpec) -> Benchmark:
-    # one load (and one surrogate fit) per model and process, shared by its replays
+    # one load (and one surrogate fit) per model and process, shared by its replays; the
+    # options were checked against the table when the budgets were planned
     key = (spec.model, spec.mode, spec.cache_dir)
     if key not in _BENCHMARKS:
-        table = Benchmark.load(spec.model, "tabular", spec.cache_dir)
-        _BENCHMARKS[key] = table if spec.mode == "tabular" else table.in_mode(spec.mode)
+        _BENCHMARKS[key] = Benchmark.load(spec.model, spec.mode, spec.cache_dir)
     return _BENCHMARKS[key]
 
 

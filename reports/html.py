@@ -6,7 +6,6 @@ import base64
 import html
 import io
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -108,12 +107,3 @@ def build_report(
         )
     parts.append("</body></html>")
     return "\n".join(parts), summary
-
-
-def write_report(path: str | Path, text: str) -> Path:
-    """Write the report atomically."""
-    path = Path(path)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return path

@@ -25,6 +25,7 @@ from bench.options import cache_dir_option, progress_bar, quiet_option
 from bench.results import read_results
 from cache.benchmark import MODES
 from cache.schema import CacheError
+from cache.store import atomic_write_bytes
 from cache.tables import available_models
 from hpo.algorithms import ALGORITHMS, AlgorithmSettings
 from hpo.errors import ConfigError, HPOError
@@ -154,7 +155,7 @@ def _echo_summary(summary: pd.DataFrame) -> None:
 
 
 def _report(out: Path) -> tuple[Path, pd.DataFrame]:
-    from reports.html import build_report, write_report
+    from reports.html import build_report
 
     plan_path = out / PLAN_FILE
     if not plan_path.is_file():
@@ -190,4 +191,6 @@ def _report(out: Path) -> tuple[Path, pd.DataFrame]:
     text, summary = build_report(
         rows, budgets, utilisation, "HPO comparison on the learning-curve cache", notes
     )
-    return write_report(out / REPORT_FILE, text), summary
+    path = out / REPORT_FILE
+    atomic_write_bytes(path, text.encode("utf-8"))
+    return path, summary
