@@ -30,6 +30,9 @@ class Classifier(nn.Module):
         """The trained part of the model, applied to `feature_map`'s output."""
         return self(features)
 
+    def warm_up(self) -> None:
+        """One-off work per process (compiling kernels) done before any timed epoch."""
+
     def data_loss(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Mean loss over the batch (cross-entropy unless a model says otherwise)."""
         return nn.functional.cross_entropy(logits, targets)

@@ -95,6 +95,7 @@ class Trainer:
         config = validate_config(model_name, config)
         init_gen, order_gen = seed_generators(seed)
         model = build_model(model_name, config, self.context, init_gen).to(self.device)
+        model.warm_up()
         optimizer = torch.optim.SGD(model.parameters(), lr=config["learning_rate"])
         return Run(model_name, config, seed, model, optimizer, order_gen, [])
 

@@ -1,0 +1,101 @@
+"""LeNet's CPU fast paths compute exactly the function of the plain layers."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from hpo.models import MODELS, ModelContext, build_model, cpu_kernels
+from hpo.models.cpu_kernels import Conv2dMixedLayout, _Compiled, sigmoid_avg_pool
+
+
+def test_mixed_layout_conv_matches_conv2d_with_all_gradients() -> None:
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(5, 6, 14, 14, dtype=torch.float64, generator=gen, requires_grad=True)
+    w = torch.randn(16, 6, 5, 5, dtype=torch.float64, generator=gen, requires_grad=True)
+    b = torch.randn(16, dtype=torch.float64, generator=gen, requires_grad=True)
+    grad = torch.randn(5, 16, 10, 10, dtype=torch.float64, generator=gen)
+    ours = Conv2dMixedLayout.apply(x, w, b)
+    ref = F.conv2d(x, w, b)
+    torch.testing.assert_close(ours, ref)
+    for a, r in zip(
+        torch.autograd.grad(ours, (x, w, b), grad), torch.autograd.grad(ref, (x, w, b), grad), strict=True
+    ):
+        torch.testing.assert_close(a, r)
+        assert a.stride() == r.stride()
+
+
+def test_mixed_layout_conv_skips_the_input_gradient_when_not_needed() -> None:
+    x = torch.randn(3, 6, 14, 14)
+    w = torch.randn(16, 6, 5, 5, requires_grad=True)
+    b = torch.zeros(16, requires_grad=True)
+    (gw, gb) = torch.autograd.grad(Conv2dMixedLayout.apply(x, w, b).sum(), (w, b))
+    torch.testing.assert_close(gb, torch.full((16,), 300.0))
+    torch.testing.assert_close(gw, torch.autograd.grad(F.conv2d(x, w, b).sum(), w)[0])
+
+
+def test_compiled_sigmoid_pool_matches_eager_forward_and_backward() -> None:
+    z = torch.randn(7, 6, 28, 28, requires_grad=True)
+    fused = _Compiled(sigmoid_avg_pool)
+    out = fused(z)
+    assert fused.compiled is not None and not fused.failed
+    ref = F.avg_pool2d(torch.sigmoid(z), 2)
+    torch.testing.assert_close(out, ref)
+    grad = torch.randn_like(ref)
+    torch.testing.assert_close(torch.autograd.grad(out, z, grad)[0], torch.autograd.grad(ref, z, grad)[0])
+
+
+def test_a_failing_compile_falls_back_to_eager_with_one_warning(monkeypatch) -> None:
+    def broken(fn, **kwargs):
+        def call(z):
+            raise RuntimeError("no C++ compiler")
+
+        return call
+
+    monkeypatch.setattr(cpu_kernels.torch, "compile", broken)
+    fused = _Compiled(sigmoid_avg_pool)
+    z = torch.randn(2, 6, 28, 28)
+    with pytest.warns(RuntimeWarning, match="torch.compile failed .RuntimeError.; LeNet runs in eager mode"):
+        out = fused(z)
+    torch.testing.assert_close(out, F.avg_pool2d(torch.sigmoid(z), 2))
+    assert fused.failed
+    fused(z)  # eager from now on: no second warning, no second compile
+
+
+def test_the_environment_switch_keeps_lenet_eager(monkeypatch) -> None:
+    monkeypatch.setenv(cpu_kernels.COMPILE_ENV, "1")
+    fused = _Compiled(sigmoid_avg_pool)
+    fused(torch.randn(2, 6, 4, 4))
+    assert fused.compiled is None
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_lenet_fast_path_is_the_plain_network(dtype) -> None:
+    context = ModelContext((1, 28, 28), 10, 100)
+    model = build_model("lenet", MODELS["lenet"].defaults, context, torch.Generator().manual_seed(3)).to(
+        dtype
+    )
+    x = torch.rand(33, 1, 28, 28, dtype=dtype, generator=torch.Generator().manual_seed(4))
+    y = torch.randint(0, 10, (33,), generator=torch.Generator().manual_seed(5))
+    params = list(model.parameters())
+    fast = F.cross_entropy(model(x), y)
+    plain = F.cross_entropy(model.layers(x), y)
+    torch.testing.assert_close(fast, plain)
+    for a, b in zip(torch.autograd.grad(fast, params), torch.autograd.grad(plain, params), strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_warm_up_compiles_every_graph_training_needs(monkeypatch) -> None:
+    from torch._dynamo.utils import counters
+
+    monkeypatch.delenv(cpu_kernels.COMPILE_ENV, raising=False)
+    fused = _Compiled(sigmoid_avg_pool)
+    fused.warm_up((3, 6, 28, 28))
+    graphs = counters["stats"]["unique_graphs"]
+    for shape in [(256, 6, 28, 28), (77, 16, 10, 10)]:  # other batch sizes, the other layer
+        z = torch.randn(shape, requires_grad=True)
+        fused(z).sum().backward()
+        with torch.inference_mode():
+            fused(z.detach())
+    assert counters["stats"]["unique_graphs"] == graphs  # nothing compiled inside an epoch
