@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -73,15 +74,19 @@ def cross_validate(benchmark: Benchmark, regressor: str, folds: int = 5, seed: i
 
 
 def seed_agreement(benchmark: Benchmark) -> float | None:
-    """Spearman between two training seeds' final errors: how well one seed predicts another."""
-    if len(benchmark.seeds) < 2:
-        return None
-    both = benchmark.complete[:, 0] & benchmark.complete[:, 1]
-    if both.sum() < 3:
-        return None
-    a = benchmark.val_error[both, 0, -1]
-    b = benchmark.val_error[both, 1, -1]
-    return float(stats.spearmanr(a, b).statistic)
+    """Spearman between two trainings' final errors, averaged over every pair of seeds.
+
+    How well one training of a config predicts another training of it: the noise ceiling
+    a surrogate is measured against (each pair over the configs complete for both seeds).
+    """
+    values = []
+    for i, j in itertools.combinations(range(len(benchmark.seeds)), 2):
+        both = benchmark.complete[:, i] & benchmark.complete[:, j]
+        if both.sum() >= 3:
+            a = benchmark.val_error[both, i, -1]
+            b = benchmark.val_error[both, j, -1]
+            values.append(stats.spearmanr(a, b).statistic)
+    return float(np.mean(values)) if values else None
 
 
 def compare_regressors(

@@ -112,6 +112,18 @@ def test_fidelity_against_one_training_is_the_fidelity_with_one_seed(tmp_path) -
     assert seed_agreement(bench) is None
 
 
+def test_seed_agreement_averages_every_pair_of_seeds(tmp_path) -> None:
+    write_cache(tmp_path, n_configs=8, seeds=3, epochs=2)
+    bench = Benchmark.load("softmax", "tabular", tmp_path)
+    ranks = np.arange(8, dtype=float)
+    bench.val_error[:, 0, -1] = ranks
+    bench.val_error[:, 1, -1] = ranks * 2  # same order as seed 0
+    bench.val_error[:, 2, -1] = -ranks  # the reverse order
+    assert seed_agreement(bench) == pytest.approx((1 - 1 - 1) / 3)
+    bench.complete[:6, 2] = False  # seed 2 holds two configs: too few to rank; pair (0, 1) alone
+    assert seed_agreement(bench) == pytest.approx(1.0)
+
+
 def test_unknown_mode_and_missing_model(cache_dir, tmp_path) -> None:
     with pytest.raises(ConfigError, match="unknown lookup mode 'exact'"):
         Benchmark.load("softmax", "exact", cache_dir)
