@@ -67,7 +67,7 @@ class _Compiled:
     def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
         self.fn = fn
         self.compiled: Callable[[torch.Tensor], torch.Tensor] | None = None
-        self.failed = bool(os.environ.get(COMPILE_ENV))
+        self.failed = os.environ.get(COMPILE_ENV, "") not in ("", "0")
         self.warmed = False
 
     def __call__(self, z: torch.Tensor) -> torch.Tensor:

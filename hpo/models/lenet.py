@@ -39,8 +39,8 @@ class LeNet(Classifier):
             if isinstance(module, (nn.Conv2d, nn.Linear)):
                 nn.init.xavier_uniform_(module.weight, generator=generator)
                 nn.init.zeros_(module.bias)
-        # channels_last parameters: what the bf16 path wants (the fp32 path copies conv1's
-        # 150 weights to NCHW, so that its output is NCHW)
+        # channels_last parameters: what the bf16 path wants (the fp32 path views conv1's
+        # weight with NCHW strides, no copy, so that its output is NCHW)
         self.to(memory_format=torch.channels_last)
 
     def warm_up(self) -> None:
