@@ -5,7 +5,7 @@ import pytest
 from cachefixtures import rng_config, true_error, write_cache
 
 from cache.benchmark import Benchmark
-from cache.fidelity import cross_validate, seed_agreement
+from cache.fidelity import AT_CHANCE, at_chance, cross_validate, seed_agreement
 from cache.schema import CacheError
 from cache.tables import read_model
 from hpo.errors import ConfigError
@@ -122,6 +122,26 @@ def test_seed_agreement_averages_every_pair_of_seeds(tmp_path) -> None:
     assert seed_agreement(bench) == pytest.approx((1 - 1 - 1) / 3)
     bench.complete[:6, 2] = False  # seed 2 holds two configs: too few to rank; pair (0, 1) alone
     assert seed_agreement(bench) == pytest.approx(1.0)
+
+
+def test_configs_at_chance_are_counted_and_ranked_apart(tmp_path) -> None:
+    write_cache(tmp_path, n_configs=96, seeds=2, epochs=3)
+    bench = Benchmark.load("softmax", "tabular", tmp_path)
+    capped = at_chance(bench)  # the synthetic error saturates at 0.9 for the smallest learning rates
+    assert 0 < capped.sum() < 20
+    rng = np.random.default_rng(0)
+    # as with LeNet, every learning rate below a threshold leaves the model at chance, where each
+    # training ends at one class's share of errors, whatever the config
+    stuck = bench.units[:, 0] < np.sort(bench.units[:, 0])[48]
+    assert (stuck | ~capped).all()
+    bench.val_error[stuck] = rng.uniform(0.87, 0.93, size=bench.val_error[stuck].shape)
+    assert at_chance(bench).tolist() == stuck.tolist()
+    result = cross_validate(bench, "forest", folds=4)
+    assert result.at_chance == stuck.sum()
+    assert result.spearman_learning > 0.9 > result.spearman
+    assert seed_agreement(bench, stuck) < 0.5 < seed_agreement(bench, ~stuck)
+    bench.val_error[stuck, :, -1] = AT_CHANCE - 0.01
+    assert cross_validate(bench, "forest", folds=4).at_chance == 0
 
 
 def test_unknown_mode_and_missing_model(cache_dir, tmp_path) -> None:

@@ -81,7 +81,9 @@ def test_fidelity_json(cache_dir) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["regressor"] == "knn" and data["n_configs"] == 32
-    assert {"spearman", "kendall", "mae", "regret", "seed_agreement"} <= set(data)
+    assert {"spearman", "kendall", "mae", "regret", "seed_agreement", "at_chance"} <= set(data)
+    # the synthetic error saturates at chance level for the three smallest learning rates
+    assert data["at_chance"] == 3 and data["spearman_learning"] < 1
 
 
 def test_fidelity_more_folds_than_configs(cache_dir) -> None:

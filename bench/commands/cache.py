@@ -8,7 +8,7 @@ import click
 
 from bench.options import cache_dir_option
 from cache.benchmark import Benchmark
-from cache.fidelity import compare_regressors, cross_validate, seed_agreement
+from cache.fidelity import at_chance, compare_regressors, cross_validate, seed_agreement
 from cache.schema import CacheError
 from cache.surrogate import REGRESSORS, preferred_regressor
 from cache.tables import available_models, model_stores, read_model
@@ -154,16 +154,37 @@ def fidelity(
         else:
             results = [cross_validate(bench, regressor or preferred_regressor(name), folds, seed)]
         agreement = seed_agreement(bench)
+        agreement_at_chance = seed_agreement(bench, at_chance(bench))
         for result in results:
             if as_json:
-                echo_json({"model": name, **result.to_dict(), "seed_agreement": agreement})
+                echo_json(
+                    {
+                        "model": name,
+                        **result.to_dict(),
+                        "seed_agreement": agreement,
+                        "seed_agreement_at_chance": agreement_at_chance,
+                    }
+                )
             else:
-                ceiling = (
-                    ""
-                    if agreement is None or math.isnan(agreement)
-                    else f"; vs one training {result.spearman_one_seed:.3f}, seed-to-seed {agreement:.3f}"
-                )
-                click.echo(
-                    f"{name} {result.regressor}: Spearman {result.spearman:.3f}, Kendall {result.kendall:.3f}, "
-                    f"MAE {result.mae:.4f}, regret {result.regret:.4f} ({result.n_configs} configs, {folds}-fold{ceiling})"
-                )
+                click.echo(_fidelity_line(name, result, folds, agreement, agreement_at_chance))
+
+
+def _known(value: float | None) -> bool:
+    return value is not None and not math.isnan(value)
+
+
+def _fidelity_line(name: str, result, folds: int, agreement: float | None, at_chance: float | None) -> str:
+    """One model's fidelity in a sentence: the figures, then what bounds them."""
+    line = (
+        f"{name} {result.regressor}: Spearman {result.spearman:.3f}, Kendall {result.kendall:.3f}, "
+        f"MAE {result.mae:.4f}, regret {result.regret:.4f} ({result.n_configs} configs, {folds}-fold"
+    )
+    if _known(agreement):
+        line += f"; vs one training {result.spearman_one_seed:.3f}, seed-to-seed {agreement:.3f}"
+    line += ")"
+    if result.at_chance:
+        among = f", seed-to-seed {at_chance:.2f} among them" if _known(at_chance) else ""
+        line += f"; {result.at_chance} configs at chance level{among}"
+        if result.spearman_learning is not None:
+            line += f"; Spearman over the other {result.n_configs - result.at_chance}: {result.spearman_learning:.3f}"
+    return line
