@@ -18,6 +18,11 @@ from hpo.errors import ConfigError
 AT_CHANCE = 0.85
 
 
+def at_chance(benchmark: Benchmark) -> np.ndarray:
+    """Boolean mask of the configs whose mean final validation error is at chance level."""
+    return benchmark.final_errors() >= AT_CHANCE
+
+
 @dataclass(frozen=True)
 class Fidelity:
     """Held-out figures of one regressor on one model's final-epoch validation error."""
@@ -70,7 +75,7 @@ def cross_validate(benchmark: Benchmark, regressor: str, folds: int = 5, seed: i
     for s in range(len(benchmark.seeds)):
         rows = mask & benchmark.complete[:, s]
         one_seed.append(stats.spearmanr(predicted[rows], benchmark.val_error[rows, s, -1]).statistic)
-    learning = mask & (truth < AT_CHANCE)
+    learning = mask & ~at_chance(benchmark)
     return Fidelity(
         regressor=regressor,
         spearman=float(stats.spearmanr(predicted[mask], truth[mask]).statistic),
@@ -105,12 +110,6 @@ def seed_agreement(benchmark: Benchmark, configs: np.ndarray | None = None) -> f
             b = benchmark.val_error[both, j, -1]
             values.append(stats.spearmanr(a, b).statistic)
     return float(np.mean(values)) if values else None
-
-
-def at_chance(benchmark: Benchmark) -> np.ndarray:
-    """Boolean mask of the configs whose mean final validation error is at chance level."""
-    with np.errstate(invalid="ignore"):
-        return benchmark.final_errors() >= AT_CHANCE
 
 
 def compare_regressors(

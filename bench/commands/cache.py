@@ -8,7 +8,7 @@ import click
 
 from bench.options import cache_dir_option
 from cache.benchmark import Benchmark
-from cache.fidelity import at_chance, compare_regressors, cross_validate, seed_agreement
+from cache.fidelity import Fidelity, at_chance, compare_regressors, cross_validate, seed_agreement
 from cache.schema import CacheError
 from cache.surrogate import REGRESSORS, preferred_regressor
 from cache.tables import available_models, model_stores, read_model
@@ -173,7 +173,9 @@ def _known(value: float | None) -> bool:
     return value is not None and not math.isnan(value)
 
 
-def _fidelity_line(name: str, result, folds: int, agreement: float | None, at_chance: float | None) -> str:
+def _fidelity_line(
+    name: str, result: Fidelity, folds: int, agreement: float | None, agreement_at_chance: float | None
+) -> str:
     """One model's fidelity in a sentence: the figures, then what bounds them."""
     line = (
         f"{name} {result.regressor}: Spearman {result.spearman:.3f}, Kendall {result.kendall:.3f}, "
@@ -183,7 +185,7 @@ def _fidelity_line(name: str, result, folds: int, agreement: float | None, at_ch
         line += f"; vs one training {result.spearman_one_seed:.3f}, seed-to-seed {agreement:.3f}"
     line += ")"
     if result.at_chance:
-        among = f", seed-to-seed {at_chance:.2f} among them" if _known(at_chance) else ""
+        among = f", seed-to-seed {agreement_at_chance:.2f} among them" if _known(agreement_at_chance) else ""
         line += f"; {result.at_chance} configs at chance level{among}"
         if result.spearman_learning is not None:
             line += f"; Spearman over the other {result.n_configs - result.at_chance}: {result.spearman_learning:.3f}"
