@@ -94,6 +94,21 @@ def test_fidelity_more_folds_than_configs(cache_dir) -> None:
     )
 
 
+@pytest.mark.parametrize("command", ["info", "verify", "fidelity"])
+def test_unknown_model_lists_the_accepted_names(cache_dir, command) -> None:
+    result = invoke("cache", command, "lenett", "--cache-dir", str(cache_dir))
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "Error: unknown model 'lenett'; accepted: softmax, lenet, sgd, svm"
+    ]
+
+
+def test_known_model_without_curves_says_how_to_collect(cache_dir) -> None:
+    result = invoke("cache", "info", "svm", "--cache-dir", str(cache_dir))
+    assert result.exit_code == 1
+    assert "no curves for model 'svm'" in result.output and "bench collect --model svm" in result.output
+
+
 def test_empty_cache_dir_is_one_line(tmp_path) -> None:
     result = invoke("cache", "info", "--cache-dir", str(tmp_path))
     assert result.exit_code == 1

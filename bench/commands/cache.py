@@ -13,6 +13,7 @@ from cache.schema import CacheError
 from cache.surrogate import REGRESSORS, preferred_regressor
 from cache.tables import available_models, model_stores, read_model
 from cache.verify import verify_model
+from hpo.models import get_model
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
@@ -23,6 +24,8 @@ def cache() -> None:
 
 
 def _models(model: str | None, cache_dir: str | None) -> list[str]:
+    if model:
+        get_model(model)  # an unknown name is a typo, not a missing collection: list the names
     models = [model] if model else available_models(cache_dir)
     if not models:
         raise CacheError(f"no curves in {cache_dir or 'the shipped cache or the user cache'}")
