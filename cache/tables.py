@@ -29,12 +29,15 @@ def read_model(
         metas.extend(file_metas)
         space = space or space_from_metadata(manifest["space"], model)
     if not frames:
-        where = cache_dir or "the shipped cache or the user cache"
-        raise CacheError(
-            f"no curves for model {model!r} in {where}; run `bench collect --model {model}` first"
-        )
+        raise no_curves(model, cache_dir)
     rows = pd.concat(frames, ignore_index=True).drop_duplicates(subset=list(KEY_COLUMNS), keep="first")
     return rows.sort_values(list(KEY_COLUMNS), kind="stable").reset_index(drop=True), metas, space
+
+
+def no_curves(model: str, cache_dir: str | Path | None = None) -> CacheError:
+    """The error for a known model that has no curves where we looked, with how to collect them."""
+    where = cache_dir or "the shipped cache or the user cache"
+    return CacheError(f"no curves for model {model!r} in {where}; run `bench collect --model {model}` first")
 
 
 def available_models(cache_dir: str | Path | None = None) -> list[str]:

@@ -103,8 +103,9 @@ def test_unknown_model_lists_the_accepted_names(cache_dir, command) -> None:
     ]
 
 
-def test_known_model_without_curves_says_how_to_collect(cache_dir) -> None:
-    result = invoke("cache", "info", "svm", "--cache-dir", str(cache_dir))
+@pytest.mark.parametrize("command", ["info", "verify", "fidelity"])
+def test_known_model_without_curves_says_how_to_collect(cache_dir, command) -> None:
+    result = invoke("cache", command, "svm", "--cache-dir", str(cache_dir))
     assert result.exit_code == 1
     assert "no curves for model 'svm'" in result.output and "bench collect --model svm" in result.output
 

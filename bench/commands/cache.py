@@ -11,7 +11,7 @@ from cache.benchmark import Benchmark
 from cache.fidelity import Fidelity, at_chance, compare_regressors, cross_validate, seed_agreement
 from cache.schema import CacheError
 from cache.surrogate import REGRESSORS, preferred_regressor
-from cache.tables import available_models, model_stores, read_model
+from cache.tables import available_models, model_stores, no_curves, read_model
 from cache.verify import verify_model
 from hpo.models import get_model
 
@@ -115,7 +115,7 @@ def verify(model: str | None, cache_dir: str | None, as_json: bool) -> None:
     for name in _models(model, cache_dir):
         stores = model_stores(name, cache_dir)
         if not stores:
-            raise CacheError(f"no curves for model {name!r}")
+            raise no_curves(name, cache_dir)
         for store in stores:
             counts = verify_model(store, name)
             if as_json:
