@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from cachefixtures import rng_config, true_error, write_cache
+from scipy import stats
 
 from cache.benchmark import Benchmark
-from cache.fidelity import AT_CHANCE, at_chance, cross_validate, seed_agreement
+from cache.fidelity import AT_CHANCE, at_chance, cross_validate, noise_ceiling, seed_agreement
 from cache.schema import CacheError
 from cache.tables import read_model
 from hpo.errors import ConfigError
@@ -122,6 +125,25 @@ def test_seed_agreement_averages_every_pair_of_seeds(tmp_path) -> None:
     assert seed_agreement(bench) == pytest.approx((1 - 1 - 1) / 3)
     bench.complete[:6, 2] = False  # seed 2 holds two configs: too few to rank; pair (0, 1) alone
     assert seed_agreement(bench) == pytest.approx(1.0)
+
+
+def test_noise_ceiling_is_what_the_true_errors_reach_against_the_seed_mean(tmp_path) -> None:
+    write_cache(tmp_path, n_configs=400, seeds=4, epochs=2)
+    bench = Benchmark.load("softmax", "tabular", tmp_path)
+    rng = np.random.default_rng(0)
+    truth = rng.normal(size=400)
+    # noise as large as the signal: two trainings agree with r of about 0.5, four give sqrt(0.8)
+    bench.val_error[:, :, -1] = truth[:, None] + rng.normal(size=(400, 4))
+    reached = stats.spearmanr(truth, bench.final_errors()).statistic
+    assert noise_ceiling(bench) == pytest.approx(reached, abs=0.03)
+    assert noise_ceiling(bench) == pytest.approx(math.sqrt(0.8), abs=0.03)
+    # half the configs have two seeds: the mean has 3 seeds per config on average
+    bench.complete[:200, 2:] = False
+    r = seed_agreement(bench)
+    assert noise_ceiling(bench) == pytest.approx(math.sqrt(3 * r / (1 + 2 * r)))
+    bench.val_error[:, 1, -1] = -bench.val_error[:, 0, -1]  # seeds that disagree: no ceiling above 0
+    bench.complete[:, 2:] = False
+    assert noise_ceiling(bench) == 0.0
 
 
 def test_configs_at_chance_are_counted_and_ranked_apart(tmp_path) -> None:

@@ -84,6 +84,7 @@ def test_fidelity_json(cache_dir) -> None:
     assert {"spearman", "kendall", "mae", "regret", "seed_agreement", "at_chance"} <= set(data)
     # the synthetic error saturates at chance level for the three smallest learning rates
     assert data["at_chance"] == 3 and data["spearman_learning"] < 1
+    assert 0 < data["noise_ceiling"] <= 1 and 0 < data["noise_ceiling_learning"] <= 1
 
 
 def test_fidelity_more_folds_than_configs(cache_dir) -> None:

@@ -8,7 +8,14 @@ import click
 
 from bench.options import cache_dir_option
 from cache.benchmark import Benchmark
-from cache.fidelity import Fidelity, at_chance, compare_regressors, cross_validate, seed_agreement
+from cache.fidelity import (
+    Fidelity,
+    at_chance,
+    compare_regressors,
+    cross_validate,
+    noise_ceiling,
+    seed_agreement,
+)
 from cache.schema import CacheError
 from cache.surrogate import REGRESSORS, preferred_regressor
 from cache.tables import available_models, model_stores, no_curves, read_model
@@ -156,40 +163,42 @@ def fidelity(
             results = compare_regressors(bench, folds, seed)
         else:
             results = [cross_validate(bench, regressor or preferred_regressor(name), folds, seed)]
-        agreement = seed_agreement(bench)
-        agreement_at_chance = seed_agreement(bench, at_chance(bench))
+        chance = at_chance(bench)
+        bounds = {
+            "seed_agreement": seed_agreement(bench),
+            "seed_agreement_at_chance": seed_agreement(bench, chance),
+            "noise_ceiling": noise_ceiling(bench),
+            "noise_ceiling_learning": noise_ceiling(bench, ~chance),
+        }
         for result in results:
             if as_json:
-                echo_json(
-                    {
-                        "model": name,
-                        **result.to_dict(),
-                        "seed_agreement": agreement,
-                        "seed_agreement_at_chance": agreement_at_chance,
-                    }
-                )
+                echo_json({"model": name, **result.to_dict(), **bounds})
             else:
-                click.echo(_fidelity_line(name, result, folds, agreement, agreement_at_chance))
+                click.echo(_fidelity_line(name, result, folds, bounds))
 
 
 def _known(value: float | None) -> bool:
     return value is not None and not math.isnan(value)
 
 
-def _fidelity_line(
-    name: str, result: Fidelity, folds: int, agreement: float | None, agreement_at_chance: float | None
-) -> str:
+def _fidelity_line(name: str, result: Fidelity, folds: int, bounds: dict[str, float | None]) -> str:
     """One model's fidelity in a sentence: the figures, then what bounds them."""
     line = (
         f"{name} {result.regressor}: Spearman {result.spearman:.3f}, Kendall {result.kendall:.3f}, "
         f"MAE {result.mae:.4f}, regret {result.regret:.4f} ({result.n_configs} configs, {folds}-fold"
     )
-    if _known(agreement):
-        line += f"; vs one training {result.spearman_one_seed:.3f}, seed-to-seed {agreement:.3f}"
+    if _known(bounds["seed_agreement"]):
+        line += (
+            f"; vs one training {result.spearman_one_seed:.3f}, seed-to-seed {bounds['seed_agreement']:.3f}, "
+            f"noise ceiling {bounds['noise_ceiling']:.3f}"
+        )
     line += ")"
     if result.at_chance:
-        among = f", seed-to-seed {agreement_at_chance:.2f} among them" if _known(agreement_at_chance) else ""
+        agreement = bounds["seed_agreement_at_chance"]
+        among = f", seed-to-seed {agreement:.2f} among them" if _known(agreement) else ""
         line += f"; {result.at_chance} configs at chance level{among}"
         if result.spearman_learning is not None:
             line += f"; Spearman over the other {result.n_configs - result.at_chance}: {result.spearman_learning:.3f}"
+            if _known(bounds["noise_ceiling_learning"]):
+                line += f" (noise ceiling {bounds['noise_ceiling_learning']:.3f})"
     return line
