@@ -114,13 +114,16 @@ def seed_agreement(benchmark: Benchmark, configs: np.ndarray | None = None) -> f
 
 
 def noise_ceiling(benchmark: Benchmark, configs: np.ndarray | None = None) -> float | None:
-    """The Spearman a perfect predictor of a config's expected error would reach against the seed mean.
+    """The Spearman a perfect predictor of configs' expected errors reaches against their seed means.
 
-    The figures above are measured against the mean final error over each config's seeds, itself
-    noisy: by the Spearman-Brown formula, the mean of k trainings that agree pairwise with
-    rank correlation r has reliability k r / (1 + (k - 1) r), and no predictor correlates with
-    it beyond the square root of that. On the shipped caches the formula matches an empirical
-    split of the seeds into halves to within 0.015 (slightly optimistic).
+    The fidelity figures are measured against the mean final error over each config's seeds,
+    itself noisy: by the Spearman-Brown formula, the mean of k trainings that agree pairwise
+    with rank correlation r has reliability k r / (1 + (k - 1) r), and a predictor of the
+    expected error correlates with it up to the square root of that. On the shipped caches the
+    formula matches an empirical split of the seeds into halves to within 0.015 (slightly
+    optimistic). It is a soft ceiling: every config of a training seed starts from the same
+    weights and sees the same data order, so part of a seed's noise is shared by neighbouring
+    configs, and per-seed surrogates can predict that part.
     """
     r = seed_agreement(benchmark, configs)
     if r is None or math.isnan(r):
