@@ -186,6 +186,22 @@ def run_task(task: Task, command: str) -> Path:
     return write_results(task.path, table, meta)
 
 
+def prefit_surrogates(tasks: Sequence[Task], on_model: Callable[[str], None] | None = None) -> None:
+    """Fit, in this process, the surrogate of every model a pending surrogate-mode task replays.
+
+    Slow fits are kept on disk (`cache.fitted`), so the replay processes load them instead of
+    each fitting its own.
+    """
+    specs = {}
+    for task in tasks:
+        if task.spec.mode == "surrogate" and not task.path.exists():
+            specs.setdefault((task.spec.model, task.spec.cache_dir), task.spec)
+    for spec in specs.values():
+        if on_model:
+            on_model(spec.model)
+        _benchmark(spec)
+
+
 def run_tasks(
     tasks: Sequence[Task],
     processes: int,

@@ -75,9 +75,9 @@ class Benchmark:
         self._tree = cKDTree(self.units) if mode == "nearest" else None
         self._surrogate = None
         if mode == "surrogate":
-            from cache.surrogate import Surrogate
+            from cache.fitted import load_or_fit
 
-            self._surrogate = Surrogate.fit(self, **options)
+            self._surrogate = load_or_fit(self, **options)
 
     @classmethod
     def load(

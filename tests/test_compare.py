@@ -183,6 +183,25 @@ def test_compare_resumes_and_does_not_depend_on_processes(cache_dir, tmp_path) -
     pd.testing.assert_frame_equal(a, b)
 
 
+def test_surrogate_replays_fit_each_model_once_before_the_processes_start(
+    cache_dir, tmp_path, monkeypatch
+) -> None:
+    from cache import fitted
+
+    monkeypatch.setattr(fitted, "SLOW_FIT_SECONDS", 0.0)  # in this process: keep every fit
+    args = compare_args(cache_dir, tmp_path / "two", "--mode", "surrogate")
+    args[args.index("--processes") + 1] = "2"
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    assert result.output.count("fitting the surrogate of") == 2
+    kept = sorted(p.name.split("-")[0] for p in fitted.surrogate_dir().glob("*.pkl"))
+    assert kept == ["lenet", "softmax"]
+    # the replay processes loaded those fits: the same rows as replays in this process
+    one = invoke(*compare_args(cache_dir, tmp_path / "one", "--mode", "surrogate"))
+    assert one.exit_code == 0 and "fitting the surrogate of" in one.output
+    pd.testing.assert_frame_equal(all_rows(tmp_path / "one"), all_rows(tmp_path / "two"))
+
+
 def test_another_comparison_into_the_same_out_is_refused(cache_dir, tmp_path) -> None:
     out = tmp_path / "cmp"
     assert invoke(*compare_args(cache_dir, out)).exit_code == 0

@@ -19,6 +19,7 @@ from bench.compare import (
     model_budgets,
     plan,
     plan_record,
+    prefit_surrogates,
     run_tasks,
 )
 from bench.options import cache_dir_option, progress_bar, quiet_option
@@ -118,6 +119,9 @@ def compare(
         click.echo(
             f"{len(tasks)} replays planned, {len(tasks) - todo} already in {out}, {todo} to run", err=True
         )
+    prefit_surrogates(
+        tasks, on_model=None if quiet else lambda m: click.echo(f"fitting the surrogate of {m}", err=True)
+    )
     bar = progress_bar(quiet, total=todo, unit="replay", desc="compare")
     run_tasks(tasks, processes or os.cpu_count() or 1, record["command"], on_done=lambda task: bar.update(1))
     bar.close()

@@ -1,0 +1,98 @@
+"""Fitted surrogates kept on disk, so that a replay loads a slow fit instead of redoing it.
+
+A GP over sgd's 512 configs x 12 seeds takes minutes to fit, and `bench compare --mode
+surrogate` used to refit it in every process and every run. A fit that took longer than
+`SLOW_FIT_SECONDS` is pickled under the user's cache dir, named by a fingerprint of
+everything it depends on: the curves, the space, the regressor, its seed, and the sklearn and
+numpy versions (a pickle is only read back by the versions that wrote it). The files are the
+user's own, written by this code, as trusted as the code itself; a damaged or unreadable one is
+refitted and replaced. Loaded or refitted, the surrogate predicts the same values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import sklearn
+
+from cache.store import atomic_write_bytes
+from cache.surrogate import Surrogate, preferred_regressor
+from hpo.data.source import user_cache_dir
+
+if TYPE_CHECKING:
+    from cache.benchmark import Benchmark
+
+SLOW_FIT_SECONDS = 5.0
+_FORMAT = 1
+
+
+def surrogate_dir() -> Path:
+    """Where fitted surrogates are kept: <user cache dir>/surrogates."""
+    return user_cache_dir() / "surrogates"
+
+
+def fingerprint(benchmark: Benchmark, regressor: str, seed: int) -> str:
+    """A digest of everything a fitted surrogate depends on."""
+    digest = hashlib.sha256()
+    header = {
+        "format": _FORMAT,
+        "model": benchmark.model,
+        "regressor": regressor,
+        "seed": seed,
+        "space": benchmark.space.to_dict(),
+        "configs": benchmark.config_ids,
+        "seeds": benchmark.seeds,
+        "sklearn": sklearn.__version__,
+        "numpy": np.__version__,
+    }
+    digest.update(json.dumps(header, sort_keys=True).encode())
+    for array in (benchmark.val_error, benchmark.test_error, benchmark.epoch_seconds, benchmark.complete):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()[:24]
+
+
+def surrogate_path(benchmark: Benchmark, regressor: str, seed: int) -> Path:
+    """The file a fit of `benchmark` by `regressor` is kept in."""
+    return surrogate_dir() / f"{benchmark.model}-{regressor}-{fingerprint(benchmark, regressor, seed)}.pkl"
+
+
+def _load(path: Path) -> Surrogate | None:
+    try:
+        with path.open("rb") as fh:
+            surrogate = pickle.load(fh)
+    except FileNotFoundError:
+        return None
+    except Exception:  # damaged, truncated or from an incompatible library: refit instead
+        return None
+    return surrogate if isinstance(surrogate, Surrogate) else None
+
+
+def load_or_fit(
+    benchmark: Benchmark,
+    regressor: str | None = None,
+    seed: int = 0,
+    config_subset: Sequence[int] | None = None,
+) -> Surrogate:
+    """`Surrogate.fit(benchmark, ...)`, read from disk when an identical slow fit was kept."""
+    if config_subset is not None:  # cross-validation folds: fitted once each, never reused
+        return Surrogate.fit(benchmark, regressor, seed, config_subset)
+    regressor = regressor or preferred_regressor(benchmark.model)
+    path = surrogate_path(benchmark, regressor, seed)
+    surrogate = _load(path)
+    if surrogate is not None:
+        return surrogate
+    started = time.perf_counter()
+    surrogate = Surrogate.fit(benchmark, regressor, seed)
+    if time.perf_counter() - started >= SLOW_FIT_SECONDS:
+        try:
+            atomic_write_bytes(path, pickle.dumps(surrogate, protocol=pickle.HIGHEST_PROTOCOL))
+        except OSError:  # a read-only cache dir costs the next run a refit, nothing else
+            pass
+    return surrogate

@@ -1,0 +1,87 @@
+"""Fitted surrogates kept on disk: reused when nothing they depend on changed, refitted otherwise."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from cachefixtures import write_cache
+
+from cache import fitted
+from cache.benchmark import Benchmark
+from cache.surrogate import Surrogate
+from cache.tables import read_model
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("curves")
+    write_cache(root, n_configs=24, seeds=2, epochs=4)
+    return root
+
+
+@pytest.fixture
+def fits(monkeypatch):
+    """Count Surrogate.fit calls; every fit counts as slow, so each one is kept."""
+    monkeypatch.setattr(fitted, "SLOW_FIT_SECONDS", 0.0)
+    calls = []
+    real_fit = Surrogate.fit.__func__
+
+    def counting_fit(cls, *args, **kwargs):
+        calls.append(args)
+        return real_fit(cls, *args, **kwargs)
+
+    monkeypatch.setattr(Surrogate, "fit", classmethod(counting_fit))
+    return calls
+
+
+def _curves(bench: Benchmark) -> np.ndarray:
+    probe = [{"learning_rate": 10.0**-e, "batch_size": b} for e in (0.5, 1.5, 3.0) for b in (40, 300)]
+    return np.array(
+        [[[c.val_error, c.test_error, c.epoch_seconds] for c in bench.curve(p, 1)] for p in probe]
+    )
+
+
+def test_a_slow_fit_is_kept_and_loaded_with_the_same_predictions(cache_dir, fits) -> None:
+    first = Benchmark.load("softmax", "surrogate", cache_dir, regressor="gp")
+    assert len(fits) == 1 and len(list(fitted.surrogate_dir().glob("softmax-gp-*.pkl"))) == 1
+    second = Benchmark.load("softmax", "surrogate", cache_dir, regressor="gp")
+    assert len(fits) == 1  # loaded, not refitted
+    assert np.array_equal(_curves(first), _curves(second))
+
+
+def test_a_fast_fit_is_not_kept(cache_dir, fits, monkeypatch) -> None:
+    monkeypatch.setattr(fitted, "SLOW_FIT_SECONDS", 1e9)
+    Benchmark.load("softmax", "surrogate", cache_dir, regressor="knn")
+    Benchmark.load("softmax", "surrogate", cache_dir, regressor="knn")
+    assert len(fits) == 2 and not fitted.surrogate_dir().exists()
+
+
+def test_other_curves_a_regressor_or_a_seed_mean_another_fit(cache_dir, fits) -> None:
+    rows, _, space = read_model("softmax", cache_dir)
+    Benchmark("softmax", rows, space, "surrogate", regressor="knn")
+    changed = rows.copy()
+    changed.loc[changed.index[-1], "val_error"] += 0.01  # one epoch of one curve
+    Benchmark("softmax", changed, space, "surrogate", regressor="knn")
+    Benchmark("softmax", rows, space, "surrogate", regressor="forest")
+    Benchmark("softmax", rows, space, "surrogate", regressor="knn", seed=1)
+    assert len(fits) == 4 and len(list(fitted.surrogate_dir().glob("*.pkl"))) == 4
+    Benchmark("softmax", rows, space, "surrogate", regressor="knn")
+    assert len(fits) == 4
+
+
+@pytest.mark.parametrize("damage", [b"", b"not a pickle", None])
+def test_a_damaged_file_is_refitted_and_replaced(cache_dir, fits, damage) -> None:
+    first = Benchmark.load("softmax", "surrogate", cache_dir, regressor="knn")
+    (path,) = fitted.surrogate_dir().glob("*.pkl")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2] if damage is None else damage)
+    second = Benchmark.load("softmax", "surrogate", cache_dir, regressor="knn")
+    assert len(fits) == 2 and np.array_equal(_curves(first), _curves(second))
+    Benchmark.load("softmax", "surrogate", cache_dir, regressor="knn")
+    assert len(fits) == 2  # the replacement is read back
+
+
+def test_cross_validation_folds_are_never_kept(cache_dir, fits) -> None:
+    bench = Benchmark.load("softmax", "tabular", cache_dir)
+    fitted.load_or_fit(bench, "knn", 0, config_subset=range(12))
+    assert len(fits) == 1 and not fitted.surrogate_dir().exists()
