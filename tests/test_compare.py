@@ -193,12 +193,12 @@ def test_surrogate_replays_fit_each_model_once_before_the_processes_start(
     args[args.index("--processes") + 1] = "2"
     result = invoke(*args)
     assert result.exit_code == 0, result.output
-    assert result.output.count("fitting the surrogate of") == 2
+    assert result.output.count("preparing the surrogate of") == 2
     kept = sorted(p.name.split("-")[0] for p in fitted.surrogate_dir().glob("*.pkl"))
     assert kept == ["lenet", "softmax"]
     # the replay processes loaded those fits: the same rows as replays in this process
     one = invoke(*compare_args(cache_dir, tmp_path / "one", "--mode", "surrogate"))
-    assert one.exit_code == 0 and "fitting the surrogate of" in one.output
+    assert one.exit_code == 0 and "preparing the surrogate of" in one.output
     pd.testing.assert_frame_equal(all_rows(tmp_path / "one"), all_rows(tmp_path / "two"))
 
 

@@ -120,7 +120,7 @@ def compare(
             f"{len(tasks)} replays planned, {len(tasks) - todo} already in {out}, {todo} to run", err=True
         )
     prefit_surrogates(
-        tasks, on_model=None if quiet else lambda m: click.echo(f"fitting the surrogate of {m}", err=True)
+        tasks, on_model=None if quiet else lambda m: click.echo(f"preparing the surrogate of {m}", err=True)
     )
     bar = progress_bar(quiet, total=todo, unit="replay", desc="compare")
     run_tasks(tasks, processes or os.cpu_count() or 1, record["command"], on_done=lambda task: bar.update(1))
