@@ -67,9 +67,7 @@ def _load(path: Path) -> Surrogate | None:
     try:
         with path.open("rb") as fh:
             surrogate = pickle.load(fh)
-    except FileNotFoundError:
-        return None
-    except Exception:  # damaged, truncated or from an incompatible library: refit instead
+    except Exception:  # missing, damaged, truncated or from an incompatible library: refit instead
         return None
     return surrogate if isinstance(surrogate, Surrogate) else None
 
