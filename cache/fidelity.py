@@ -133,8 +133,7 @@ def noise_ceiling(benchmark: Benchmark, configs: np.ndarray | None = None) -> fl
     chosen = np.ones(len(benchmark.units), bool) if configs is None else configs
     seeds_per_config = benchmark.complete[chosen].sum(axis=1)
     k = float(seeds_per_config[seeds_per_config > 0].mean())
-    reliability = k * r / (1 + (k - 1) * r)
-    return math.sqrt(max(reliability, 0.0))
+    return math.sqrt(k * r / (1 + (k - 1) * r))
 
 
 def compare_regressors(

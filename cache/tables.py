@@ -34,9 +34,11 @@ def read_model(
     return rows.sort_values(list(KEY_COLUMNS), kind="stable").reset_index(drop=True), metas, space
 
 
-def no_curves(model: str, cache_dir: str | Path | None = None) -> CacheError:
-    """The error for a known model that has no curves where we looked, with how to collect them."""
+def no_curves(model: str | None, cache_dir: str | Path | None = None) -> CacheError:
+    """The error for no curves where we looked: of any model, or of `model` with how to collect them."""
     where = cache_dir or "the shipped cache or the user cache"
+    if model is None:
+        return CacheError(f"no curves in {where}")
     return CacheError(f"no curves for model {model!r} in {where}; run `bench collect --model {model}` first")
 
 

@@ -16,7 +16,6 @@ from cache.fidelity import (
     noise_ceiling,
     seed_agreement,
 )
-from cache.schema import CacheError
 from cache.surrogate import REGRESSORS, preferred_regressor
 from cache.tables import available_models, model_stores, no_curves, read_model
 from cache.verify import verify_model
@@ -35,7 +34,7 @@ def _models(model: str | None, cache_dir: str | None) -> list[str]:
         get_model(model)  # an unknown name is a typo, not a missing collection: list the names
     models = [model] if model else available_models(cache_dir)
     if not models:
-        raise CacheError(f"no curves in {cache_dir or 'the shipped cache or the user cache'}")
+        raise no_curves(None, cache_dir)
     return models
 
 

@@ -25,9 +25,8 @@ from bench.compare import (
 from bench.options import cache_dir_option, progress_bar, quiet_option
 from bench.results import read_results
 from cache.benchmark import MODES
-from cache.schema import CacheError
 from cache.store import atomic_write_bytes
-from cache.tables import available_models
+from cache.tables import available_models, no_curves
 from hpo.algorithms import ALGORITHMS, AlgorithmSettings
 from hpo.errors import ConfigError, HPOError
 from hpo.models import MODELS
@@ -133,7 +132,7 @@ def compare(
 def _cached_models(cache_dir: str | None) -> tuple[str, ...]:
     models = tuple(m for m in MODELS if m in available_models(cache_dir))
     if not models:
-        raise CacheError(f"no curves in {cache_dir or 'the shipped cache or the user cache'}")
+        raise no_curves(None, cache_dir)
     return models
 
 
