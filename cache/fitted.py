@@ -6,13 +6,17 @@ surrogate` used to refit it in every process and every run. A fit that took long
 everything it depends on: the curves, the space, the regressor, its seed, and the sklearn and
 numpy versions (a pickle is only read back by the versions that wrote it). The files are the
 user's own, written by this code, as trusted as the code itself; a damaged or unreadable one is
-refitted and replaced. Loaded or refitted, the surrogate predicts the same values.
+refitted and replaced. Loaded or refitted, the surrogate predicts the same values. Every new
+collection changes the fingerprint, so only the `KEEP_PER_REGRESSOR` most recently used files of
+each model and regressor are kept (a GP's file holds its Cholesky factor per seed: 20-35 MB).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import pickle
 import time
 from collections.abc import Sequence
@@ -30,6 +34,7 @@ if TYPE_CHECKING:
     from cache.benchmark import Benchmark
 
 SLOW_FIT_SECONDS = 5.0
+KEEP_PER_REGRESSOR = 3
 _FORMAT = 1
 
 
@@ -58,9 +63,35 @@ def fingerprint(benchmark: Benchmark, regressor: str, seed: int) -> str:
     return digest.hexdigest()[:24]
 
 
+def _prefix(model: str, regressor: str) -> str:
+    return f"{model}-{regressor}-"
+
+
 def surrogate_path(benchmark: Benchmark, regressor: str, seed: int) -> Path:
     """The file a fit of `benchmark` by `regressor` is kept in."""
-    return surrogate_dir() / f"{benchmark.model}-{regressor}-{fingerprint(benchmark, regressor, seed)}.pkl"
+    return (
+        surrogate_dir()
+        / f"{_prefix(benchmark.model, regressor)}{fingerprint(benchmark, regressor, seed)}.pkl"
+    )
+
+
+def prune(model: str, regressor: str, keep: int = KEEP_PER_REGRESSOR) -> list[Path]:
+    """Delete all but the `keep` most recently used fits of `model` by `regressor`; return the deleted."""
+    prefix = _prefix(model, regressor)
+    # the exact name shape, so that "a-b" never prunes the files of a model "a" and regressor "b-..."
+    used = []
+    for path in surrogate_dir().glob(f"{prefix}*.pkl"):
+        digest = path.stem[len(prefix) :]
+        if len(digest) == 24 and all(c in "0123456789abcdef" for c in digest):
+            with contextlib.suppress(OSError):  # another process may have removed it meanwhile
+                used.append((path.stat().st_mtime, path))
+    used.sort(reverse=True)
+    removed = []
+    for _, path in used[keep:]:
+        with contextlib.suppress(OSError):  # another process may have removed it first
+            path.unlink()
+            removed.append(path)
+    return removed
 
 
 def _load(path: Path) -> Surrogate | None:
@@ -85,12 +116,15 @@ def load_or_fit(
     path = surrogate_path(benchmark, regressor, seed)
     surrogate = _load(path)
     if surrogate is not None:
+        with contextlib.suppress(OSError):  # marks it recently used, for prune(); read-only is fine
+            os.utime(path)
         return surrogate
     started = time.perf_counter()
     surrogate = Surrogate.fit(benchmark, regressor, seed)
     if time.perf_counter() - started >= SLOW_FIT_SECONDS:
         try:
             atomic_write_bytes(path, pickle.dumps(surrogate, protocol=pickle.HIGHEST_PROTOCOL))
+            prune(benchmark.model, regressor)
         except OSError:  # a read-only cache dir costs the next run a refit, nothing else
             pass
     return surrogate

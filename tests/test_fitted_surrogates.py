@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from cachefixtures import write_cache
@@ -85,3 +87,45 @@ def test_cross_validation_folds_are_never_kept(cache_dir, fits) -> None:
     bench = Benchmark.load("softmax", "tabular", cache_dir)
     fitted.load_or_fit(bench, "knn", 0, config_subset=range(12))
     assert len(fits) == 1 and not fitted.surrogate_dir().exists()
+
+
+def _with_changed_curve(rows, shift: float):
+    changed = rows.copy()
+    changed.loc[changed.index[-1], "val_error"] += shift
+    return changed
+
+
+def _age(paths, start: float = 1e9) -> None:
+    """Give files distinct modification times, oldest first (file systems may round them)."""
+    for i, path in enumerate(paths):
+        os.utime(path, (start + i, start + i))
+
+
+def test_only_the_most_recently_used_fits_of_a_regressor_are_kept(cache_dir, fits, monkeypatch) -> None:
+    monkeypatch.setattr(fitted, "KEEP_PER_REGRESSOR", 3)
+    rows, _, space = read_model("softmax", cache_dir)
+    Benchmark("softmax", rows, space, "surrogate", regressor="forest")  # another regressor: untouched
+    made = []
+    for i in range(3):
+        bench = Benchmark(
+            "softmax", _with_changed_curve(rows, 0.01 * (i + 1)), space, "surrogate", regressor="knn"
+        )
+        made.append(fitted.surrogate_path(bench, "knn", 0))
+    _age(made)
+    # reading the oldest marks it used: the next new fit replaces the second one instead
+    Benchmark("softmax", _with_changed_curve(rows, 0.01), space, "surrogate", regressor="knn")
+    newest = Benchmark("softmax", _with_changed_curve(rows, 0.04), space, "surrogate", regressor="knn")
+    kept = set(fitted.surrogate_dir().glob("softmax-knn-*.pkl"))
+    assert kept == {made[0], made[2], fitted.surrogate_path(newest, "knn", 0)}
+    assert len(list(fitted.surrogate_dir().glob("softmax-forest-*.pkl"))) == 1
+    assert len(fits) == 5
+
+
+def test_prune_leaves_files_it_did_not_write(cache_dir, fits) -> None:
+    Benchmark.load("softmax", "surrogate", cache_dir, regressor="knn")
+    (ours,) = fitted.surrogate_dir().glob("softmax-knn-*.pkl")
+    foreign = [fitted.surrogate_dir() / name for name in ("softmax-knn-notes.pkl", "softmax-knn-x.txt")]
+    for path in foreign:
+        path.write_bytes(b"mine")
+    assert fitted.prune("softmax", "knn", keep=0) == [ours]
+    assert all(path.exists() for path in foreign) and not ours.exists()
