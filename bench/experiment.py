@@ -15,7 +15,7 @@ from hpo import algorithms, provenance
 from hpo.algorithms import AlgorithmSettings
 from hpo.data import load_splits
 from hpo.errors import ConfigError
-from hpo.models import get_model
+from hpo.models import check_space, get_model
 from hpo.seeding import streams
 from hpo.space import SearchSpace
 from hpo.training import Trainer, configure, resolve_device
@@ -45,7 +45,7 @@ class RunSpec:
     cache_dir: str | None = None
 
     def __post_init__(self) -> None:
-        model = get_model(self.model)
+        get_model(self.model)  # an unknown model fails first, with the accepted names
         algorithms.get_algorithm(self.algorithm)
         if self.backend not in BACKENDS:
             raise ConfigError(f"unknown backend {self.backend!r}; accepted: {', '.join(BACKENDS)}")
@@ -59,11 +59,8 @@ class RunSpec:
             raise ConfigError("--precision applies to live training; replays read the curves in the cache")
         if self.mode not in MODES:
             raise ConfigError(f"unknown lookup mode {self.mode!r}; accepted: {', '.join(MODES)}")
-        if self.space is not None and set(self.space.names) != set(model.hyperparameters):
-            raise ConfigError(
-                f"search space parameters {list(self.space.names)} do not match model {self.model!r}'s "
-                f"hyperparameters {list(model.hyperparameters)}"
-            )
+        if self.space is not None:
+            check_space(self.model, self.space)
 
     @property
     def search_space(self) -> SearchSpace:

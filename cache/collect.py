@@ -23,7 +23,7 @@ from cache.store import CurveStore
 from hpo import provenance
 from hpo.data import DatasetSpec, get_dataset, load_splits
 from hpo.errors import ConfigError
-from hpo.models import get_model, validate_config
+from hpo.models import check_space, get_model, validate_config
 from hpo.space import SearchSpace
 from hpo.training import EpochRecord, Trainer, configure, resolve_device
 
@@ -57,11 +57,8 @@ class CollectSpec:
                 raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
         if self.design not in DESIGNS:
             raise ConfigError(f"unknown design {self.design!r}; accepted: {', '.join(DESIGNS)}")
-        if self.space is not None and set(self.space.names) != set(get_model(self.model).hyperparameters):
-            raise ConfigError(
-                f"search space names {list(self.space.names)} do not match model {self.model!r}'s "
-                f"hyperparameters {list(get_model(self.model).hyperparameters)}"
-            )
+        if self.space is not None:
+            check_space(self.model, self.space)
 
     @property
     def search_space(self) -> SearchSpace:

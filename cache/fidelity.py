@@ -44,7 +44,9 @@ class Fidelity:
         return asdict(self)
 
 
-def cross_validate(benchmark: Benchmark, regressor: str, folds: int = 5, seed: int = 0) -> Fidelity:
+def cross_validate(
+    benchmark: Benchmark, regressor: str, folds: int = 5, seed: int = 0, within: np.ndarray | None = None
+) -> Fidelity:
     """K-fold over configs: fit on the others, predict the held-out configs' final validation error.
 
     Predictions are pooled over folds for the rank correlations and the MAE; the regret is
@@ -54,15 +56,20 @@ def cross_validate(benchmark: Benchmark, regressor: str, folds: int = 5, seed: i
     predicts a training of an unseen config better than another training of that config does.
     `at_chance` counts the configs whose mean error is at chance level (`AT_CHANCE`), where the
     order is noise that no surrogate can predict; `spearman_learning` ranks the others alone.
+    With `within` (a boolean mask of configs, those inside a sub-space searched by replays),
+    only those configs are held out and scored, while every fit still sees all the others,
+    as a replay's surrogate does.
     """
     truth = benchmark.final_errors()
-    usable = np.flatnonzero(np.isfinite(truth))
-    if not 2 <= folds <= len(usable):
+    finite = np.isfinite(truth)
+    usable = np.flatnonzero(finite)
+    scored = np.flatnonzero(finite if within is None else finite & within)
+    if not 2 <= folds <= len(scored):
         raise ConfigError(
-            f"--folds {folds} is out of range for the {len(usable)} configs of {benchmark.model}; "
-            f"accepted: 2 to {len(usable)}"
+            f"--folds {folds} is out of range for the {len(scored)} configs of {benchmark.model}"
+            f"{'' if within is None else ' in the space'}; accepted: 2 to {len(scored)}"
         )
-    order = np.random.default_rng(seed).permutation(usable)
+    order = np.random.default_rng(seed).permutation(scored)
     predicted = np.full(len(truth), np.nan)
     regrets = []
     for fold in np.array_split(order, folds):
@@ -137,8 +144,12 @@ def noise_ceiling(benchmark: Benchmark, configs: np.ndarray | None = None) -> fl
 
 
 def compare_regressors(
-    benchmark: Benchmark, folds: int = 5, seed: int = 0, regressors=REGRESSORS
+    benchmark: Benchmark,
+    folds: int = 5,
+    seed: int = 0,
+    regressors=REGRESSORS,
+    within: np.ndarray | None = None,
 ) -> list[Fidelity]:
     """Fidelity of every candidate regressor, best Spearman first."""
-    results = [cross_validate(benchmark, name, folds, seed) for name in regressors]
+    results = [cross_validate(benchmark, name, folds, seed, within) for name in regressors]
     return sorted(results, key=lambda f: -f.spearman)

@@ -10,6 +10,7 @@ from scipy import stats
 from cache.benchmark import Benchmark
 from cache.fidelity import AT_CHANCE, at_chance, cross_validate, noise_ceiling, seed_agreement
 from cache.schema import CacheError
+from cache.surrogate import Surrogate
 from cache.tables import read_model
 from hpo.errors import ConfigError
 
@@ -171,3 +172,33 @@ def test_unknown_mode_and_missing_model(cache_dir, tmp_path) -> None:
         Benchmark.load("softmax", "exact", cache_dir)
     with pytest.raises(CacheError, match="no curves for model 'lenet'.*bench collect --model lenet"):
         Benchmark.load("lenet", "tabular", tmp_path)
+
+
+def test_fidelity_within_a_sub_space_scores_its_configs_and_fits_on_all(cache_dir, monkeypatch) -> None:
+    bench = Benchmark.load("softmax", "tabular", cache_dir)
+    within = np.array([c["learning_rate"] >= 0.01 for c in bench.configs])
+    assert 10 < within.sum() < 54
+    trained_on = []
+    real_fit = Surrogate.fit.__func__
+
+    def spy(cls, *args, **kwargs):
+        trained_on.append(set(kwargs["config_subset"].tolist()))
+        return real_fit(cls, *args, **kwargs)
+
+    monkeypatch.setattr(Surrogate, "fit", classmethod(spy))
+    result = cross_validate(bench, "knn", folds=4, within=within)
+    assert result.n_configs == within.sum() and len(trained_on) == 4
+    held_out = [set(range(64)) - train for train in trained_on]
+    assert sorted(i for fold in held_out for i in fold) == np.flatnonzero(within).tolist()
+    # every fit learns from all the configs outside the sub-space
+    assert all(set(np.flatnonzero(~within).tolist()) <= train for train in trained_on)
+
+
+def test_fidelity_within_too_few_configs_is_refused(cache_dir) -> None:
+    bench = Benchmark.load("softmax", "tabular", cache_dir)
+    within = np.zeros(len(bench.configs), bool)
+    within[:3] = True
+    with pytest.raises(
+        ConfigError, match=r"^--folds 4 is out of range for the 3 configs of softmax in the space"
+    ):
+        cross_validate(bench, "knn", folds=4, within=within)

@@ -8,6 +8,7 @@ from click.testing import CliRunner
 
 from bench.cli import cli
 from bench.results import read_results
+from cache.benchmark import Benchmark
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +94,53 @@ def test_fidelity_more_folds_than_configs(cache_dir) -> None:
     assert result.output.strip() == (
         "Error: --folds 33 is out of range for the 32 configs of softmax; accepted: 2 to 32"
     )
+
+
+SOFTMAX_HIGH_LR = '[learning_rate]\ntype = "loguniform"\nlow = 0.01\nhigh = 1\n[batch_size]\ntype = "int"\nlow = 32\nhigh = 511\n'
+
+
+def test_fidelity_inside_a_space_scores_the_configs_inside(cache_dir, tmp_path) -> None:
+    space = tmp_path / "space.toml"
+    space.write_text(SOFTMAX_HIGH_LR)
+    inside = sum(c["learning_rate"] >= 0.01 for c in Benchmark.load("softmax", "tabular", cache_dir).configs)
+    args = [
+        "cache",
+        "fidelity",
+        "softmax",
+        "--cache-dir",
+        str(cache_dir),
+        "--regressor",
+        "knn",
+        "--space",
+        str(space),
+    ]
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"softmax (configs inside {space}) knn: Spearman ")
+    assert f"({inside} configs, 5-fold" in result.output
+    data = json.loads(invoke(*args, "--json").output)
+    assert data["n_configs"] == inside < 32 and data["space"]["learning_rate"]["low"] == 0.01
+
+
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        (None, "Error: --space needs a MODEL: a search space belongs to one model"),
+        ("lenet", None),
+        ("sgd", "Error: search space parameters ['learning_rate', 'batch_size'] do not match model 'sgd''s"),
+    ],
+)
+def test_fidelity_space_errors(cache_dir, tmp_path, model, message) -> None:
+    space = tmp_path / "space.toml"
+    space.write_text(SOFTMAX_HIGH_LR)
+    result = invoke(
+        "cache", "fidelity", *([model] if model else []), "--cache-dir", str(cache_dir), "--space", str(space)
+    )
+    if message is None:  # lenet has the same two hyperparameters: its 16 configs are scored inside
+        assert result.exit_code == 0 and result.output.startswith("lenet (configs inside"), result.output
+        return
+    assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
+    assert result.output.startswith(message)
 
 
 @pytest.mark.parametrize("command", ["info", "verify", "fidelity"])

@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 
 import click
+import numpy as np
 
-from bench.options import cache_dir_option
+from bench.options import cache_dir_option, space_option
 from cache.benchmark import Benchmark
 from cache.fidelity import (
     Fidelity,
@@ -19,7 +20,9 @@ from cache.fidelity import (
 from cache.surrogate import REGRESSORS, preferred_regressor
 from cache.tables import available_models, model_stores, no_curves, read_model
 from cache.verify import verify_model
-from hpo.models import get_model
+from hpo.errors import ConfigError
+from hpo.models import check_space, get_model
+from hpo.space import SearchSpace
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
@@ -148,32 +151,55 @@ def verify(model: str | None, cache_dir: str | None, as_json: bool) -> None:
     help="Cross-validation folds over configs.",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
+@space_option
 @cache_dir_option
 @json_option
 def fidelity(
-    model: str | None, regressor: str, folds: int, seed: int, cache_dir: str | None, as_json: bool
+    model: str | None,
+    regressor: str,
+    folds: int,
+    seed: int,
+    space_file: str | None,
+    cache_dir: str | None,
+    as_json: bool,
 ) -> None:
-    """Held-out Spearman, Kendall, MAE and regret of the surrogate's final validation error."""
+    """Held-out Spearman, Kendall, MAE and regret of the surrogate's final validation error.
+
+    With --space, only the collected configs inside that space are held out and scored (the
+    region a replay with the same --space searches); the fits still learn from every config.
+    """
     from bench.cli import echo_json
 
+    if space_file and not model:
+        raise ConfigError("--space needs a MODEL: a search space belongs to one model")
+    space = check_space(model, SearchSpace.from_file(space_file)) if space_file else None
     for name in _models(model, cache_dir):
         bench = Benchmark.load(name, "tabular", cache_dir)
+        within = None if space is None else _inside(space, bench)
         if regressor == "all":
-            results = compare_regressors(bench, folds, seed)
+            results = compare_regressors(bench, folds, seed, within=within)
         else:
-            results = [cross_validate(bench, regressor or preferred_regressor(name), folds, seed)]
-        chance = at_chance(bench)
+            results = [cross_validate(bench, regressor or preferred_regressor(name), folds, seed, within)]
+        scored = np.ones(len(bench.configs), bool) if within is None else within
+        chance = at_chance(bench) & scored
         bounds = {
-            "seed_agreement": seed_agreement(bench),
+            "seed_agreement": seed_agreement(bench, scored),
             "seed_agreement_at_chance": seed_agreement(bench, chance),
-            "noise_ceiling": noise_ceiling(bench),
-            "noise_ceiling_learning": noise_ceiling(bench, ~chance),
+            "noise_ceiling": noise_ceiling(bench, scored),
+            "noise_ceiling_learning": noise_ceiling(bench, scored & ~chance),
         }
+        label = name if space_file is None else f"{name} (configs inside {space_file})"
         for result in results:
             if as_json:
-                echo_json({"model": name, **result.to_dict(), **bounds})
+                extra = {} if space is None else {"space": space.to_dict()}
+                echo_json({"model": name, **result.to_dict(), **bounds, **extra})
             else:
-                click.echo(_fidelity_line(name, result, folds, bounds))
+                click.echo(_fidelity_line(label, result, folds, bounds))
+
+
+def _inside(space: SearchSpace, bench: Benchmark) -> np.ndarray:
+    """Boolean mask of `bench`'s collected configs that lie inside `space`."""
+    return np.array([space.contains(config) for config in bench.configs], dtype=bool)
 
 
 def _known(value: float | None) -> bool:

@@ -11,6 +11,7 @@ from hpo.errors import ConfigError
 from hpo.models import lenet, sgd, softmax, svm
 from hpo.models.base import Classifier, ModelContext, ModelSpec
 from hpo.models.spaces import check_value
+from hpo.space import SearchSpace
 
 MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (softmax.SPEC, lenet.SPEC, sgd.SPEC, svm.SPEC)}
 
@@ -21,6 +22,17 @@ def get_model(name: str) -> ModelSpec:
         return MODELS[name]
     except KeyError:
         raise ConfigError(f"unknown model {name!r}; accepted: {', '.join(MODELS)}") from None
+
+
+def check_space(name: str, space: SearchSpace) -> SearchSpace:
+    """Return `space` if it names exactly model `name`'s hyperparameters, else raise ConfigError."""
+    hyperparameters = get_model(name).hyperparameters
+    if set(space.names) != set(hyperparameters):
+        raise ConfigError(
+            f"search space parameters {list(space.names)} do not match model {name!r}'s "
+            f"hyperparameters {list(hyperparameters)}"
+        )
+    return space
 
 
 def validate_config(name: str, config: Mapping[str, Any]) -> dict[str, Any]:
@@ -61,6 +73,7 @@ __all__ = [
     "ModelContext",
     "ModelSpec",
     "build_model",
+    "check_space",
     "get_model",
     "validate_config",
 ]
