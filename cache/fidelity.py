@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -44,8 +45,25 @@ class Fidelity:
         return asdict(self)
 
 
+def scored_configs(benchmark: Benchmark, folds: int, within: np.ndarray | None = None) -> np.ndarray:
+    """Indices of the configs a cross-validation holds out; ConfigError if too few for `folds`."""
+    finite = np.isfinite(benchmark.final_errors())
+    scored = np.flatnonzero(finite if within is None else finite & within)
+    if not 2 <= folds <= len(scored):
+        raise ConfigError(
+            f"--folds {folds} is out of range for the {len(scored)} configs of {benchmark.model}"
+            f"{'' if within is None else ' in the space'}; accepted: 2 to {len(scored)}"
+        )
+    return scored
+
+
 def cross_validate(
-    benchmark: Benchmark, regressor: str, folds: int = 5, seed: int = 0, within: np.ndarray | None = None
+    benchmark: Benchmark,
+    regressor: str,
+    folds: int = 5,
+    seed: int = 0,
+    within: np.ndarray | None = None,
+    on_fold: Callable[[], None] | None = None,
 ) -> Fidelity:
     """K-fold over configs: fit on the others, predict the held-out configs' final validation error.
 
@@ -58,17 +76,11 @@ def cross_validate(
     order is noise that no surrogate can predict; `spearman_learning` ranks the others alone.
     With `within` (a boolean mask of configs, those inside a sub-space searched by replays),
     only those configs are held out and scored, while every fit still sees all the others,
-    as a replay's surrogate does.
+    as a replay's surrogate does. `on_fold` is called after each fold's fit (for progress bars).
     """
     truth = benchmark.final_errors()
-    finite = np.isfinite(truth)
-    usable = np.flatnonzero(finite)
-    scored = np.flatnonzero(finite if within is None else finite & within)
-    if not 2 <= folds <= len(scored):
-        raise ConfigError(
-            f"--folds {folds} is out of range for the {len(scored)} configs of {benchmark.model}"
-            f"{'' if within is None else ' in the space'}; accepted: 2 to {len(scored)}"
-        )
+    usable = np.flatnonzero(np.isfinite(truth))
+    scored = scored_configs(benchmark, folds, within)
     order = np.random.default_rng(seed).permutation(scored)
     predicted = np.full(len(truth), np.nan)
     regrets = []
@@ -78,6 +90,8 @@ def cross_validate(
         per_seed = [surrogate.predict_final(benchmark.units[fold], s) for s in range(len(benchmark.seeds))]
         predicted[fold] = np.mean(per_seed, axis=0)
         regrets.append(truth[fold][np.argmin(predicted[fold])] - truth[fold].min())
+        if on_fold is not None:
+            on_fold()
     mask = np.isfinite(predicted)
     one_seed = []
     for s in range(len(benchmark.seeds)):
@@ -149,7 +163,8 @@ def compare_regressors(
     seed: int = 0,
     regressors=REGRESSORS,
     within: np.ndarray | None = None,
+    on_fold: Callable[[], None] | None = None,
 ) -> list[Fidelity]:
     """Fidelity of every candidate regressor, best Spearman first."""
-    results = [cross_validate(benchmark, name, folds, seed, within) for name in regressors]
+    results = [cross_validate(benchmark, name, folds, seed, within, on_fold) for name in regressors]
     return sorted(results, key=lambda f: -f.spearman)

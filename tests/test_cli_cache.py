@@ -80,7 +80,7 @@ def test_fidelity_json(cache_dir) -> None:
         "--json",
     )
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert data["regressor"] == "knn" and data["n_configs"] == 32
     assert {"spearman", "kendall", "mae", "regret", "seed_agreement", "at_chance"} <= set(data)
     # the synthetic error saturates at chance level for the three smallest learning rates
@@ -94,6 +94,27 @@ def test_fidelity_more_folds_than_configs(cache_dir) -> None:
     assert result.output.strip() == (
         "Error: --folds 33 is out of range for the 32 configs of softmax; accepted: 2 to 32"
     )
+
+
+def test_fidelity_shows_progress_on_stderr_unless_quiet(cache_dir) -> None:
+    args = [
+        "cache",
+        "fidelity",
+        "softmax",
+        "--cache-dir",
+        str(cache_dir),
+        "--regressor",
+        "all",
+        "--folds",
+        "2",
+    ]
+    shown = invoke(*args)
+    assert shown.exit_code == 0, shown.output
+    # five regressors x two folds, counted on stderr; the figures alone on stdout
+    assert "10/10 [" in shown.stderr and "fit" in shown.stderr and "fidelity" not in shown.stdout
+    assert len(shown.stdout.strip().splitlines()) == 5
+    quiet = invoke(*args, "--quiet")
+    assert quiet.exit_code == 0 and quiet.stderr == "" and quiet.stdout == shown.stdout
 
 
 SOFTMAX_HIGH_LR = '[learning_rate]\ntype = "loguniform"\nlow = 0.01\nhigh = 1\n[batch_size]\ntype = "int"\nlow = 32\nhigh = 511\n'
@@ -116,9 +137,9 @@ def test_fidelity_inside_a_space_scores_the_configs_inside(cache_dir, tmp_path) 
     ]
     result = invoke(*args)
     assert result.exit_code == 0, result.output
-    assert result.output.startswith(f"softmax (configs inside {space}) knn: Spearman ")
+    assert result.stdout.startswith(f"softmax (configs inside {space}) knn: Spearman ")
     assert f"({inside} configs, 5-fold" in result.output
-    data = json.loads(invoke(*args, "--json").output)
+    data = json.loads(invoke(*args, "--json").stdout)
     assert data["n_configs"] == inside < 32 and data["space"]["learning_rate"]["low"] == 0.01
 
 
@@ -137,7 +158,7 @@ def test_fidelity_space_errors(cache_dir, tmp_path, model, message) -> None:
         "cache", "fidelity", *([model] if model else []), "--cache-dir", str(cache_dir), "--space", str(space)
     )
     if message is None:  # lenet has the same two hyperparameters: its 16 configs are scored inside
-        assert result.exit_code == 0 and result.output.startswith("lenet (configs inside"), result.output
+        assert result.exit_code == 0 and result.stdout.startswith("lenet (configs inside"), result.output
         return
     assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
     assert result.output.startswith(message)

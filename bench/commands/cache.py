@@ -7,7 +7,7 @@ import math
 import click
 import numpy as np
 
-from bench.options import cache_dir_option, space_option
+from bench.options import cache_dir_option, progress_bar, quiet_option, space_option
 from cache.benchmark import Benchmark
 from cache.fidelity import (
     Fidelity,
@@ -15,6 +15,7 @@ from cache.fidelity import (
     compare_regressors,
     cross_validate,
     noise_ceiling,
+    scored_configs,
     seed_agreement,
 )
 from cache.surrogate import REGRESSORS, preferred_regressor
@@ -154,6 +155,7 @@ def verify(model: str | None, cache_dir: str | None, as_json: bool) -> None:
 @space_option
 @cache_dir_option
 @json_option
+@quiet_option
 def fidelity(
     model: str | None,
     regressor: str,
@@ -162,6 +164,7 @@ def fidelity(
     space_file: str | None,
     cache_dir: str | None,
     as_json: bool,
+    quiet: bool,
 ) -> None:
     """Held-out Spearman, Kendall, MAE and regret of the surrogate's final validation error.
 
@@ -173,28 +176,42 @@ def fidelity(
     if space_file and not model:
         raise ConfigError("--space needs a MODEL: a search space belongs to one model")
     space = check_space(model, SearchSpace.from_file(space_file)) if space_file else None
-    for name in _models(model, cache_dir):
-        bench = Benchmark.load(name, "tabular", cache_dir)
-        within = None if space is None else _inside(space, bench)
-        if regressor == "all":
-            results = compare_regressors(bench, folds, seed, within=within)
-        else:
-            results = [cross_validate(bench, regressor or preferred_regressor(name), folds, seed, within)]
-        scored = np.ones(len(bench.configs), bool) if within is None else within
-        chance = at_chance(bench) & scored
-        bounds = {
-            "seed_agreement": seed_agreement(bench, scored),
-            "seed_agreement_at_chance": seed_agreement(bench, chance),
-            "noise_ceiling": noise_ceiling(bench, scored),
-            "noise_ceiling_learning": noise_ceiling(bench, scored & ~chance),
-        }
-        label = name if space_file is None else f"{name} (configs inside {space_file})"
-        for result in results:
-            if as_json:
-                extra = {} if space is None else {"space": space.to_dict()}
-                echo_json({"model": name, **result.to_dict(), **bounds, **extra})
+    benches = {name: Benchmark.load(name, "tabular", cache_dir) for name in _models(model, cache_dir)}
+    inside = {name: None if space is None else _inside(space, bench) for name, bench in benches.items()}
+    for name, bench in benches.items():  # bad --folds: one line before any bar is drawn
+        scored_configs(bench, folds, inside[name])
+    fits = len(benches) * folds * (len(REGRESSORS) if regressor == "all" else 1)
+    with progress_bar(quiet, total=fits, unit="fit", desc="fidelity") as bar:
+        for name, bench in benches.items():
+            within = inside[name]
+            bar.set_postfix_str(name)
+            if regressor == "all":
+                results = compare_regressors(bench, folds, seed, within=within, on_fold=bar.update)
             else:
-                click.echo(_fidelity_line(label, result, folds, bounds))
+                chosen = regressor or preferred_regressor(name)
+                results = [cross_validate(bench, chosen, folds, seed, within, on_fold=bar.update)]
+            bounds = _bounds(bench, within)
+            label = name if space_file is None else f"{name} (configs inside {space_file})"
+            bar.clear()  # the figures go to stdout between redraws of the bar on stderr
+            for result in results:
+                if as_json:
+                    extra = {} if space is None else {"space": space.to_dict()}
+                    echo_json({"model": name, **result.to_dict(), **bounds, **extra})
+                else:
+                    click.echo(_fidelity_line(label, result, folds, bounds))
+            bar.refresh()
+
+
+def _bounds(bench: Benchmark, within: np.ndarray | None) -> dict[str, float | None]:
+    """Seed-to-seed agreement and noise ceilings of the scored configs, all and at chance."""
+    scored = np.ones(len(bench.configs), bool) if within is None else within
+    chance = at_chance(bench) & scored
+    return {
+        "seed_agreement": seed_agreement(bench, scored),
+        "seed_agreement_at_chance": seed_agreement(bench, chance),
+        "noise_ceiling": noise_ceiling(bench, scored),
+        "noise_ceiling_learning": noise_ceiling(bench, scored & ~chance),
+    }
 
 
 def _inside(space: SearchSpace, bench: Benchmark) -> np.ndarray:
