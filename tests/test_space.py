@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy import stats
 
 from hpo.errors import ConfigError
+from hpo.models import check_space, get_model
 from hpo.space import Parameter, SearchSpace
 
 NOTEBOOK = {
@@ -119,3 +121,24 @@ def test_same_seed_same_samples() -> None:
     a = [space.sample(np.random.default_rng(3)) for _ in range(3)]
     b = [space.sample(np.random.default_rng(3)) for _ in range(3)]
     assert a == b
+
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_example_spaces_are_sub_spaces_of_their_model(path) -> None:
+    model = path.name.split("-")[0]
+    space = check_space(model, SearchSpace.from_file(path))
+    default = get_model(model).space
+    for p in space.parameters:
+        assert default[p.name].low <= p.low <= p.high <= default[p.name].high
+        assert (p.kind, p.is_log, p.is_int) == (
+            default[p.name].kind,
+            default[p.name].is_log,
+            default[p.name].is_int,
+        )
+
+
+def test_the_example_the_readme_uses_is_there() -> None:
+    assert "lenet-lr-0.01-1.toml" in [p.name for p in EXAMPLES]
