@@ -96,18 +96,13 @@ def test_fidelity_more_folds_than_configs(cache_dir) -> None:
     )
 
 
+def fidelity_args(cache_dir, *extra: str) -> list[str]:
+    """The arguments of `bench cache fidelity softmax` on the test cache, then `extra`."""
+    return ["cache", "fidelity", "softmax", "--cache-dir", str(cache_dir), *extra]
+
+
 def test_fidelity_shows_progress_on_stderr_unless_quiet(cache_dir) -> None:
-    args = [
-        "cache",
-        "fidelity",
-        "softmax",
-        "--cache-dir",
-        str(cache_dir),
-        "--regressor",
-        "all",
-        "--folds",
-        "2",
-    ]
+    args = fidelity_args(cache_dir, "--regressor", "all", "--folds", "2")
     shown = invoke(*args)
     assert shown.exit_code == 0, shown.output
     # five regressors x two folds, counted on stderr; the figures alone on stdout
@@ -124,17 +119,7 @@ def test_fidelity_inside_a_space_scores_the_configs_inside(cache_dir, tmp_path) 
     space = tmp_path / "space.toml"
     space.write_text(SOFTMAX_HIGH_LR)
     inside = sum(c["learning_rate"] >= 0.01 for c in Benchmark.load("softmax", "tabular", cache_dir).configs)
-    args = [
-        "cache",
-        "fidelity",
-        "softmax",
-        "--cache-dir",
-        str(cache_dir),
-        "--regressor",
-        "knn",
-        "--space",
-        str(space),
-    ]
+    args = fidelity_args(cache_dir, "--regressor", "knn", "--space", str(space))
     result = invoke(*args)
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(f"softmax (configs inside {space}) knn: Spearman ")
