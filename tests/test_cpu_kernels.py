@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from hpo.models import MODELS, ModelContext, build_model, cpu_kernels
-from hpo.models.cpu_kernels import Conv2dMixedLayout, _Compiled, sigmoid_avg_pool
+from hpo.models.cpu_kernels import Conv2dBatchWeightGrad, Conv2dMixedLayout, _Compiled, sigmoid_avg_pool
 
 
 def test_mixed_layout_conv_matches_conv2d_with_all_gradients() -> None:
@@ -33,6 +33,23 @@ def test_mixed_layout_conv_skips_the_input_gradient_when_not_needed() -> None:
     (gw, gb) = torch.autograd.grad(Conv2dMixedLayout.apply(x, w, b).sum(), (w, b))
     torch.testing.assert_close(gb, torch.full((16,), 300.0))
     torch.testing.assert_close(gw, torch.autograd.grad(F.conv2d(x, w, b).sum(), w)[0])
+
+
+@pytest.mark.parametrize(("channels", "padding"), [(1, 2), (3, 0), (2, 1)])
+def test_batch_weight_grad_conv_matches_conv2d_with_all_gradients(channels, padding) -> None:
+    gen = torch.Generator().manual_seed(channels)
+    x = torch.randn(5, channels, 12, 12, dtype=torch.float64, generator=gen, requires_grad=True)
+    w = torch.randn(4, channels, 5, 5, dtype=torch.float64, generator=gen, requires_grad=True)
+    b = torch.randn(4, dtype=torch.float64, generator=gen, requires_grad=True)
+    ours = Conv2dBatchWeightGrad.apply(x, w, b, padding)
+    ref = F.conv2d(x, w, b, padding=padding)
+    torch.testing.assert_close(ours, ref)
+    grad = torch.randn(ref.shape, dtype=torch.float64, generator=gen)
+    for a, r in zip(
+        torch.autograd.grad(ours, (x, w, b), grad), torch.autograd.grad(ref, (x, w, b), grad), strict=True
+    ):
+        torch.testing.assert_close(a, r)
+        assert a.shape == r.shape
 
 
 def test_compiled_sigmoid_pool_matches_eager_forward_and_backward() -> None:

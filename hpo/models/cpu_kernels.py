@@ -56,6 +56,39 @@ class Conv2dMixedLayout(torch.autograd.Function):
         return grad_x, grad_w, grad_b
 
 
+class Conv2dBatchWeightGrad(torch.autograd.Function):
+    """A stride-1 conv2d whose weight gradient is one convolution with the batch as channels.
+
+    For conv1 (one input channel) oneDNN's weight gradient was LeNet's slowest pass on a 2-core
+    AVX2 EPYC (8.2 ms at batch 256); written as the convolution of the padded inputs, batch
+    as channels, with the output gradients as the filters it takes 4.5 ms, the same sums.
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, padding: int) -> torch.Tensor:
+        x = F.pad(x, (padding,) * 4) if padding else x.contiguous()
+        ctx.save_for_backward(x, weight)
+        ctx.padding = padding
+        return F.conv2d(x, weight, bias)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        x, weight = ctx.saved_tensors
+        grad = grad.contiguous()
+        grad_x = None
+        if ctx.needs_input_grad[0]:
+            args = ((1, 1), (0, 0), (1, 1), False, (0, 0), 1)
+            grad_x = _conv_backward(grad, x, weight, None, *args, (True, False, False))[0]
+            if ctx.padding:
+                p = ctx.padding
+                grad_x = grad_x[..., p:-p, p:-p]
+        # dW[o, c] = sum over n of x[n, c] (*) grad[n, o]: channels c as the batch, images n as
+        # the channels, each output channel's gradients as one filter
+        grad_w = F.conv2d(x.transpose(0, 1), grad.transpose(0, 1).contiguous()).transpose(0, 1)
+        grad_w = torch.empty_like(weight).copy_(grad_w)
+        return grad_x, grad_w, grad.sum((0, 2, 3)), None
+
+
 def sigmoid_avg_pool(z: torch.Tensor) -> torch.Tensor:
     """2x2 average pooling (stride 2) of sigmoid(z)."""
     return F.avg_pool2d(torch.sigmoid(z), kernel_size=2, stride=2)

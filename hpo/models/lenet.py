@@ -7,10 +7,9 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from hpo.models.base import Classifier, ModelContext, ModelSpec
-from hpo.models.cpu_kernels import Conv2dMixedLayout, fused_sigmoid_avg_pool
+from hpo.models.cpu_kernels import Conv2dBatchWeightGrad, Conv2dMixedLayout, fused_sigmoid_avg_pool
 from hpo.models.spaces import BATCH_SIZE, LEARNING_RATE
 from hpo.space import SearchSpace
 
@@ -61,7 +60,7 @@ class LeNet(Classifier):
         conv1, conv2, head = self.layers[0], self.layers[3], self.layers[6:]
         # a one-channel weight's strides decide the output layout; these say NCHW
         weight = conv1.weight.reshape(conv1.out_channels, -1).view(conv1.weight.shape)
-        h = F.conv2d(x.contiguous(), weight, conv1.bias, padding=conv1.padding)
+        h = Conv2dBatchWeightGrad.apply(x, weight, conv1.bias, conv1.padding[0])
         h = fused_sigmoid_avg_pool(h)
         h = fused_sigmoid_avg_pool(Conv2dMixedLayout.apply(h, conv2.weight, conv2.bias))
         return head(h)
