@@ -22,12 +22,15 @@ from hpo.searchers import Searcher, config_key
 
 
 class _Rung:
-    __slots__ = ("configs", "promoted_configs", "results", "unpromoted")
+    __slots__ = ("blocked", "configs", "keys", "promoted_configs", "results", "unpromoted")
 
     def __init__(self) -> None:
         self.results: SortedList = SortedList()
         self.unpromoted: SortedList = SortedList()
         self.configs: dict[int, dict[str, Any]] = {}
+        self.keys: dict[int, tuple] = {}  # config_key of each trial's config, computed once
+        # no promotion possible until the rung's next result: its results and quota are unchanged
+        self.blocked = False
         self.promoted_configs: set[tuple] = set()
 
 
@@ -43,16 +46,19 @@ class ASHA(Scheduler):
 
     def _promotable(self, k: int) -> tuple[float, int] | None:
         rung = self.rungs[k]
+        if rung.blocked:
+            return None
         quota = math.floor(len(rung.results) / self.eta)
         while rung.unpromoted:
             best = rung.unpromoted[0]
             if rung.results.bisect_left(best) >= quota:
+                rung.blocked = True
                 return None
-            key = config_key(rung.configs[best[1]])
-            if key in rung.promoted_configs:
+            if rung.keys[best[1]] in rung.promoted_configs:
                 rung.unpromoted.remove(best)  # a duplicate config is promoted at most once
                 continue
             return best
+        rung.blocked = True
         return None
 
     def next_job(self) -> Job | None:
@@ -63,7 +69,7 @@ class ASHA(Scheduler):
                 rung.unpromoted.remove(best)
                 trial_id = best[1]
                 config = rung.configs[trial_id]
-                rung.promoted_configs.add(config_key(config))
+                rung.promoted_configs.add(rung.keys[trial_id])
                 return Job(trial_id, config, self.levels[k + 1], self.levels[k])
         if not self.accepting_new_trials:
             return None
@@ -79,3 +85,5 @@ class ASHA(Scheduler):
         rung.results.add(key)
         rung.unpromoted.add(key)
         rung.configs[job.trial_id] = job.config
+        rung.keys[job.trial_id] = config_key(job.config)
+        rung.blocked = False

@@ -117,9 +117,10 @@ class GaussianProcess:
         With `with_grad`, also their gradients with respect to xq, each (m, d).
         """
         lengths, signal = self.lengths, self.signal
-        diff = xq[:, None, :] - self._x[None, :, :]  # (m, n, d)
-        scaled = diff / lengths
-        r = np.sqrt((scaled * scaled).sum(axis=2))  # (m, n)
+        # distances through |a|^2 + |b|^2 - 2 a.b: (m, n) arrays only, no (m, n, d) ones
+        q, x = xq / lengths, self._x / lengths
+        sq = (q * q).sum(axis=1)[:, None] + (x * x).sum(axis=1)[None, :] - 2.0 * (q @ x.T)
+        r = np.sqrt(np.maximum(sq, 0.0))  # (m, n)
         e = np.exp(-SQRT5 * r)
         k = signal * (1.0 + SQRT5 * r + 5.0 / 3.0 * r * r) * e  # (m, n)
         mean = k @ self._alpha
@@ -129,9 +130,15 @@ class GaussianProcess:
         if not with_grad:
             return mean, std
         v = linalg.solve_triangular(self._chol, half, lower=True, trans="T", check_finite=False)  # K^-1 k^T
-        # dk/dx = -signal * 5/3 * (1 + sqrt5 r) exp(-sqrt5 r) * diff / l^2
-        dk = -(signal * 5.0 / 3.0 * (1.0 + SQRT5 * r) * e)[:, :, None] * diff / (lengths * lengths)
-        dmean = np.einsum("mnd,n->md", dk, self._alpha)
-        dvar = -2.0 * np.einsum("mnd,nm->md", dk, v)
+        # dk[m, n]/dxq[m] = c[m, n] * (xq[m] - x[n]) / l^2 with c = -signal * 5/3 * (1 + sqrt5 r) exp(-sqrt5 r),
+        # so a weighted sum over n of dk is (sum_n w) xq - w @ x, divided by l^2
+        c = -signal * 5.0 / 3.0 * (1.0 + SQRT5 * r) * e
+        inv_sq = 1.0 / (lengths * lengths)
+
+        def weighted(w: np.ndarray) -> np.ndarray:
+            return (w.sum(axis=1)[:, None] * xq - w @ self._x) * inv_sq
+
+        dmean = weighted(c * self._alpha[None, :])
+        dvar = -2.0 * weighted(c * v.T)
         dstd = dvar / (2.0 * std[:, None])
         return mean, std, dmean, dstd
