@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import warnings
 from typing import Any
 
 import click
@@ -12,12 +13,19 @@ import click
 from hpo.errors import HPOError
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning as one 'Warning: ...' line on stderr, not Python's file:line and source echo."""
+    click.echo(f"Warning: {message}", err=True)
+
+
 class _Group(click.Group):
     """A group that turns user errors into one line and exit code 1, never a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():
+                warnings.showwarning = _one_line_warning
+                return super().invoke(ctx)
         except HPOError as exc:
             raise click.ClickException(str(exc)) from None
         except KeyboardInterrupt:

@@ -24,12 +24,17 @@ def test_train_prints_a_table(runner, fake_dataset) -> None:
     assert "test accuracy" in lines[-1]
 
 
-def test_train_in_bf16(runner, fake_dataset) -> None:
+@pytest.mark.parametrize("native", [True, False])
+def test_train_in_bf16(runner, fake_dataset, monkeypatch, native) -> None:
+    monkeypatch.setattr("hpo.training.trainer.cpu_has_native_bf16", lambda: native)
     args = ["train", "--model", "lenet", "--epochs", "1", "--set", "batch_size=64", "--json"]
     fp32 = runner.invoke(cli, args)
     bf16 = runner.invoke(cli, [*args, "--precision", "bf16"])
     assert fp32.exit_code == 0 and bf16.exit_code == 0, bf16.output
-    assert json.loads(fp32.output)["train_loss"] != json.loads(bf16.output)["train_loss"]
+    assert json.loads(fp32.stdout)["train_loss"] != json.loads(bf16.stdout)["train_loss"]
+    # an emulating CPU is said once, on one line of stderr; stdout stays pure JSON
+    expected = [] if native else ["Warning: --precision bf16 on a CPU without native bfloat16"]
+    assert [line[:58] for line in bf16.stderr.splitlines()] == expected
 
 
 def test_train_json_is_one_object_per_epoch(runner, fake_dataset) -> None:

@@ -103,7 +103,8 @@ def test_softmax_on_real_data_reaches_the_notebook_accuracy() -> None:
     assert curve[-1].val_error < 0.22
 
 
-def test_bf16_training_is_deterministic_resumable_and_not_fp32(fake_splits, tmp_path) -> None:
+def test_bf16_training_is_deterministic_resumable_and_not_fp32(fake_splits, tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr("hpo.training.trainer.cpu_has_native_bf16", lambda: True)
     trainer = Trainer(fake_splits, precision="bf16")
     a = trainer.fit("lenet", FAST["lenet"], 3, seed=5)
     assert values(a) == values(trainer.fit("lenet", FAST["lenet"], 3, seed=5))

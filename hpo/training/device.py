@@ -20,3 +20,9 @@ def resolve_device(name: str = "auto") -> torch.device:
             raise ConfigError(f"--device {name}: CUDA is not available on this machine; use auto or cpu")
         return torch.device(name)
     raise ConfigError(f"unknown device {name!r}; accepted: {', '.join(DEVICE_CHOICES)}")
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU runs bfloat16 natively (avx512_bf16); elsewhere oneDNN emulates it, slowly."""
+    probe = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
+    return True if probe is None else bool(probe())
