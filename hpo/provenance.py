@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 import hpo
+from hpo.training.device import cpu_has_native_bf16
 
 
 def git_commit(path: Path | None = None) -> str | None:
@@ -54,6 +55,10 @@ def environment(device: torch.device | str | None = None) -> dict[str, Any]:
         "numpy": np.__version__,
         "platform": platform.platform(),
         "cpu": cpu_name(),
+        # oneDNN picks its kernels by instruction set: the same code and seed give other bits
+        # (and another speed) on an AVX2 CPU than on an AVX-512 one of the same name
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "cpu_bf16": cpu_has_native_bf16(),
         "threads": torch.get_num_threads(),
     }
     if device is not None:

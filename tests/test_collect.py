@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 from click.testing import CliRunner
 
 from bench.cli import cli
@@ -38,6 +39,7 @@ def test_collect_then_rerun_trains_nothing(fake_dataset, tmp_path) -> None:
     assert verify_model(store, "softmax")["curves"] == 8
     meta = CurveStore(tmp_path).read("softmax")[1][0]
     assert meta["dataset"]["checksums"] and meta["provenance"][0]["torch"]
+    assert meta["provenance"][0]["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
     assert meta["provenance"][0]["command"] == "test"
 
 
