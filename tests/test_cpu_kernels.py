@@ -7,7 +7,15 @@ import torch
 import torch.nn.functional as F
 
 from hpo.models import MODELS, ModelContext, build_model, cpu_kernels
-from hpo.models.cpu_kernels import Conv2dBatchWeightGrad, Conv2dMixedLayout, _Compiled, sigmoid_avg_pool
+from hpo.models.cpu_kernels import (
+    Conv2dMixedLayout,
+    Conv2dPhases,
+    _Compiled,
+    depth_to_space,
+    sigmoid_avg_pool,
+    sigmoid_phase_mean,
+    space_to_depth,
+)
 
 
 def test_mixed_layout_conv_matches_conv2d_with_all_gradients() -> None:
@@ -35,21 +43,37 @@ def test_mixed_layout_conv_skips_the_input_gradient_when_not_needed() -> None:
     torch.testing.assert_close(gw, torch.autograd.grad(F.conv2d(x, w, b).sum(), w)[0])
 
 
-@pytest.mark.parametrize(("channels", "padding"), [(1, 2), (3, 0), (2, 1)])
-def test_batch_weight_grad_conv_matches_conv2d_with_all_gradients(channels, padding) -> None:
+def test_space_to_depth_puts_each_pixel_phase_in_its_own_channel() -> None:
+    x = torch.arange(2 * 3 * 4 * 6, dtype=torch.float32).view(2, 3, 4, 6)
+    phases = space_to_depth(x)
+    assert phases.shape == (2, 12, 2, 3)
+    torch.testing.assert_close(phases[:, 4 * 2 + 2 * 1 + 0], x[:, 2, 1::2, 0::2])
+    torch.testing.assert_close(depth_to_space(phases), x)
+
+
+@pytest.mark.parametrize(("channels", "padding", "size"), [(1, 2, 12), (3, 0, 14), (2, 1, 10)])
+def test_phase_conv_is_conv2d_split_by_phase_with_all_gradients(channels, padding, size) -> None:
     gen = torch.Generator().manual_seed(channels)
-    x = torch.randn(5, channels, 12, 12, dtype=torch.float64, generator=gen, requires_grad=True)
+    x = torch.randn(5, channels, size, size, dtype=torch.float64, generator=gen, requires_grad=True)
     w = torch.randn(4, channels, 5, 5, dtype=torch.float64, generator=gen, requires_grad=True)
     b = torch.randn(4, dtype=torch.float64, generator=gen, requires_grad=True)
-    ours = Conv2dBatchWeightGrad.apply(x, w, b, padding)
+    ours = Conv2dPhases.apply(x, w, b, padding)
     ref = F.conv2d(x, w, b, padding=padding)
-    torch.testing.assert_close(ours, ref)
-    grad = torch.randn(ref.shape, dtype=torch.float64, generator=gen)
+    torch.testing.assert_close(depth_to_space(ours), ref)
+    torch.testing.assert_close(sigmoid_phase_mean(ours), F.avg_pool2d(torch.sigmoid(ref), 2))
+    grad = torch.randn(ours.shape, dtype=torch.float64, generator=gen)
     for a, r in zip(
-        torch.autograd.grad(ours, (x, w, b), grad), torch.autograd.grad(ref, (x, w, b), grad), strict=True
+        torch.autograd.grad(ours, (x, w, b), grad),
+        torch.autograd.grad(ref, (x, w, b), depth_to_space(grad)),
+        strict=True,
     ):
         torch.testing.assert_close(a, r)
         assert a.shape == r.shape
+
+
+def test_phase_conv_refuses_an_odd_size() -> None:
+    with pytest.raises(ValueError, match="even padded size"):
+        Conv2dPhases.apply(torch.zeros(1, 1, 11, 11), torch.zeros(2, 1, 5, 5), torch.zeros(2), 2)
 
 
 def test_compiled_sigmoid_pool_matches_eager_forward_and_backward() -> None:
@@ -107,12 +131,16 @@ def test_warm_up_compiles_every_graph_training_needs(monkeypatch) -> None:
     from torch._dynamo.utils import counters
 
     monkeypatch.delenv(cpu_kernels.COMPILE_ENV, raising=False)
-    fused = _Compiled(sigmoid_avg_pool)
-    fused.warm_up((3, 6, 28, 28))
+    monkeypatch.setattr(cpu_kernels.fused_sigmoid_avg_pool, "failed", False)
+    monkeypatch.setattr(cpu_kernels.fused_sigmoid_phase_mean, "failed", False)
+    context = ModelContext((1, 28, 28), 10, 100)
+    model = build_model("lenet", MODELS["lenet"].defaults, context, torch.Generator().manual_seed(0))
+    model.warm_up()
     graphs = counters["stats"]["unique_graphs"]
-    for shape in [(256, 6, 28, 28), (77, 16, 10, 10)]:  # other batch sizes, the other layer
-        z = torch.randn(shape, requires_grad=True)
-        fused(z).sum().backward()
+    for batch in (256, 77):  # other batch sizes than the warm-up's
+        x = torch.rand(batch, 1, 28, 28)
+        model(x).sum().backward()
         with torch.inference_mode():
-            fused(z.detach())
+            model(x)
+    assert cpu_kernels.fused_sigmoid_phase_mean.compiled is not None
     assert counters["stats"]["unique_graphs"] == graphs  # nothing compiled inside an epoch

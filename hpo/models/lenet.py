@@ -9,7 +9,12 @@ import torch
 from torch import nn
 
 from hpo.models.base import Classifier, ModelContext, ModelSpec
-from hpo.models.cpu_kernels import Conv2dBatchWeightGrad, Conv2dMixedLayout, fused_sigmoid_avg_pool
+from hpo.models.cpu_kernels import (
+    Conv2dMixedLayout,
+    Conv2dPhases,
+    fused_sigmoid_avg_pool,
+    fused_sigmoid_phase_mean,
+)
 from hpo.models.spaces import BATCH_SIZE, LEARNING_RATE
 from hpo.space import SearchSpace
 
@@ -38,14 +43,15 @@ class LeNet(Classifier):
             if isinstance(module, (nn.Conv2d, nn.Linear)):
                 nn.init.xavier_uniform_(module.weight, generator=generator)
                 nn.init.zeros_(module.bias)
-        # channels_last parameters: what the bf16 path wants (the fp32 path views conv1's
-        # weight with NCHW strides, no copy, so that its output is NCHW)
+        # channels_last parameters: what the bf16 path wants (the fp32 path below picks the
+        # layout of each pass itself)
         self.to(memory_format=torch.channels_last)
 
     def warm_up(self) -> None:
         """Compile the fused sigmoid-pool once per process; the graph serves every batch size."""
         if self.layers[0].weight.device.type == "cpu":
-            fused_sigmoid_avg_pool.warm_up((3, 6, 28, 28))
+            fused_sigmoid_phase_mean.warm_up((3, 24, 14, 14))
+            fused_sigmoid_avg_pool.warm_up((3, 16, 10, 10))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.device.type != "cpu":
@@ -54,14 +60,12 @@ class LeNet(Classifier):
             # in bfloat16, oneDNN's channels_last kernels are the fastest for every pass
             # (1.5 s/epoch against 3.2 s through the fp32 fast path below, batch 256, 2 cores)
             return self.layers(x.contiguous(memory_format=torch.channels_last))
-        # The same function as self.layers, with the layouts and fusion measured fastest for
-        # fp32 on CPU (hpo/models/cpu_kernels.py): 1.60 -> 1.41 s/epoch at batch 256, 2 cores
-        # (median of 3 interleaved runs against all-channels_last eager).
+        # The same function as self.layers, with the layouts, formulations and fusion measured
+        # fastest for fp32 on CPU (hpo/models/cpu_kernels.py), batch 256, 2 cores, medians of
+        # interleaved runs: 1.60 -> 1.41 s/epoch on an AVX-512 EPYC against all-channels_last
+        # eager; 5.07 -> 4.61 s on an AVX2 EPYC from conv1 by phases.
         conv1, conv2, head = self.layers[0], self.layers[3], self.layers[6:]
-        # a one-channel weight's strides decide the output layout; these say NCHW
-        weight = conv1.weight.reshape(conv1.out_channels, -1).view(conv1.weight.shape)
-        h = Conv2dBatchWeightGrad.apply(x, weight, conv1.bias, conv1.padding[0])
-        h = fused_sigmoid_avg_pool(h)
+        h = fused_sigmoid_phase_mean(Conv2dPhases.apply(x, conv1.weight, conv1.bias, conv1.padding[0]))
         h = fused_sigmoid_avg_pool(Conv2dMixedLayout.apply(h, conv2.weight, conv2.bias))
         return head(h)
 
