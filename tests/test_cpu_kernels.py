@@ -71,6 +71,16 @@ def test_phase_conv_is_conv2d_split_by_phase_with_all_gradients(channels, paddin
         assert a.shape == r.shape
 
 
+def test_phase_conv_trains_after_its_first_use_in_inference_mode() -> None:
+    cpu_kernels._phase_index.cache_clear()
+    x = torch.randn(2, 1, 8, 8)
+    w = torch.randn(3, 1, 5, 5, requires_grad=True)
+    with torch.inference_mode():  # e.g. a resumed run evaluated before it trains on
+        Conv2dPhases.apply(x, w, torch.zeros(3), 2)
+    Conv2dPhases.apply(x, w, torch.zeros(3, requires_grad=True), 2).sum().backward()
+    assert w.grad is not None and w.grad.shape == w.shape
+
+
 def test_phase_conv_refuses_an_odd_size() -> None:
     with pytest.raises(ValueError, match="even padded size"):
         Conv2dPhases.apply(torch.zeros(1, 1, 11, 11), torch.zeros(2, 1, 5, 5), torch.zeros(2), 2)

@@ -78,14 +78,18 @@ def _phase_index(out_channels: int, in_channels: int, k: int) -> torch.Tensor:
     """Where each weight of the phase convolution comes from in the flat k x k weight (last: zero)."""
     taps = (k + 2) // 2
     zero = out_channels * in_channels * k * k
-    index = torch.full((4 * out_channels, 4 * in_channels, taps, taps), zero, dtype=torch.long)
+    index = [
+        [[[zero] * taps for _ in range(taps)] for _ in range(4 * in_channels)]
+        for _ in range(4 * out_channels)
+    ]
     for o, py, px, c, a, b, i, j in itertools.product(
         range(out_channels), (0, 1), (0, 1), range(in_channels), (0, 1), (0, 1), range(taps), range(taps)
     ):
         ky, kx = 2 * i + a - py, 2 * j + b - px
         if 0 <= ky < k and 0 <= kx < k:
-            index[4 * o + 2 * py + px, 4 * c + 2 * a + b, i, j] = ((o * in_channels + c) * k + ky) * k + kx
-    return index
+            index[4 * o + 2 * py + px][4 * c + 2 * a + b][i][j] = ((o * in_channels + c) * k + ky) * k + kx
+    with torch.inference_mode(False):  # cached for later trainings, even if first built in evaluation
+        return torch.tensor(index, dtype=torch.long)
 
 
 class Conv2dPhases(torch.autograd.Function):
@@ -110,14 +114,15 @@ class Conv2dPhases(torch.autograd.Function):
         o, c, k, _ = weight.shape
         index = _phase_index(o, c, k)
         phases = space_to_depth(x)
-        ctx.save_for_backward(phases, index, weight)
-        ctx.padding = padding
+        ctx.save_for_backward(phases, weight)
+        ctx.index, ctx.padding = index, padding
         phase_weight = torch.cat([weight.reshape(-1), weight.new_zeros(1)])[index]
         return F.conv2d(phases, phase_weight, bias.repeat_interleave(4))
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        phases, index, weight = ctx.saved_tensors
+        phases, weight = ctx.saved_tensors
+        index = ctx.index
         grad = grad.contiguous()
         grad_x = None
         if ctx.needs_input_grad[0]:
