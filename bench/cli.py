@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import sys
@@ -18,8 +19,68 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
     click.echo(f"Warning: {message}", err=True)
 
 
+# Each command is imported on first use: the commands load torch, sklearn, pandas and pyarrow
+# (7 s on a 2-core machine), which `bench --help` or a mistyped command should not wait for.
+# Name -> (module, attribute, the first paragraph of its help, tested equal to the command's).
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "train": (
+        "bench.commands.train",
+        "train",
+        "Train MODEL for --epochs with its default config (plus --set overrides).",
+    ),
+    "run": (
+        "bench.commands.run",
+        "run",
+        "Run one HPO experiment: live FashionMNIST training, or a replay of the curve cache.",
+    ),
+    "collect": (
+        "bench.commands.collect",
+        "collect",
+        "Train a design of configs and store every epoch of every curve (resumable).",
+    ),
+    "cache": ("bench.commands.cache", "cache", "Inspect, verify and measure the learning-curve cache."),
+    "compare": (
+        "bench.commands.compare",
+        "compare",
+        "Replay algorithms x seeds on the curve cache and write the anytime-performance HTML report.",
+    ),
+    "report": (
+        "bench.commands.compare",
+        "report",
+        "Rebuild the HTML report of a comparison from its stored results.",
+    ),
+}
+
+
 class _Group(click.Group):
-    """A group that turns user errors into one line and exit code 1, never a traceback."""
+    """A group that turns user errors into one line and exit code 1, never a traceback.
+
+    Its commands are imported when one is run or asked for help, not to list them.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(COMMANDS) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in COMMANDS and cmd_name not in self.commands:
+            module, attribute, _ = COMMANDS[cmd_name]
+            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            if name in self.commands:
+                summary = self.commands[name].get_short_help_str(limit)
+            else:
+                summary = click.utils.make_default_short_help(COMMANDS[name][2], limit)
+            rows.append((name, summary))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -52,19 +113,6 @@ def echo_json(obj: Any) -> None:
     """Print one JSON object on one line."""
     click.echo(json.dumps(obj, allow_nan=True))
 
-
-def _register() -> None:
-    from bench.commands import cache, collect, compare, run, train
-
-    cli.add_command(train.train)
-    cli.add_command(run.run)
-    cli.add_command(collect.collect)
-    cli.add_command(cache.cache)
-    cli.add_command(compare.compare)
-    cli.add_command(compare.report)
-
-
-_register()
 
 if __name__ == "__main__":
     sys.exit(main())
