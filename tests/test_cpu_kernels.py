@@ -81,9 +81,10 @@ def test_phase_conv_trains_after_its_first_use_in_inference_mode() -> None:
     assert w.grad is not None and w.grad.shape == w.shape
 
 
-def test_phase_conv_refuses_an_odd_size() -> None:
-    with pytest.raises(ValueError, match="even padded size"):
-        Conv2dPhases.apply(torch.zeros(1, 1, 11, 11), torch.zeros(2, 1, 5, 5), torch.zeros(2), 2)
+@pytest.mark.parametrize(("size", "kernel"), [(11, (5, 5)), (12, (4, 4)), (12, (5, 3))])
+def test_phase_conv_refuses_shapes_it_cannot_split(size, kernel) -> None:
+    with pytest.raises(ValueError, match="odd square kernel and an even padded size above it"):
+        Conv2dPhases.apply(torch.zeros(1, 1, size, size), torch.zeros(2, 1, *kernel), torch.zeros(2), 2)
 
 
 def test_compiled_sigmoid_pool_matches_eager_forward_and_backward() -> None:

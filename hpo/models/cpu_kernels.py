@@ -107,11 +107,14 @@ class Conv2dPhases(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, padding: int) -> torch.Tensor:
         x = F.pad(x, (padding,) * 4)
-        if x.shape[2] % 2 or x.shape[3] % 2 or x.shape[2] < weight.shape[2] + 1:
+        k = weight.shape[2]
+        # an odd square kernel over an even padded image: the output has even sides to split
+        if k % 2 == 0 or weight.shape[3] != k or x.shape[2] % 2 or x.shape[3] % 2 or min(x.shape[2:]) <= k:
             raise ValueError(
-                f"Conv2dPhases needs an even padded size of at least k + 1, got {tuple(x.shape)}"
+                "Conv2dPhases needs an odd square kernel and an even padded size above it, got "
+                f"kernel {tuple(weight.shape[2:])} and padded input {tuple(x.shape)}"
             )
-        o, c, k, _ = weight.shape
+        o, c = weight.shape[:2]
         index = _phase_index(o, c, k)
         phases = space_to_depth(x)
         ctx.save_for_backward(phases, weight)
