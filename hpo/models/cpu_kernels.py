@@ -114,22 +114,20 @@ class Conv2dPhases(torch.autograd.Function):
                 "Conv2dPhases needs an odd square kernel and an even padded size above it, got "
                 f"kernel {tuple(weight.shape[2:])} and padded input {tuple(x.shape)}"
             )
-        o, c = weight.shape[:2]
-        index = _phase_index(o, c, k)
+        index = _phase_index(weight.shape[0], weight.shape[1], k)
         phases = space_to_depth(x)
-        ctx.save_for_backward(phases, weight)
-        ctx.index, ctx.padding = index, padding
         phase_weight = torch.cat([weight.reshape(-1), weight.new_zeros(1)])[index]
+        ctx.save_for_backward(phases, weight, phase_weight)
+        ctx.index, ctx.padding = index, padding
         return F.conv2d(phases, phase_weight, bias.repeat_interleave(4))
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        phases, weight = ctx.saved_tensors
+        phases, weight, phase_weight = ctx.saved_tensors
         index = ctx.index
         grad = grad.contiguous()
         grad_x = None
         if ctx.needs_input_grad[0]:
-            phase_weight = torch.cat([weight.reshape(-1), weight.new_zeros(1)])[index]
             args = ((1, 1), (0, 0), (1, 1), False, (0, 0), 1)
             grad_x = depth_to_space(
                 _conv_backward(grad, phases, phase_weight, None, *args, (True, False, False))[0]

@@ -48,7 +48,7 @@ class LeNet(Classifier):
         self.to(memory_format=torch.channels_last)
 
     def warm_up(self) -> None:
-        """Compile the fused sigmoid-pool once per process; the graph serves every batch size."""
+        """Compile both fused sigmoid-pools once per process; each graph serves every batch size."""
         if self.layers[0].weight.device.type == "cpu":
             fused_sigmoid_phase_mean.warm_up((3, 24, 14, 14))
             fused_sigmoid_avg_pool.warm_up((3, 16, 10, 10))
