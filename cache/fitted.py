@@ -1,6 +1,6 @@
 """Fitted surrogates kept on disk, so that a replay loads a slow fit instead of redoing it.
 
-A GP over sgd's 512 configs x 12 seeds takes minutes to fit, and `bench compare --mode
+A GP over sgd's 512 configs x 12 seeds takes more than a minute to fit, and `bench compare --mode
 surrogate` used to refit it in every process and every run. A fit that took longer than
 `SLOW_FIT_SECONDS` is pickled under the user's cache dir, named by a fingerprint of
 everything it depends on: the curves, the space, the regressor, its seed, and the sklearn and
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 SLOW_FIT_SECONDS = 5.0
 KEEP_PER_REGRESSOR = 3
-_FORMAT = 1
+_FORMAT = 2  # 2: GP kernel hyperparameters shared by the seeds
 
 
 def surrogate_dir() -> Path:

@@ -4,7 +4,9 @@ Two shapes of regressor: `knn`, `forest`, `extra-trees` and `boosting` learn the
 (encoded config, epoch); `gp` is a Gaussian process over the encoded config whose outputs are
 the whole curve (the logits of the validation and test error at every epoch), one kernel
 shared by all outputs. One model per training seed keeps the seed-to-seed noise of real
-trainings in replays. Per-epoch seconds come from a k-NN over (config, epoch) on log seconds.
+trainings in replays; the GP's kernel hyperparameters are fitted on the first seed and shared
+by the others (seeds are exchangeable, and the fit is what takes minutes). Per-epoch seconds
+come from a k-NN over (config, epoch) on log seconds.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from sklearn.base import RegressorMixin
 from sklearn.ensemble import ExtraTreesRegressor, HistGradientBoostingRegressor, RandomForestRegressor
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
-from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+from sklearn.gaussian_process.kernels import ConstantKernel, Kernel, Matern, WhiteKernel
 from sklearn.multioutput import MultiOutputRegressor
 from sklearn.neighbors import KNeighborsRegressor
 
@@ -29,7 +31,9 @@ if TYPE_CHECKING:
     from cache.benchmark import Benchmark
 
 
-def _regressor(name: str, seed: int, dim: int) -> RegressorMixin:
+def _regressor(name: str, seed: int, dim: int, kernel: Kernel | None = None) -> RegressorMixin:
+    if name == "gp" and kernel is not None:
+        return GaussianProcessRegressor(kernel, normalize_y=True, optimizer=None)
     if name == "gp":
         # one length scale per hyperparameter (ARD): in the 4-D spaces some matter far less
         dim_kernel = Matern(length_scale=np.full(dim, 0.3), length_scale_bounds=(1e-2, 1e2), nu=2.5)
@@ -89,9 +93,11 @@ class CurveModel:
     def __init__(self, name: str, seed: int, n_epochs: int) -> None:
         self.name, self.seed, self.n_epochs = name, seed, n_epochs
 
-    def fit(self, units: np.ndarray, val: np.ndarray, test: np.ndarray) -> CurveModel:
-        """Fit on configs (n, d) and their curves (n, E)."""
-        self.regressor = _regressor(self.name, self.seed, units.shape[1])
+    def fit(
+        self, units: np.ndarray, val: np.ndarray, test: np.ndarray, kernel: Kernel | None = None
+    ) -> CurveModel:
+        """Fit on configs (n, d) and their curves (n, E); a GP given `kernel` keeps it as it is."""
+        self.regressor = _regressor(self.name, self.seed, units.shape[1], kernel)
         if self.name == "gp":
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
@@ -109,6 +115,11 @@ class CurveModel:
             return _sigmoid(z[:, :e]), _sigmoid(z[:, e:])
         out = np.clip(self.regressor.predict(features(units, e)), 0.0, 1.0)
         return out[:, 0].reshape(-1, e), out[:, 1].reshape(-1, e)
+
+    @property
+    def kernel(self) -> Kernel | None:
+        """The GP's fitted kernel (None for the other regressors)."""
+        return self.regressor.kernel_ if self.name == "gp" else None
 
 
 class Surrogate:
@@ -142,8 +153,9 @@ class Surrogate:
             seed_of_row = np.where(has_s, s, benchmark.complete[rows].argmax(axis=1))
             val = benchmark.val_error[rows, seed_of_row]
             test = benchmark.test_error[rows, seed_of_row]
+            shared = errors[0].kernel if errors else None
             errors.append(
-                CurveModel(regressor, seed, benchmark.n_epochs).fit(benchmark.units[rows], val, test)
+                CurveModel(regressor, seed, benchmark.n_epochs).fit(benchmark.units[rows], val, test, shared)
             )
             x = features(benchmark.units[rows], benchmark.n_epochs)
             sec = benchmark.epoch_seconds[rows, seed_of_row].reshape(-1)

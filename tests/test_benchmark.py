@@ -74,6 +74,23 @@ def test_surrogate_predicts_unseen_configs(cache_dir, rng, regressor) -> None:
     assert bench.curve(config, 0) != bench.curve(config, 1)
 
 
+def test_gp_seeds_share_the_first_seeds_fitted_kernel(cache_dir) -> None:
+    bench = Benchmark.load("softmax", "tabular", cache_dir)
+    surrogate = Surrogate.fit(bench, "gp")
+    first, second = surrogate.errors
+    # one hyperparameter search (the slow part), on the first seed; the second seed keeps its kernel
+    assert first.regressor.optimizer is not None and second.regressor.optimizer is None
+    np.testing.assert_array_equal(second.kernel.theta, first.kernel.theta)
+    # ... and is still conditioned on its own curves: at the collected configs each seed's
+    # model is nearer its own seed's final errors than the other seed's
+    own, other = [], []
+    for s, model in enumerate(surrogate.errors):
+        predicted = model.predict(bench.units)[0][:, -1]
+        own.append(np.abs(predicted - bench.val_error[:, s, -1]).mean())
+        other.append(np.abs(predicted - bench.val_error[:, 1 - s, -1]).mean())
+    assert all(o < x for o, x in zip(own, other, strict=True))
+
+
 def test_a_partly_collected_seed_gets_a_model_of_every_config(cache_dir) -> None:
     rows, _, space = read_model("softmax", cache_dir)
     few = rows["config_id"].drop_duplicates().iloc[:3]
