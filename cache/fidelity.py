@@ -67,6 +67,9 @@ def cross_validate(
 ) -> Fidelity:
     """K-fold over configs: fit on the others, predict the held-out configs' final validation error.
 
+    A held-out config's prediction is the mean of the per-seed surrogates' predictions over the
+    seeds it was trained with, as its truth is the mean of those trainings (while a collection
+    is part-way through a seed, predicting seeds a config lacks added their noise, not its own).
     Predictions are pooled over folds for the rank correlations and the MAE; the regret is
     the true error of the config the surrogate ranks best in each fold minus that fold's
     true best, averaged over folds. `spearman_one_seed` ranks the predictions against single
@@ -87,8 +90,11 @@ def cross_validate(
     for fold in np.array_split(order, folds):
         train = np.setdiff1d(usable, fold)
         surrogate = Surrogate.fit(benchmark, regressor, seed, config_subset=train)
-        per_seed = [surrogate.predict_final(benchmark.units[fold], s) for s in range(len(benchmark.seeds))]
-        predicted[fold] = np.mean(per_seed, axis=0)
+        per_seed = np.array(
+            [surrogate.predict_final(benchmark.units[fold], s) for s in range(len(benchmark.seeds))]
+        )
+        own = benchmark.complete[fold].T
+        predicted[fold] = (per_seed * own).sum(axis=0) / own.sum(axis=0)
         regrets.append(truth[fold][np.argmin(predicted[fold])] - truth[fold].min())
         if on_fold is not None:
             on_fold()

@@ -211,6 +211,27 @@ def test_fidelity_within_a_sub_space_scores_its_configs_and_fits_on_all(cache_di
     assert all(set(np.flatnonzero(~within).tolist()) <= train for train in trained_on)
 
 
+def test_fidelity_predicts_each_config_from_the_seeds_it_was_trained_with(tmp_path, monkeypatch) -> None:
+    # a second seed collected for 10 of 24 configs, as a collection stopped part-way leaves it
+    write_cache(tmp_path, n_configs=24, seeds=2, epochs=2, later_seeds_for=10)
+    bench = Benchmark.load("softmax", "tabular", tmp_path)
+    assert bench.complete[:, 1].sum() == 10
+    index = {tuple(u): i for i, u in enumerate(bench.units)}
+
+    class Oracle:
+        """Knows every training exactly, and says nonsense for trainings that were never run."""
+
+        def predict_final(self, units, s):
+            rows = [index[tuple(u)] for u in units]
+            return np.where(bench.complete[rows, s], bench.val_error[rows, s, -1], 5.0)
+
+    monkeypatch.setattr(Surrogate, "fit", classmethod(lambda cls, *a, **k: Oracle()))
+    result = cross_validate(bench, "knn", folds=4)
+    # the truth is each config's mean over its own trainings, and so is the prediction
+    assert result.mae == pytest.approx(0.0, abs=1e-7)
+    assert result.spearman == pytest.approx(1.0) and result.regret == pytest.approx(0.0, abs=1e-7)
+
+
 def test_fidelity_within_too_few_configs_is_refused(cache_dir) -> None:
     bench = Benchmark.load("softmax", "tabular", cache_dir)
     within = np.zeros(len(bench.configs), bool)
