@@ -83,6 +83,20 @@ def test_bad_collect_options(fake_dataset, tmp_path, args, message) -> None:
     assert result.output.strip() == f"Error: {message}"
 
 
+def test_progress_counts_configs_done_unless_quiet(fake_dataset, tmp_path) -> None:
+    base = ["collect", "--model", "softmax", "--configs", "3", "--epochs", "1", "--cache-dir", str(tmp_path)]
+    first = CliRunner().invoke(cli, [*base, "--train-seeds", "1"])
+    assert first.exit_code == 0, first.output
+    assert "3 trainings planned, 0 already cached, 3 to run" in first.stderr
+    assert "configs=3/3" in first.stderr and "configs=0/3" in first.stderr
+    # a second seed: a config counts as done only once both its seeds are stored
+    second = CliRunner().invoke(cli, [*base, "--train-seeds", "2"])
+    assert "6 trainings planned, 3 already cached, 3 to run" in second.stderr
+    assert "configs=0/3" in second.stderr and "configs=3/3" in second.stderr
+    quiet = CliRunner().invoke(cli, [*base, "--train-seeds", "2", "--quiet"])
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+
+
 def test_parallel_workers_give_the_same_rows(fake_dataset, tmp_path) -> None:
     one, two = tmp_path / "one", tmp_path / "two"
     collect(CollectSpec(model="svm", n_configs=4, epochs=2, threads=1), CurveStore(one), command="x")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import click
 
 from bench.options import (
@@ -77,7 +79,7 @@ def collect(
         extend=extend,
     )
     store = writable_store(cache_dir)
-    state: dict = {"epochs": 0, "bar": None}
+    state: dict = {"epochs": 0, "bar": None, "open": Counter(), "configs": 0}
 
     def on_start(work: Plan) -> None:
         if not quiet:
@@ -86,13 +88,23 @@ def collect(
                 f"{model}: {len(work.tasks)} trainings planned, {have} already cached, {len(work.missing)} to run",
                 err=True,
             )
+        # a config is done once every one of its training seeds is stored
+        state["open"] = Counter(t.config_id for t in work.missing)
+        state["configs"] = len({t.config_id for t in work.tasks})
         state["bar"] = progress_bar(quiet, total=len(work.missing), unit="training", desc=f"collect {model}")
+        state["bar"].set_postfix(configs=f"{configs_done()}/{state['configs']}")
+
+    def configs_done() -> int:
+        return state["configs"] - sum(1 for n in state["open"].values() if n > 0)
 
     def on_done(done: TaskDone) -> None:
         bar = state["bar"]
         state["epochs"] += done.epochs
         rate = state["epochs"] / max(bar.format_dict["elapsed"], 1e-9)
-        bar.set_postfix(epochs_per_s=f"{rate:.2f}", last=done.status)
+        state["open"][done.task.config_id] -= 1
+        bar.set_postfix(
+            configs=f"{configs_done()}/{state['configs']}", epochs_per_s=f"{rate:.2f}", last=done.status
+        )
         bar.update(1)
 
     work = run_collect(spec, store, on_start=on_start, on_done=on_done)
