@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from cache.schema import CacheError
+from cache.schema import RUN_COLUMN, UNKNOWN_RUN, CacheError
 from cache.tables import read_model
+from cache.timing import clock_factors
 from hpo.errors import ConfigError
 from hpo.searchers import config_key
 from hpo.space import SearchSpace
@@ -68,6 +69,12 @@ class Benchmark:
         self.val_error[ci, si, ei] = rows["val_error"].to_numpy()
         self.test_error[ci, si, ei] = rows["test_error"].to_numpy()
         self.epoch_seconds[ci, si, ei] = rows["epoch_seconds"].to_numpy()
+        self.runs = np.full(shape[:2], UNKNOWN_RUN, dtype=np.int32)
+        self.runs[ci, si] = rows[RUN_COLUMN].to_numpy() if RUN_COLUMN in rows else 0
+        # Replays and the budget read one clock: the seconds as recorded, rescaled per run.
+        self.recorded_seconds = self.epoch_seconds
+        self.clock_factors = clock_factors(self.recorded_seconds, self.runs)
+        self.epoch_seconds = (self.recorded_seconds * self.clock_factors[:, :, None]).astype(np.float32)
         self.diverged[ci, si, ei] = (rows["status"] == "diverged").to_numpy()
         self.present[ci, si, ei] = True
         # A (config, seed) is usable when its curve is complete.

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from cache.configid import config_id
 from cache.design import DESIGNS, design_configs
-from cache.schema import SCHEMA_VERSION, arrow_schema, encode_metadata
+from cache.schema import RUN_COLUMN, SCHEMA_VERSION, arrow_schema, encode_metadata
 from cache.store import CurveStore
 from hpo import provenance
 from hpo.data import DatasetSpec, get_dataset, load_splits
@@ -156,6 +156,7 @@ def task_table(spec: CollectSpec, task: Task, curve: list[EpochRecord], meta: di
     columns["train_seed"] = [task.train_seed] * n
     for name in ("epoch", "train_loss", "val_loss", "val_error", "test_error", "epoch_seconds", "status"):
         columns[name] = [getattr(r, name) for r in curve]
+    columns[RUN_COLUMN] = [0] * n  # a part lists one run: the one that trained it
     schema = arrow_schema(space).with_metadata(encode_metadata(meta))
     return pa.table(columns, schema=schema)
 

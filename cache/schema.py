@@ -10,10 +10,17 @@ import pyarrow as pa
 from hpo.errors import HPOError
 from hpo.space import SearchSpace
 
-SCHEMA_VERSION = 1
+#: Version 2 added the `run` column; version 1 files are still read (see `store.read`).
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 METADATA_KEY = b"hpobench"
 KEY_COLUMNS = ("config_id", "train_seed", "epoch")
 METRIC_COLUMNS = ("train_loss", "val_loss", "val_error", "test_error", "epoch_seconds")
+#: Which collection run trained a row: an index into the file metadata's `provenance` list
+#: (machine, threads, command, commit), so that timings from different machines or loads can
+#: be told apart; -1 when unknown (rows of a version 1 file that lists several runs).
+RUN_COLUMN = "run"
+UNKNOWN_RUN = -1
 
 
 class CacheError(HPOError):
@@ -28,6 +35,7 @@ def arrow_schema(space: SearchSpace) -> pa.Schema:
     fields += [pa.field("train_seed", pa.int32()), pa.field("epoch", pa.int32())]
     fields += [pa.field(name, pa.float64()) for name in METRIC_COLUMNS]
     fields.append(pa.field("status", pa.string()))
+    fields.append(pa.field(RUN_COLUMN, pa.int32()))
     return pa.schema(fields)
 
 
@@ -56,9 +64,12 @@ def decode_metadata(schema: pa.Schema, where: str) -> dict[str, Any]:
         meta = json.loads(raw)
     except json.JSONDecodeError:
         raise CacheError(f"{where}: unreadable hpobench metadata") from None
-    version = meta.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise CacheError(
-            f"{where}: unknown schema version {version!r} (this code reads version {SCHEMA_VERSION})"
-        )
+    check_version(meta.get("schema_version"), where)
     return meta
+
+
+def check_version(version: Any, where: str) -> None:
+    """Refuse a schema version this code cannot read."""
+    if version not in READABLE_VERSIONS:
+        readable = " and ".join(str(v) for v in READABLE_VERSIONS)
+        raise CacheError(f"{where}: unknown schema version {version!r} (this code reads versions {readable})")

@@ -22,11 +22,20 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from cache.schema import SCHEMA_VERSION, CacheError, decode_metadata, encode_metadata
+from cache.schema import (
+    RUN_COLUMN,
+    SCHEMA_VERSION,
+    UNKNOWN_RUN,
+    CacheError,
+    check_version,
+    decode_metadata,
+    encode_metadata,
+)
 
 PART_RE = re.compile(r"^(?P<config_id>[0-9a-f]{16})-s(?P<seed>\d+)\.parquet$")
 MAX_SHARD_ROWS = 1_000_000
@@ -93,11 +102,7 @@ class CurveStore:
             manifest = json.loads(path.read_text())
         except (json.JSONDecodeError, OSError) as exc:
             raise CacheError(f"{path}: unreadable manifest ({exc})") from None
-        if manifest.get("schema_version") != SCHEMA_VERSION:
-            raise CacheError(
-                f"{path}: unknown schema version {manifest.get('schema_version')!r} "
-                f"(this code reads version {SCHEMA_VERSION})"
-            )
+        check_version(manifest.get("schema_version"), str(path))
         if manifest.get("model") != model:
             raise CacheError(f"{path}: manifest is for model {manifest.get('model')!r}, not {model!r}")
         return manifest
@@ -173,7 +178,10 @@ class CurveStore:
     ) -> tuple[pa.Table | None, list[dict[str, Any]]]:
         """All current rows of `model` and the metadata of each file they came from.
 
-        `parts` restricts the part files read (compaction passes the ones it will delete).
+        The rows' `run` indexes `provenance(metas)`, the distinct runs of all files in file
+        order (each file's own indices are renumbered; a version 1 file's rows get its one run,
+        or -1 when it lists several). `parts` restricts the part files read (compaction passes
+        the ones it will delete).
         """
         shards = self._shard_tables(model)
         shard_keys = self._keys_in(shards)
@@ -188,7 +196,12 @@ class CurveStore:
         for (path, _), meta in zip(tables, metas, strict=True):
             if meta.get("model") != model:
                 raise CacheError(f"{path}: holds rows of model {meta.get('model')!r}, not {model!r}")
-        plain = [table.replace_schema_metadata(None) for _, table in tables]
+        runs = provenance(metas)
+        keys = [run_key(r) for r in runs]
+        plain = [
+            _renumber_runs(table.replace_schema_metadata(None), meta, keys, str(path))
+            for (path, table), meta in zip(tables, metas, strict=True)
+        ]
         try:
             merged = pa.concat_tables(plain)
         except pa.ArrowInvalid as exc:
@@ -212,7 +225,8 @@ class CurveStore:
         )
         table = table.take(order)
         meta = dict(metas[0])
-        meta["provenance"] = _distinct(p for m in metas for p in m.get("provenance", []))
+        meta["schema_version"] = SCHEMA_VERSION
+        meta["provenance"] = provenance(metas)
         table = table.replace_schema_metadata(encode_metadata(meta))
         generation = 1 + max((_generation(p) for p in old_shards), default=0)
         names = []
@@ -249,11 +263,36 @@ def _generation(path: Path) -> int:
     return int(match.group(1)) if match else 0
 
 
-def _distinct(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def provenance(metas: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The distinct collection runs listed by files' metadata, in file order."""
     seen, out = set(), []
-    for item in items:
-        key = json.dumps(item, sort_keys=True)
-        if key not in seen:
-            seen.add(key)
-            out.append(item)
+    for meta in metas:
+        for run in meta.get("provenance", []):
+            key = run_key(run)
+            if key not in seen:
+                seen.add(key)
+                out.append(run)
     return out
+
+
+def run_key(run: dict[str, Any]) -> str:
+    """A provenance entry as a comparable string."""
+    return json.dumps(run, sort_keys=True)
+
+
+def _renumber_runs(table: pa.Table, meta: dict[str, Any], keys: list[str], where: str) -> pa.Table:
+    """The table with its `run` column indexing `keys` (all files' runs) instead of its own list."""
+    own = [keys.index(run_key(r)) for r in meta.get("provenance", [])]
+    if RUN_COLUMN in table.column_names:
+        local = table[RUN_COLUMN].to_numpy()
+        bad = local[(local < UNKNOWN_RUN) | (local >= len(own))]
+        if len(bad):
+            raise CacheError(f"{where}: run {bad[0]} is not an index into its {len(own)} provenance entries")
+        lookup = np.array([*own, UNKNOWN_RUN], dtype=np.int32)  # -1 picks the last: still unknown
+        return table.set_column(
+            table.column_names.index(RUN_COLUMN), RUN_COLUMN, pa.array(lookup[local], pa.int32())
+        )
+    run = own[0] if len(own) == 1 else UNKNOWN_RUN
+    return table.append_column(
+        pa.field(RUN_COLUMN, pa.int32()), pa.array(np.full(table.num_rows, run, np.int32))
+    )

@@ -5,18 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from cache.locations import stores
-from cache.schema import KEY_COLUMNS, CacheError, space_from_metadata
-from cache.store import CurveStore
+from cache.schema import KEY_COLUMNS, RUN_COLUMN, UNKNOWN_RUN, CacheError, space_from_metadata
+from cache.store import CurveStore, provenance, run_key
 from hpo.space import SearchSpace
 
 
 def read_model(
     model: str, cache_dir: str | Path | None = None
 ) -> tuple[pd.DataFrame, list[dict[str, Any]], SearchSpace]:
-    """Rows of `model` from the stores (first store wins on duplicate keys), their metadata, and the space."""
+    """Rows of `model` from the stores (first store wins on duplicate keys), their metadata, and the space.
+
+    The rows' `run` indexes `provenance(metas)` across all the stores.
+    """
     frames, metas, space = [], [], None
     for store in stores(cache_dir):
         manifest = store.manifest(model)
@@ -25,7 +29,12 @@ def read_model(
         table, file_metas = store.read(model)
         if table is None:
             continue
-        frames.append(table.to_pandas())
+        frame = table.to_pandas()
+        # renumber the store's runs into the runs of every store read so far
+        everyone = [run_key(r) for r in provenance([*metas, *file_metas])]
+        lookup = np.array([*(everyone.index(run_key(r)) for r in provenance(file_metas)), UNKNOWN_RUN])
+        frame[RUN_COLUMN] = lookup[frame[RUN_COLUMN].to_numpy()].astype(np.int32)
+        frames.append(frame)
         metas.extend(file_metas)
         space = space or space_from_metadata(manifest["space"], model)
     if not frames:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from cache.schema import KEY_COLUMNS, METRIC_COLUMNS, CacheError, arrow_schema, space_from_metadata
+from cache.schema import (
+    KEY_COLUMNS,
+    METRIC_COLUMNS,
+    RUN_COLUMN,
+    CacheError,
+    arrow_schema,
+    space_from_metadata,
+)
 from cache.store import CurveStore
 
 STATUSES = {"ok", "diverged"}
@@ -65,7 +72,7 @@ def verify_model(store: CurveStore, model: str) -> dict[str, int]:
             raise CacheError(f"{store.model_dir(model)}: {column} outside [0, 1]")
     if (rows["epoch_seconds"] < 0).any():
         raise CacheError(f"{store.model_dir(model)}: negative epoch_seconds")
-    params = set(rows.columns) - set(KEY_COLUMNS) - set(METRIC_COLUMNS) - {"status"}
+    params = set(rows.columns) - set(KEY_COLUMNS) - set(METRIC_COLUMNS) - {"status", RUN_COLUMN}
     if params != set(space.names):
         raise CacheError(
             f"{store.model_dir(model)}: hyperparameter columns {sorted(params)} differ from the space"

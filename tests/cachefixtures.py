@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -31,11 +32,14 @@ def write_cache(
     seeds: int = 2,
     epochs: int = 6,
     later_seeds_for: int | None = None,
+    run_of: Callable[[int, int], tuple[dict, float]] | None = None,
+    compact: bool = True,
 ) -> CurveStore:
     """A compacted cache of `model` with curves from `true_error`.
 
     `later_seeds_for=k` trains seeds after the first for the first k configs only, as a
-    collection stopped part-way through a second seed leaves it.
+    collection stopped part-way through a second seed leaves it. `run_of(config index, seed)`
+    gives a training's provenance entry and how much slower than usual its run timed it.
     """
     store = CurveStore(root)
     spec = CollectSpec(model=model, n_configs=n_configs, epochs=epochs, train_seeds=seeds)
@@ -50,15 +54,17 @@ def write_cache(
     for i, config in enumerate(design_configs(spec.search_space, n_configs, "sobol", 0)):
         config = validate_config(model, config)
         for seed in range(seeds if later_seeds_for is None or i < later_seeds_for else 1):
+            run, slower = run_of(i, seed) if run_of is not None else ({"command": "synthetic"}, 1.0)
             curve = []
             for e in range(1, epochs + 1):
                 err = true_error(config, e, seed)
-                curve.append(
-                    EpochRecord(e, err * 2, err * 2, err, err + 0.01, 0.1 + 0.001 * config["batch_size"])
-                )
+                seconds = slower * (0.1 + 0.001 * config["batch_size"])
+                curve.append(EpochRecord(e, err * 2, err * 2, err, err + 0.01, seconds))
             task = Task(config_id(model, config), config, seed)
-            store.write_part(model, task.config_id, seed, task_table(spec, task, curve, meta))
-    store.compact(model)
+            table = task_table(spec, task, curve, {**meta, "provenance": [run]})
+            store.write_part(model, task.config_id, seed, table)
+    if compact:
+        store.compact(model)
     return store
 
 

@@ -18,8 +18,11 @@ from cache.fidelity import (
     scored_configs,
     seed_agreement,
 )
+from cache.schema import RUN_COLUMN
+from cache.store import provenance
 from cache.surrogate import REGRESSORS, preferred_regressor
 from cache.tables import available_models, model_stores, no_curves, read_model
+from cache.timing import reference_run
 from cache.verify import verify_model
 from hpo.errors import ConfigError
 from hpo.models import check_space, get_model
@@ -44,20 +47,17 @@ def _models(model: str | None, cache_dir: str | None) -> list[str]:
 
 def model_info(model: str, cache_dir: str | None) -> dict:
     """Counts, best config and its curve, size on disk, provenance of one model's cache."""
-    rows, metas, _ = read_model(model, cache_dir)
+    rows, metas, space = read_model(model, cache_dir)
     final = rows[rows["epoch"] == rows["epoch"].max()]
     means = final.groupby("config_id")[["val_error", "test_error"]].mean()
     best_id = means["val_error"].idxmin()
     best_rows = rows[(rows["config_id"] == best_id)]
-    names = [
-        c
-        for c in rows.columns
-        if c not in ("config_id", "train_seed", "epoch", "status")
-        and c not in ("train_loss", "val_loss", "val_error", "test_error", "epoch_seconds")
-    ]
-    config = {n: best_rows.iloc[0][n].item() for n in names}
+    config = {n: best_rows.iloc[0][n].item() for n in space.names}
     curve = best_rows.groupby("epoch")["val_error"].mean()
-    commands = sorted({p.get("command", "?") for m in metas for p in m.get("provenance", [])})
+    runs = provenance(metas)
+    commands = sorted({r["command"] for r in runs if "command" in r})
+    trainings = rows.drop_duplicates(["config_id", "train_seed"])
+    clock = reference_run(trainings[RUN_COLUMN].to_numpy())
     return {
         "model": model,
         "configs": int(rows["config_id"].nunique()),
@@ -79,6 +79,8 @@ def model_info(model: str, cache_dir: str | None) -> dict:
         "size_bytes": sum(s.size_bytes(model) for s in model_stores(model, cache_dir)),
         "stores": [str(s.root) for s in model_stores(model, cache_dir)],
         "commands": commands,
+        "runs": len(runs),
+        "clock": runs[clock] if clock >= 0 else None,
     }
 
 
@@ -112,6 +114,19 @@ def info(model: str | None, cache_dir: str | None, as_json: bool) -> None:
         click.echo("  its curve: " + " ".join(f"{v:.3f}" for v in best["curve"]))
         for command in data["commands"]:
             click.echo(f"  made by: {command}")
+        if data["runs"] > 1 and data["clock"] is not None:
+            # a run told apart from others only as "one of" them (rows migrated from one commit)
+            candidates = data["clock"].get("one_of", [data["clock"]])
+            described = "; or ".join(
+                " ".join(str(c[k]) for k in ("cpu", "cpu_capability", "device") if c.get(k))
+                + f", {c.get('threads', '?')} thread(s) a worker, commit {str(c.get('commit', '?'))[:7]}: "
+                + c.get("command", "?")
+                for c in candidates
+            )
+            click.echo(
+                f"  timed by {data['runs']} runs; replays put every training's seconds on the clock of the run "
+                f"that timed the most ({described})"
+            )
 
 
 @cache.command()
