@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from cachefixtures import write_cache
@@ -128,3 +129,15 @@ def test_short_curves_are_found(tmp_path) -> None:
     pq.write_table(short.replace_schema_metadata(table.schema.metadata), shard)
     with pytest.raises(CacheError, match=r"has 2 epochs; the manifest collected \[3\]"):
         verify_model(store, "softmax")
+
+
+def test_shipped_caches_verify_and_name_the_run_of_every_row() -> None:
+    from cache.locations import SHIPPED_ROOT
+    from cache.schema import RUN_COLUMN
+
+    store = CurveStore(SHIPPED_ROOT)
+    assert store.models() == ["lenet", "sgd", "softmax", "svm"]
+    for model in store.models():
+        assert verify_model(store, model)["curves"] > 0
+        table, _ = store.read(model)
+        assert pc.min(table[RUN_COLUMN]).as_py() >= 0, model  # replays' one clock needs every run
