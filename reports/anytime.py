@@ -6,10 +6,18 @@ them; output is plain DataFrames that the figures and the HTML report draw.
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import pandas as pd
 
 RUN_KEYS = ["model", "algorithm", "seed"]
+
+
+def group_rng(seed: int, *names: str) -> np.random.Generator:
+    """A generator of one (model, algorithm, purpose): its band does not depend on which others are compared."""
+    key = tuple(zlib.crc32(name.encode()) for name in names)
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
 
 
 def incumbent_on_grid(rows: pd.DataFrame, grid: np.ndarray) -> np.ndarray:
@@ -55,14 +63,14 @@ def bootstrap_mean(values: np.ndarray, rng: np.random.Generator, n_boot: int = 1
     return mean, lo, hi
 
 
-def anytime_bands(traj: pd.DataFrame, rng: np.random.Generator, n_boot: int = 1000) -> pd.DataFrame:
+def anytime_bands(traj: pd.DataFrame, seed: int = 0, n_boot: int = 1000) -> pd.DataFrame:
     """Per model, algorithm and time: mean incumbent over seeds with a 95% bootstrap band."""
     out = []
     for (model, algorithm), part in traj.groupby(["model", "algorithm"], sort=True):
         table = part.pivot(index="seed", columns="t", values="incumbent")
         # a seed with no result yet counts as the worst error, so early means are not flattered
         values = table.fillna(1.0).to_numpy()
-        mean, lo, hi = bootstrap_mean(values, rng, n_boot)
+        mean, lo, hi = bootstrap_mean(values, group_rng(seed, model, algorithm, "anytime"), n_boot)
         out.append(
             pd.DataFrame(
                 {
@@ -115,7 +123,7 @@ def _first_time(curve: pd.DataFrame, target: float) -> float:
     return float(reached["t"].iloc[0]) if len(reached) else np.inf
 
 
-def final_summary(rows: pd.DataFrame, budgets: dict[str, float], rng: np.random.Generator) -> pd.DataFrame:
+def final_summary(rows: pd.DataFrame, budgets: dict[str, float], seed: int = 0) -> pd.DataFrame:
     """Per model and algorithm, at the budget: incumbent validation and test error (mean and band over seeds)."""
     records = []
     for (model, algorithm), part in rows.groupby(["model", "algorithm"], sort=True):
@@ -129,8 +137,12 @@ def final_summary(rows: pd.DataFrame, budgets: dict[str, float], rng: np.random.
             best = done.sort_values(["val_error", "t_end", "trial_id"], kind="stable").iloc[0]
             vals.append(float(best["val_error"]))
             tests.append(float(best["test_error"]))
-        val_mean, val_lo, val_hi = bootstrap_mean(np.array(vals)[:, None], rng)
-        test_mean, test_lo, test_hi = bootstrap_mean(np.array(tests)[:, None], rng)
+        val_mean, val_lo, val_hi = bootstrap_mean(
+            np.array(vals)[:, None], group_rng(seed, model, algorithm, "val")
+        )
+        test_mean, test_lo, test_hi = bootstrap_mean(
+            np.array(tests)[:, None], group_rng(seed, model, algorithm, "test")
+        )
         records.append(
             {
                 "model": model,

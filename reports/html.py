@@ -71,12 +71,11 @@ def build_report(
     seed: int = 0,
 ) -> tuple[str, pd.DataFrame]:
     """The HTML text of the report from the rows of every run of a comparison, and its summary table."""
-    rng = np.random.default_rng(seed)
     grids = {m: np.linspace(0.0, budgets[m], GRID_POINTS) for m in budgets}
     traj = trajectories(rows, grids)
-    bands = anytime_bands(traj, rng)
+    bands = anytime_bands(traj, seed)
     ranks = average_ranks(traj)
-    final = final_summary(rows, dict(budgets), rng)
+    final = final_summary(rows, dict(budgets), seed)
     speed = time_to_target(bands)
     summary = final.merge(speed, on=["model", "algorithm"], how="left").merge(
         utilisation, on=["model", "algorithm"], how="left"

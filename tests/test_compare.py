@@ -64,7 +64,7 @@ def test_bands_and_ranks_by_hand() -> None:
         ]
     )
     traj = trajectories(rows, {"m": np.array([0.5, 1.0, 2.0, 3.0])})
-    bands = anytime_bands(traj, np.random.default_rng(0), n_boot=200).set_index(["algorithm", "t"])
+    bands = anytime_bands(traj, 0, n_boot=200).set_index(["algorithm", "t"])
     # before any result a seed counts as error 1.0
     assert bands.loc[("a", 0.5), "mean"] == pytest.approx(1.0)
     assert bands.loc[("a", 2.0), "mean"] == pytest.approx((0.2 + 0.5) / 2)
@@ -81,9 +81,30 @@ def test_bands_and_ranks_by_hand() -> None:
 
 def test_identical_seeds_give_a_band_of_zero_width() -> None:
     rows = pd.concat([run_rows("m", "a", s, [1.0, 2.0], [0.4, 0.2]) for s in range(5)])
-    bands = anytime_bands(trajectories(rows, {"m": np.array([1.0, 2.0])}), np.random.default_rng(0), 100)
+    bands = anytime_bands(trajectories(rows, {"m": np.array([1.0, 2.0])}), 0, 100)
     np.testing.assert_allclose(bands["lo"], bands["mean"])
     np.testing.assert_allclose(bands["hi"], bands["mean"])
+
+
+def test_a_band_does_not_depend_on_the_other_algorithms_compared() -> None:
+    rng = np.random.default_rng(3)
+    runs = {
+        a: [run_rows("m", a, s, [1.0, 2.0], list(rng.uniform(0.1, 0.5, 2))) for s in range(6)] for a in "xyz"
+    }
+    grid = {"m": np.array([1.0, 2.0])}
+    alone = pd.concat(runs["y"])
+    together = pd.concat([*runs["x"], *runs["y"], *runs["z"]])
+    columns = ["mean", "lo", "hi"]
+    band_alone = anytime_bands(trajectories(alone, grid), 0, 200)[columns]
+    band_together = anytime_bands(trajectories(together, grid), 0, 200)
+    pd.testing.assert_frame_equal(
+        band_together[band_together["algorithm"] == "y"][columns].reset_index(drop=True), band_alone
+    )
+    final_alone = final_summary(alone, {"m": 3.0}, 0).iloc[0]
+    final_together = final_summary(together, {"m": 3.0}, 0).set_index("algorithm").loc["y"]
+    for column in ("val_lo", "val_hi", "test_lo", "test_hi"):
+        assert final_together[column] == final_alone[column]
+    assert band_alone["lo"].iloc[-1] < band_alone["hi"].iloc[-1]  # a band of real width
 
 
 def test_time_to_target_and_speedup() -> None:
@@ -111,7 +132,7 @@ def test_final_summary_takes_the_incumbent_reported_by_the_budget() -> None:
             run_rows("m", "a", 1, [1.0, 2.0], [0.2, 0.25], test=[0.22, 0.3]),
         ]
     )
-    got = final_summary(rows, {"m": 4.0}, np.random.default_rng(0)).iloc[0]
+    got = final_summary(rows, {"m": 4.0}, 0).iloc[0]
     assert got["val_error"] == pytest.approx((0.3 + 0.2) / 2)
     assert got["test_error"] == pytest.approx((0.35 + 0.22) / 2)
     assert got["seeds"] == 2
