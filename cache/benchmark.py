@@ -70,7 +70,7 @@ class Benchmark:
         self.test_error[ci, si, ei] = rows["test_error"].to_numpy()
         self.epoch_seconds[ci, si, ei] = rows["epoch_seconds"].to_numpy()
         self.runs = np.full(shape[:2], UNKNOWN_RUN, dtype=np.int32)
-        self.runs[ci, si] = rows[RUN_COLUMN].to_numpy() if RUN_COLUMN in rows else 0
+        self.runs[ci, si] = rows[RUN_COLUMN].to_numpy()
         # Replays and the budget read one clock: the seconds as recorded, rescaled per run.
         self.recorded_seconds = self.epoch_seconds
         self.clock_factors = clock_factors(self.recorded_seconds, self.runs)
