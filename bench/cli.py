@@ -44,10 +44,15 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "compare",
         "Replay algorithms x seeds on the curve cache and write the anytime-performance HTML report.",
     ),
+    "agree": (
+        "bench.commands.agree",
+        "agree",
+        "Run algorithms x seeds live and replayed with the same seeds, and report how closely they agree.",
+    ),
     "report": (
         "bench.commands.compare",
         "report",
-        "Rebuild the HTML report of a comparison from its stored results.",
+        "Rebuild the HTML report of a comparison (or of a bench agree) from its stored results.",
     ),
 }
 

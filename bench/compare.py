@@ -129,18 +129,20 @@ def plan(spec: CompareSpec, budgets: dict[str, float], out: Path) -> list[Task]:
     return tasks
 
 
-def check_plan_file(out: Path, record: dict[str, Any]) -> None:
-    """Refuse to mix results of another comparison into `out`; write the plan file if new."""
-    path = out / PLAN_FILE
+def check_plan_file(
+    out: Path,
+    record: dict[str, Any],
+    keys: tuple[str, ...] = ("spec", "budget_seconds"),
+    name: str = PLAN_FILE,
+) -> None:
+    """Refuse to mix results of another plan into `out` (its `keys` differ); write the plan file if new."""
+    path = out / name
     if path.exists():
         existing = json.loads(path.read_text())
         # the budgets follow from the cache: a changed cache must not mix with old replays
-        if (existing.get("spec"), existing.get("budget_seconds")) != (
-            record["spec"],
-            record["budget_seconds"],
-        ):
+        if any(existing.get(key) != record[key] for key in keys):
             raise ConfigError(
-                f"{out} holds a comparison with other settings ({path}); choose another --out or remove it"
+                f"{out} holds results made with other settings ({path}); choose another --out or remove it"
             )
         return
     atomic_write_bytes(path, json.dumps(record, indent=2, sort_keys=True).encode())

@@ -54,6 +54,15 @@ space_option = click.option(
 )
 
 
+def parse_names(value: str, accepted, what: str) -> tuple[str, ...]:
+    """Parse a comma-separated --{what}s list; an unknown name is an error listing the accepted ones."""
+    names = tuple(n.strip() for n in value.split(",") if n.strip())
+    for name in names:
+        if name not in accepted:
+            raise ConfigError(f"unknown {what} {name!r} in --{what}s; accepted: {', '.join(accepted)}")
+    return names
+
+
 def parse_assignments(items: tuple[str, ...], space: SearchSpace) -> dict[str, Any]:
     """Parse `--set name=value` items, typed by the parameter they name."""
     values: dict[str, Any] = {}

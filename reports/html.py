@@ -1,4 +1,4 @@
-"""The comparison report: one self-contained HTML file, figures inline, no network."""
+"""The HTML reports (comparison, live-versus-replay agreement): self-contained files, figures inline."""
 
 from __future__ import annotations
 
@@ -62,6 +62,20 @@ def _table(frame: pd.DataFrame) -> str:
     return frame.to_html(index=False, border=0, classes="results", float_format=lambda v: f"{v:.4g}")
 
 
+def _head(title: str, notes: Mapping[str, str]) -> list[str]:
+    """The opening of a report page: title, styles and the notes that say how it was made."""
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
+        f"<title>{html.escape(title)}</title>",
+        "<style>body{font-family:sans-serif;max-width:1150px;margin:2em auto;padding:0 1em}"
+        "table.results{border-collapse:collapse;font-size:0.9em}"
+        "table.results td,table.results th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right}"
+        "img{max-width:100%}code{background:#f4f4f4;padding:1px 4px}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+    ]
+    return parts + [f"<p><b>{html.escape(k)}:</b> {html.escape(str(v))}</p>" for k, v in notes.items()]
+
+
 def build_report(
     rows: pd.DataFrame,
     budgets: Mapping[str, float],
@@ -80,16 +94,7 @@ def build_report(
     summary = final.merge(speed, on=["model", "algorithm"], how="left").merge(
         utilisation, on=["model", "algorithm"], how="left"
     )
-    parts = [
-        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
-        f"<title>{html.escape(title)}</title>",
-        "<style>body{font-family:sans-serif;max-width:1150px;margin:2em auto;padding:0 1em}"
-        "table.results{border-collapse:collapse;font-size:0.9em}"
-        "table.results td,table.results th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right}"
-        "img{max-width:100%}code{background:#f4f4f4;padding:1px 4px}</style></head><body>",
-        f"<h1>{html.escape(title)}</h1>",
-    ]
-    parts += [f"<p><b>{html.escape(k)}:</b> {html.escape(str(v))}</p>" for k, v in notes.items()]
+    parts = _head(title, notes)
     parts.append(
         "<h2>Summary at the budget</h2><p>Incumbent = the config with the best validation error "
         "reported by the budget; its test error is shown beside it (HPO never saw it). Bands are 95% "
@@ -106,3 +111,89 @@ def build_report(
         )
     parts.append("</body></html>")
     return "\n".join(parts), summary
+
+
+def agreement_figure(bands: pd.DataFrame) -> str:
+    """Incumbent against epochs trained, live (solid) and replayed (dashed), one panel per algorithm."""
+    algorithms = sorted(bands["algorithm"].unique())
+    fig, axes = plt.subplots(
+        1, len(algorithms), figsize=(3.6 * len(algorithms) + 1, 3.6), sharey=True, constrained_layout=True
+    )
+    axes = np.atleast_1d(axes)
+    colors = _colors(algorithms)
+    finite = bands[bands["mean"] < 1.0]
+    for ax, algorithm in zip(axes, algorithms, strict=True):
+        for backend, style in (("live", "-"), ("replay", "--")):
+            curve = bands[(bands["algorithm"] == algorithm) & (bands["backend"] == backend)]
+            if curve.empty:
+                continue
+            ax.step(
+                curve["epochs"], curve["mean"], where="post", ls=style, color=colors[algorithm], label=backend
+            )
+            ax.fill_between(
+                curve["epochs"], curve["lo"], curve["hi"], step="post", color=colors[algorithm], alpha=0.15
+            )
+        ax.set_title(algorithm)
+        ax.set_xlabel("epochs trained")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if len(finite):
+        low, high = float(finite["lo"].min()), float(finite["mean"].quantile(0.9))
+        axes[0].set_ylim(max(0.0, low - 0.01), min(1.0, high + 0.01))
+    axes[0].set_ylabel("best validation error so far")
+    return _png(fig)
+
+
+def lookup_figure(rows: pd.DataFrame) -> str:
+    """The cache's validation error against the live training's, one point per live result."""
+    from reports.agreement import CACHE_COLUMN
+
+    live = rows[rows["backend"] == "live"]
+    fig, ax = plt.subplots(figsize=(4.6, 4.4), constrained_layout=True)
+    colors = _colors(sorted(live["algorithm"].unique()))
+    for algorithm, part in live.groupby("algorithm", sort=True):
+        ax.scatter(
+            part["val_error"], part[CACHE_COLUMN], s=10, alpha=0.6, color=colors[algorithm], label=algorithm
+        )
+    ax.plot([0, 1], [0, 1], color="grey", lw=0.8)
+    ax.set_xlabel("live validation error")
+    ax.set_ylabel("cache's validation error (mean over its seeds)")
+    ax.set_title("every live result against the cache")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return _png(fig)
+
+
+def build_agreement_report(
+    rows: pd.DataFrame, budget_epochs: int, title: str, notes: Mapping[str, str], seed: int = 0
+) -> tuple[str, pd.DataFrame, dict, pd.DataFrame]:
+    """The HTML text of a live-versus-replay report, with its outcome table, orders and lookup table."""
+    from reports.agreement import epoch_bands, lookup_agreement, order_agreement, outcome_agreement
+
+    outcomes = outcome_agreement(rows, seed)
+    order = order_agreement(outcomes)
+    lookups = lookup_agreement(rows)
+    bands = epoch_bands(rows, budget_epochs, seed)
+    parts = _head(title, notes)
+    parts.append(
+        "<h2>Final incumbents</h2><p>Best validation error each run reported; the live run and its "
+        "replay share the spec and the seed. Gap = replay - live, paired by seed. Bands are 95% "
+        "percentile bootstraps over seeds.</p>"
+    )
+    parts.append(_table(outcomes))
+    parts.append(
+        f"<p>Algorithms, best first: live {html.escape(' < '.join(order['live']))}; replayed "
+        f"{html.escape(' < '.join(order['replay']))}"
+        + (f"; Kendall's tau {order['kendall']:.2f}" if order["kendall"] is not None else "")
+        + "</p>"
+    )
+    parts.append(f"<img alt='incumbent against epochs' src='{agreement_figure(bands)}'>")
+    parts.append(
+        "<h2>The cache against live trainings</h2><p>Every live result beside the cache's answer for "
+        "its config and epoch (mean over the cache's training seeds); live runs draw training seeds "
+        "the cache never saw. Bias = cache - live.</p>"
+    )
+    parts.append(_table(lookups))
+    parts.append(f"<img alt='cache against live' src='{lookup_figure(rows)}'>")
+    parts.append("</body></html>")
+    return "\n".join(parts), outcomes, order, lookups

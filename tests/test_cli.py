@@ -32,7 +32,7 @@ def test_help_lists_every_command_without_loading_torch() -> None:
     status, listing = out.split("\n", 1)
     assert status == "0 False False"
     listed = [line.split()[0] for line in listing.split("Commands:")[1].strip().splitlines()]
-    assert listed == ["cache", "collect", "compare", "report", "run", "train"]
+    assert listed == ["agree", "cache", "collect", "compare", "report", "run", "train"]
 
 
 def test_an_unknown_command_is_one_error() -> None:

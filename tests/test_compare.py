@@ -230,7 +230,7 @@ def test_another_comparison_into_the_same_out_is_refused(cache_dir, tmp_path) ->
     args[args.index("--seeds") + 1] = "4"
     result = invoke(*args)
     assert result.exit_code == 1
-    assert "holds a comparison with other settings" in result.output
+    assert "holds results made with other settings" in result.output
     assert len(list((out / "runs").glob("*/*/seed-*.parquet"))) == 12
 
 
@@ -269,7 +269,10 @@ def test_bad_options_are_one_line(cache_dir, tmp_path, change, message) -> None:
 def test_report_of_a_directory_without_a_comparison(tmp_path) -> None:
     result = invoke("report", str(tmp_path))
     assert result.exit_code == 1
-    assert result.output.strip() == f"Error: {tmp_path}: no compare.json; is it the --out of a bench compare?"
+    assert (
+        result.output.strip()
+        == f"Error: {tmp_path}: no compare.json; is it the --out of a bench compare or bench agree?"
+    )
 
 
 def test_default_out_is_one_directory_per_comparison(cache_dir, tmp_path, monkeypatch) -> None:

@@ -22,7 +22,7 @@ from bench.compare import (
     prefit_surrogates,
     run_tasks,
 )
-from bench.options import cache_dir_option, progress_bar, quiet_option
+from bench.options import cache_dir_option, parse_names, progress_bar, quiet_option
 from bench.results import read_results
 from cache.benchmark import MODES
 from cache.store import atomic_write_bytes
@@ -32,14 +32,6 @@ from hpo.errors import ConfigError, HPOError
 from hpo.models import MODELS
 
 REPORT_FILE = "report.html"
-
-
-def _names(value: str, accepted, what: str) -> tuple[str, ...]:
-    names = tuple(n.strip() for n in value.split(",") if n.strip())
-    for name in names:
-        if name not in accepted:
-            raise ConfigError(f"unknown {what} {name!r} in --{what}s; accepted: {', '.join(accepted)}")
-    return names
 
 
 @click.command()
@@ -94,8 +86,8 @@ def compare(
     """Replay algorithms x seeds on the curve cache and write the anytime-performance HTML report."""
     settings = AlgorithmSettings(eta=int(eta) if float(eta).is_integer() else eta, r_min=r_min, r_max=r_max)
     spec = CompareSpec(
-        models=_names(models, MODELS, "model") if models else _cached_models(cache_dir),
-        algorithms=_names(algorithms, ALGORITHMS, "algorithm"),
+        models=parse_names(models, MODELS, "model") if models else _cached_models(cache_dir),
+        algorithms=parse_names(algorithms, ALGORITHMS, "algorithm"),
         seeds=seeds,
         workers=workers,
         mode=mode,
@@ -139,9 +131,17 @@ def _cached_models(cache_dir: str | None) -> tuple[str, ...]:
 @click.command()
 @click.argument("directory", type=click.Path(file_okay=False))
 def report(directory: str) -> None:
-    """Rebuild the HTML report of a comparison from its stored results."""
-    path, summary = _report(Path(directory))
-    _echo_summary(summary)
+    """Rebuild the HTML report of a comparison (or of a bench agree) from its stored results."""
+    from bench import agreement
+
+    if (Path(directory) / agreement.PLAN_FILE).is_file():
+        from bench.commands.agree import echo_summary, write_report
+
+        path, record = write_report(Path(directory))
+        echo_summary(record)
+    else:
+        path, summary = _report(Path(directory))
+        _echo_summary(summary)
     click.echo(f"report: {path}")
 
 
@@ -162,7 +162,7 @@ def _report(out: Path) -> tuple[Path, pd.DataFrame]:
 
     plan_path = out / PLAN_FILE
     if not plan_path.is_file():
-        raise HPOError(f"{out}: no {PLAN_FILE}; is it the --out of a bench compare?")
+        raise HPOError(f"{out}: no {PLAN_FILE}; is it the --out of a bench compare or bench agree?")
     record = json.loads(plan_path.read_text())
     frames, usage = [], []
     for path in sorted((out / RUNS_DIR).glob("*/*/seed-*.parquet")):

@@ -1,0 +1,181 @@
+"""`bench agree`: the same experiments run live and replayed, to measure how far replays can be trusted.
+
+A live run and its replay share everything (model, algorithm, seed, settings, search space,
+one worker, a budget in epochs) but the backend. Budgets are in epochs so that the live clock
+(this machine, now) and the cache's clock need no reconciling. The same seed gives both the
+same searcher stream: random search proposes the same configs live and replayed, the other
+algorithms start alike and part once the results differ. Every live result is also looked up
+in the cache (its expected validation error at that config and epoch: the mean over the
+cache's training seeds), which checks the cache against trainings it never saw, since a live
+run draws fresh training seeds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bench.compare import DEFAULT_ALGORITHMS, Task
+from bench.experiment import RunSpec, run_live, run_replay
+from bench.results import read_results, rows_table, write_results
+from cache.benchmark import Benchmark
+from hpo import provenance
+from hpo.algorithms import AlgorithmSettings, get_algorithm
+from hpo.errors import ConfigError, HPOError
+from hpo.models import get_model
+from hpo.tuner import Budget, TuneOutcome
+
+#: Lookup modes a live run's configs can be answered in (tabular replays search only the
+#: collected configs, so they would not propose what the live run trains).
+AGREE_MODES = ("surrogate", "nearest")
+BACKENDS = ("live", "replay")
+RUNS_DIR = "runs"
+PLAN_FILE = "agree.json"
+EXPECTED_COLUMN = "cache_val_error"
+
+
+@dataclass(frozen=True)
+class AgreeSpec:
+    """Which experiments to run both live and replayed, and how."""
+
+    model: str
+    algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS
+    seeds: int = 3
+    budget_epochs: int = 200
+    mode: str = "surrogate"
+    settings: AlgorithmSettings = field(default_factory=AlgorithmSettings)
+    cache_dir: str | None = None
+    data_dir: str | None = None
+    device: str = "auto"
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        get_model(self.model)
+        if not self.algorithms:
+            raise ConfigError("--algorithms needs at least one algorithm")
+        for algorithm in self.algorithms:
+            get_algorithm(algorithm)
+        if not isinstance(self.seeds, int) or self.seeds < 1:
+            raise ConfigError(f"--seeds must be an integer >= 1, got {self.seeds!r}")
+        if not isinstance(self.budget_epochs, int) or self.budget_epochs < 1:
+            raise ConfigError(f"--budget-epochs must be an integer >= 1, got {self.budget_epochs!r}")
+        if self.mode not in AGREE_MODES:
+            raise ConfigError(
+                f"--mode {self.mode!r} cannot answer a live run's configs; accepted: {', '.join(AGREE_MODES)}"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, stored in the plan file (where and how fast it trains is left out)."""
+        return {
+            "model": self.model,
+            "algorithms": list(self.algorithms),
+            "seeds": self.seeds,
+            "budget_epochs": self.budget_epochs,
+            "mode": self.mode,
+            "settings": self.settings.to_dict(),
+        }
+
+    def pair(self, algorithm: str, seed: int, benchmark: Benchmark) -> tuple[RunSpec, RunSpec]:
+        """The live run and its replay: one spec, two backends, both searching the cache's space."""
+        live = RunSpec(
+            model=self.model,
+            algorithm=algorithm,
+            budget=Budget(epochs=self.budget_epochs),
+            settings=self.settings,
+            seed=seed,
+            backend="live",
+            space=benchmark.space,
+            device=self.device,
+            data_dir=self.data_dir,
+            threads=self.threads,
+        )
+        return live, replace(live, backend="replay", mode=self.mode, cache_dir=self.cache_dir)
+
+
+def load_benchmark(spec: AgreeSpec) -> Benchmark:
+    """The cache in the spec's lookup mode, its options checked against the table first."""
+    table = Benchmark.load(spec.model, "tabular", spec.cache_dir)
+    if spec.settings.r_max > table.n_epochs:
+        raise ConfigError(
+            f"--r-max {spec.settings.r_max} exceeds the {table.n_epochs} epochs cached for {spec.model}"
+        )
+    return table.in_mode(spec.mode)
+
+
+def plan(spec: AgreeSpec, benchmark: Benchmark, out: Path) -> list[Task]:
+    """Every (algorithm, seed, backend) run with its result file, each live run before its replay."""
+    tasks = []
+    for seed in range(spec.seeds):
+        for algorithm in spec.algorithms:
+            for run in spec.pair(algorithm, seed, benchmark):
+                path = out / RUNS_DIR / run.backend / algorithm / f"seed-{seed:04d}.parquet"
+                tasks.append(Task(run, path))
+    return tasks
+
+
+def plan_record(spec: AgreeSpec, benchmark: Benchmark) -> dict[str, Any]:
+    """What the plan file holds: the spec, the cache it replays (a changed cache must not mix)."""
+    return {
+        "spec": spec.to_dict(),
+        "cache": {"configs": len(benchmark.configs), "curves": int(benchmark.complete.sum())},
+        "command": provenance.command_line(),
+        "created": provenance.now_iso(),
+    }
+
+
+def expected_errors(benchmark: Benchmark, rows: Sequence[dict[str, Any]]) -> np.ndarray:
+    """The cache's validation error for each result row's config and epoch, averaged over its seeds."""
+    out = np.empty(len(rows))
+    for i, row in enumerate(rows):
+        seeds = benchmark.seeds_of(row["config"])
+        out[i] = np.mean([benchmark.value(row["config"], row["epochs"], s).val_error for s in seeds])
+    return out
+
+
+def run_task(
+    task: Task,
+    benchmark: Benchmark,
+    command: str,
+    on_result: Callable[[dict[str, Any], TuneOutcome], None] | None = None,
+) -> Path:
+    """Run one side of a pair and write its rows (live rows with the cache's answer beside them)."""
+    spec = task.spec
+    if spec.backend == "live":
+        done = run_live(spec, on_result=on_result)
+    else:
+        done = run_replay(spec, benchmark, on_result=on_result)
+    experiment = {
+        "experiment_id": spec.experiment_id,
+        "model": spec.model,
+        "algorithm": spec.algorithm,
+        "backend": spec.backend,
+        "seed": spec.seed,
+    }
+    table = rows_table(done.outcome.rows, experiment, spec.search_space.names)
+    if spec.backend == "live":
+        table = table.append_column(EXPECTED_COLUMN, [expected_errors(benchmark, done.outcome.rows)])
+    meta = {
+        "kind": "agree",
+        "spec": spec.to_dict(),
+        "experiment_id": spec.experiment_id,
+        "command": command,
+        "environment": done.environment,
+        "epochs_trained": done.outcome.epochs_trained,
+        "busy_seconds": done.backend.busy_seconds,
+        "makespan_seconds": done.backend.now,
+    }
+    task.path.parent.mkdir(parents=True, exist_ok=True)
+    return write_results(task.path, table, meta)
+
+
+def read_rows(out: Path) -> pd.DataFrame:
+    """Every stored row of an agreement directory, live and replayed."""
+    frames = [read_results(path)[0] for path in sorted((out / RUNS_DIR).glob("*/*/seed-*.parquet"))]
+    if not frames:
+        raise HPOError(f"{out}: no results under {out / RUNS_DIR}")
+    return pd.concat(frames, ignore_index=True)

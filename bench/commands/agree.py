@@ -1,0 +1,192 @@
+"""`bench agree`: run experiments live and replayed side by side, and report how closely they match."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import click
+
+from bench.agreement import (
+    AGREE_MODES,
+    PLAN_FILE,
+    AgreeSpec,
+    load_benchmark,
+    plan,
+    plan_record,
+    read_rows,
+    run_task,
+)
+from bench.compare import DEFAULT_ALGORITHMS, check_plan_file
+from bench.options import (
+    cache_dir_option,
+    data_dir_option,
+    device_option,
+    model_option,
+    parse_names,
+    progress_bar,
+    quiet_option,
+    threads_option,
+)
+from cache.store import atomic_write_bytes
+from hpo.algorithms import ALGORITHMS, AlgorithmSettings
+from hpo.errors import HPOError
+
+REPORT_FILE = "agreement.html"
+SUMMARY_FILE = "agreement.json"
+
+
+@click.command()
+@model_option
+@click.option(
+    "--algorithms",
+    default=",".join(DEFAULT_ALGORITHMS),
+    show_default=True,
+    help=f"Comma-separated algorithms ({', '.join(ALGORITHMS)}).",
+)
+@click.option(
+    "--seeds", type=int, default=3, show_default=True, help="Live runs (and replays) per algorithm."
+)
+@click.option(
+    "--budget-epochs",
+    type=int,
+    default=200,
+    show_default=True,
+    help="Budget of every run, live or replayed: epochs trained (one worker).",
+)
+@click.option(
+    "--mode",
+    default="surrogate",
+    show_default=True,
+    type=click.Choice(AGREE_MODES),
+    help="How replays answer the configs a live run draws.",
+)
+@click.option("--eta", type=float, default=3, show_default=True, help="Halving rate (SH, ASHA).")
+@click.option("--r-min", type=int, default=1, show_default=True, help="Epochs at the lowest rung.")
+@click.option(
+    "--r-max", type=int, default=20, show_default=True, help="Epochs at the top rung and of FIFO trials."
+)
+@cache_dir_option
+@data_dir_option
+@device_option
+@threads_option
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None, help="Output directory.")
+@quiet_option
+def agree(
+    model: str,
+    algorithms: str,
+    seeds: int,
+    budget_epochs: int,
+    mode: str,
+    eta: float,
+    r_min: int,
+    r_max: int,
+    cache_dir: str | None,
+    data_dir: str | None,
+    device: str,
+    threads: int | None,
+    out_dir: str | None,
+    quiet: bool,
+) -> None:
+    """Run algorithms x seeds live and replayed with the same seeds, and report how closely they agree."""
+    settings = AlgorithmSettings(eta=int(eta) if float(eta).is_integer() else eta, r_min=r_min, r_max=r_max)
+    spec = AgreeSpec(
+        model=model,
+        algorithms=parse_names(algorithms, ALGORITHMS, "algorithm"),
+        seeds=seeds,
+        budget_epochs=budget_epochs,
+        mode=mode,
+        settings=settings,
+        cache_dir=cache_dir,
+        data_dir=data_dir,
+        device=device,
+        threads=threads,
+    )
+    benchmark = load_benchmark(spec)
+    record = plan_record(spec, benchmark)
+    key = hashlib.sha256(json.dumps([record["spec"], record["cache"]], sort_keys=True).encode()).hexdigest()[
+        :8
+    ]
+    out = Path(out_dir) if out_dir else Path("results") / f"agree-{model}-{seeds}seeds-{key}"
+    tasks = plan(spec, benchmark, out)
+    check_plan_file(out, record, keys=("spec", "cache"), name=PLAN_FILE)
+    todo = [t for t in tasks if not t.path.exists()]
+    live_todo = sum(t.spec.backend == "live" for t in todo)
+    if not quiet:
+        click.echo(
+            f"{len(tasks)} runs planned ({len(tasks) // 2} live, as many replayed), "
+            f"{len(tasks) - len(todo)} already in {out}, {len(todo)} to run",
+            err=True,
+        )
+    # live epochs are what takes the time; replays tick the bar by one when they finish
+    bar = progress_bar(quiet, total=live_todo * budget_epochs, unit="epoch", desc=f"agree {model}")
+    for task in todo:
+        if task.spec.backend == "replay":
+            run_task(task, benchmark, record["command"])
+            continue
+        bar.set_postfix_str(f"live {task.spec.algorithm} seed {task.spec.seed}")
+        before = bar.n
+        run_task(
+            task,
+            benchmark,
+            record["command"],
+            on_result=lambda row, _: bar.update(row["epochs"] - row["resume_from"]),
+        )
+        # the last job may run past the budget: the total follows what was trained
+        bar.total += (bar.n - before) - budget_epochs
+        bar.refresh()
+    bar.close()
+    path, summary = write_report(out)
+    echo_summary(summary)
+    click.echo(f"report: {path}")
+
+
+def write_report(out: Path) -> tuple[Path, dict]:
+    """Build the agreement report of `out` from its stored rows; write the HTML and the JSON summary."""
+    from reports.html import build_agreement_report
+
+    plan_path = out / PLAN_FILE
+    if not plan_path.is_file():
+        raise HPOError(f"{out}: no {PLAN_FILE}; is it the --out of a bench agree?")
+    record = json.loads(plan_path.read_text())
+    spec = record["spec"]
+    rows = read_rows(out)
+    notes = {
+        "command": record["command"],
+        "created": record["created"],
+        "runs": f"{spec['model']}: {', '.join(spec['algorithms'])} x {spec['seeds']} seeds, live and "
+        f"replayed ({spec['mode']} lookups), {spec['budget_epochs']} epochs each, one worker",
+        "cache": f"{record['cache']['configs']} configs, {record['cache']['curves']} curves",
+        "settings": json.dumps(spec["settings"], sort_keys=True),
+    }
+    text, outcomes, order, lookups = build_agreement_report(
+        rows, spec["budget_epochs"], f"Live versus replay: {spec['model']}", notes
+    )
+    path = out / REPORT_FILE
+    atomic_write_bytes(path, text.encode("utf-8"))
+    summary = {
+        "model": spec["model"],
+        "outcomes": outcomes.to_dict(orient="records"),
+        "order": order,
+        "lookups": lookups.to_dict(orient="records"),
+    }
+    atomic_write_bytes(out / SUMMARY_FILE, json.dumps(summary, indent=2, allow_nan=True).encode())
+    return path, summary
+
+
+def echo_summary(summary: dict) -> None:
+    """Print the outcome table, the orders and the lookup figures."""
+    click.echo(f"{'algorithm':10} {'pairs':>5} {'live [95% band]':>24} {'replay [95% band]':>24} {'gap':>8}")
+    for r in summary["outcomes"]:
+        live = f"{r['live']:.4f} [{r['live_lo']:.4f}, {r['live_hi']:.4f}]"
+        replay = f"{r['replay']:.4f} [{r['replay_lo']:.4f}, {r['replay_hi']:.4f}]"
+        click.echo(f"{r['algorithm']:10} {r['pairs']:>5} {live:>24} {replay:>24} {r['gap']:>+8.4f}")
+    order = summary["order"]
+    tau = "" if order["kendall"] is None else f" (Kendall's tau {order['kendall']:.2f})"
+    click.echo(f"best first, live: {' < '.join(order['live'])}; replayed: {' < '.join(order['replay'])}{tau}")
+    for r in summary["lookups"]:
+        click.echo(
+            f"cache vs live, {r['results']} ({r['n']}): Spearman {r['spearman']:.3f}, "
+            f"Kendall {r['kendall']:.3f}, MAE {r['mae']:.4f}, bias {r['bias']:+.4f}"
+        )

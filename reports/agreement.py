@@ -1,0 +1,106 @@
+"""Live against replayed: how closely replays and the cache's answers match real training.
+
+Input is the rows of an agreement run (`bench agree`): one run per backend (live, replay),
+algorithm and seed, with the usual result columns; live rows also hold the cache's answer
+for their config and epoch (`cache_val_error`). Output is plain DataFrames and dicts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from reports.anytime import anytime_bands, bootstrap_mean, group_rng, trajectories
+
+RUN = ["backend", "algorithm", "seed"]
+CACHE_COLUMN = "cache_val_error"
+
+
+def with_epoch_clock(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows with `epochs_used`: epochs the run had trained by the end of each result."""
+    ordered = rows.sort_values([*RUN, "t_end", "trial_id"], kind="stable")
+    trained = ordered["epochs"] - ordered["resume_from"]
+    return ordered.assign(epochs_used=trained.groupby([ordered[k] for k in RUN]).cumsum())
+
+
+def final_incumbents(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per backend, algorithm and seed: the best validation error reported and its test error."""
+    best = rows.sort_values([*RUN, "val_error", "t_end", "trial_id"], kind="stable")
+    return best.groupby(RUN, sort=True).head(1)[[*RUN, "val_error", "test_error"]].reset_index(drop=True)
+
+
+def outcome_agreement(rows: pd.DataFrame, seed: int = 0, n_boot: int = 1000) -> pd.DataFrame:
+    """Per algorithm: final incumbent live and replayed (mean, 95% band) and the gap replay - live.
+
+    The gap is paired by seed (a live run and its replay share the searcher's stream), over the
+    seeds that have both.
+    """
+    finals = final_incumbents(rows).pivot_table(
+        index=["algorithm", "seed"], columns="backend", values="val_error"
+    )
+    records = []
+    for algorithm, part in finals.groupby(level="algorithm", sort=True):
+        record: dict[str, object] = {"algorithm": algorithm}
+        for backend in ("live", "replay"):
+            values = part[backend].dropna().to_numpy() if backend in part else np.array([])
+            mean, lo, hi = _band(values, group_rng(seed, algorithm, backend, "agree"), n_boot)
+            record.update({backend: mean, f"{backend}_lo": lo, f"{backend}_hi": hi})
+        both = part.dropna(subset=[b for b in ("live", "replay") if b in part])
+        gaps = (both["replay"] - both["live"]).to_numpy() if {"live", "replay"} <= set(part) else np.array([])
+        mean, lo, hi = _band(gaps, group_rng(seed, algorithm, "gap", "agree"), n_boot)
+        record.update({"pairs": len(gaps), "gap": mean, "gap_lo": lo, "gap_hi": hi})
+        records.append(record)
+    return pd.DataFrame(records)
+
+
+def _band(values: np.ndarray, rng: np.random.Generator, n_boot: int) -> tuple[float, float, float]:
+    if len(values) == 0:
+        return float("nan"), float("nan"), float("nan")
+    mean, lo, hi = bootstrap_mean(values[:, None], rng, n_boot)
+    return float(mean[0]), float(lo[0]), float(hi[0])
+
+
+def order_agreement(outcomes: pd.DataFrame) -> dict[str, object]:
+    """The algorithms best first by mean final incumbent, live and replayed, and Kendall's tau between."""
+    live = outcomes.sort_values(["live", "algorithm"])["algorithm"].tolist()
+    replay = outcomes.sort_values(["replay", "algorithm"])["algorithm"].tolist()
+    tau = None
+    if len(outcomes) >= 2 and outcomes[["live", "replay"]].notna().all().all():
+        value = stats.kendalltau(outcomes["live"], outcomes["replay"]).statistic
+        tau = None if np.isnan(value) else float(value)
+    return {"live": live, "replay": replay, "same_order": live == replay, "kendall": tau}
+
+
+def lookup_agreement(rows: pd.DataFrame) -> pd.DataFrame:
+    """The cache's answers against live trainings: over every live result, and at the last epoch only.
+
+    Spearman and Kendall rank correlation, mean absolute error, and the bias (cache - live).
+    """
+    live = rows[(rows["backend"] == "live") & rows[CACHE_COLUMN].notna()]
+    records = []
+    for name, part in (("every result", live), ("last epoch", live[live["epochs"] == live["epochs"].max()])):
+        n = len(part)
+        cache, real = part[CACHE_COLUMN].to_numpy(float), part["val_error"].to_numpy(float)
+        ranked = n >= 3 and np.ptp(cache) > 0 and np.ptp(real) > 0
+        records.append(
+            {
+                "results": name,
+                "n": n,
+                "spearman": float(stats.spearmanr(cache, real).statistic) if ranked else np.nan,
+                "kendall": float(stats.kendalltau(cache, real).statistic) if ranked else np.nan,
+                "mae": float(np.mean(np.abs(cache - real))) if n else np.nan,
+                "bias": float(np.mean(cache - real)) if n else np.nan,
+            }
+        )
+    return pd.DataFrame(records)
+
+
+def epoch_bands(rows: pd.DataFrame, budget_epochs: int, seed: int = 0, points: int = 101) -> pd.DataFrame:
+    """Mean incumbent over seeds with its band against epochs trained, per backend and algorithm."""
+    grid = np.linspace(0.0, float(budget_epochs), points)
+    clocked = with_epoch_clock(rows)
+    # the anytime helpers group by model: here each backend plays that part
+    frame = clocked.assign(model=clocked["backend"], t_end=clocked["epochs_used"].astype(float))
+    traj = trajectories(frame, {backend: grid for backend in frame["backend"].unique()})
+    return anytime_bands(traj, seed).rename(columns={"model": "backend", "t": "epochs"})
