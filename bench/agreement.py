@@ -12,6 +12,7 @@ run draws fresh training seeds.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -97,14 +98,14 @@ class AgreeSpec:
         return live, replace(live, backend="replay", mode=self.mode, cache_dir=self.cache_dir)
 
 
-def load_benchmark(spec: AgreeSpec) -> Benchmark:
-    """The cache in the spec's lookup mode, its options checked against the table first."""
+def load_table(spec: AgreeSpec) -> Benchmark:
+    """The cache's table of the spec's model, checked against the spec's settings."""
     table = Benchmark.load(spec.model, "tabular", spec.cache_dir)
     if spec.settings.r_max > table.n_epochs:
         raise ConfigError(
             f"--r-max {spec.settings.r_max} exceeds the {table.n_epochs} epochs cached for {spec.model}"
         )
-    return table.in_mode(spec.mode)
+    return table
 
 
 def plan(spec: AgreeSpec, benchmark: Benchmark, out: Path) -> list[Task]:
@@ -118,14 +119,33 @@ def plan(spec: AgreeSpec, benchmark: Benchmark, out: Path) -> list[Task]:
     return tasks
 
 
-def plan_record(spec: AgreeSpec, benchmark: Benchmark) -> dict[str, Any]:
+def plan_record(spec: AgreeSpec, table: Benchmark) -> dict[str, Any]:
     """What the plan file holds: the spec, the cache it replays (a changed cache must not mix)."""
     return {
         "spec": spec.to_dict(),
-        "cache": {"configs": len(benchmark.configs), "curves": int(benchmark.complete.sum())},
+        "cache": {
+            "configs": len(table.configs),
+            "curves": int(table.complete.sum()),
+            "seed_to_seed_mae": seed_to_seed_mae(table),
+        },
         "command": provenance.command_line(),
         "created": provenance.now_iso(),
     }
+
+
+def seed_to_seed_mae(table: Benchmark) -> list[float] | None:
+    """Per epoch, how far two trainings of one config differ in validation error (mean over pairs of seeds).
+
+    The yardstick for the cache's answers to live trainings; None with one seed per config.
+    """
+    diffs = []
+    for i, j in itertools.combinations(range(len(table.seeds)), 2):
+        both = table.complete[:, i] & table.complete[:, j]
+        if both.any():
+            diffs.append(np.abs(table.val_error[both, i] - table.val_error[both, j]))
+    if not diffs:
+        return None
+    return [round(float(v), 6) for v in np.concatenate(diffs).mean(axis=0)]
 
 
 def expected_errors(benchmark: Benchmark, rows: Sequence[dict[str, Any]]) -> np.ndarray:

@@ -7,6 +7,8 @@ for their config and epoch (`cache_val_error`). Output is plain DataFrames and d
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -72,10 +74,12 @@ def order_agreement(outcomes: pd.DataFrame) -> dict[str, object]:
     return {"live": live, "replay": replay, "same_order": live == replay, "kendall": tau}
 
 
-def lookup_agreement(rows: pd.DataFrame) -> pd.DataFrame:
+def lookup_agreement(rows: pd.DataFrame, seed_to_seed_mae: Sequence[float] | None = None) -> pd.DataFrame:
     """The cache's answers against live trainings: over every live result, and at the last epoch only.
 
-    Spearman and Kendall rank correlation, mean absolute error, and the bias (cache - live).
+    Spearman and Kendall rank correlation, mean absolute error, the bias (cache - live), and
+    beside the MAE its yardstick when given (`seed_to_seed_mae`, per epoch): how far two
+    trainings of one config differ, averaged over the same epochs as the results.
     """
     live = rows[(rows["backend"] == "live") & rows[CACHE_COLUMN].notna()]
     records = []
@@ -91,6 +95,11 @@ def lookup_agreement(rows: pd.DataFrame) -> pd.DataFrame:
                 "kendall": float(stats.kendalltau(cache, real).statistic) if ranked else np.nan,
                 "mae": float(np.mean(np.abs(cache - real))) if n else np.nan,
                 "bias": float(np.mean(cache - real)) if n else np.nan,
+                "seed_to_seed_mae": (
+                    float(np.mean(np.asarray(seed_to_seed_mae)[part["epochs"].to_numpy(int) - 1]))
+                    if n and seed_to_seed_mae is not None
+                    else np.nan
+                ),
             }
         )
     return pd.DataFrame(records)

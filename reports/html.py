@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import html
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import matplotlib
@@ -165,14 +165,19 @@ def lookup_figure(rows: pd.DataFrame) -> str:
 
 
 def build_agreement_report(
-    rows: pd.DataFrame, budget_epochs: int, title: str, notes: Mapping[str, str], seed: int = 0
+    rows: pd.DataFrame,
+    budget_epochs: int,
+    title: str,
+    notes: Mapping[str, str],
+    seed_to_seed_mae: Sequence[float] | None = None,
+    seed: int = 0,
 ) -> tuple[str, pd.DataFrame, dict, pd.DataFrame]:
     """The HTML text of a live-versus-replay report, with its outcome table, orders and lookup table."""
     from reports.agreement import epoch_bands, lookup_agreement, order_agreement, outcome_agreement
 
     outcomes = outcome_agreement(rows, seed)
     order = order_agreement(outcomes)
-    lookups = lookup_agreement(rows)
+    lookups = lookup_agreement(rows, seed_to_seed_mae)
     bands = epoch_bands(rows, budget_epochs, seed)
     parts = _head(title, notes)
     parts.append(
@@ -191,7 +196,8 @@ def build_agreement_report(
     parts.append(
         "<h2>The cache against live trainings</h2><p>Every live result beside the cache's answer for "
         "its config and epoch (mean over the cache's training seeds); live runs draw training seeds "
-        "the cache never saw. Bias = cache - live.</p>"
+        "the cache never saw. Bias = cache - live. Seed-to-seed MAE: how far two trainings of one "
+        "config differ in the cache, on the same epochs (the noise a perfect cache would still show).</p>"
     )
     parts.append(_table(lookups))
     parts.append(f"<img alt='cache against live' src='{lookup_figure(rows)}'>")

@@ -108,12 +108,16 @@ def test_lookup_agreement_by_hand() -> None:
             rows("replay", "sh", 0, [1], [0], [0.9]),
         ]
     )
-    every, last = lookup_agreement(frame).to_dict(orient="records")
+    every, last = lookup_agreement(frame, seed_to_seed_mae=[0.04, 0.03, 0.02]).to_dict(orient="records")
     assert every["n"] == 4 and last["n"] == 1
     assert every["mae"] == pytest.approx((0.1 + 0.1 + 0.05 + 0.0) / 4)
     assert every["bias"] == pytest.approx((0.1 - 0.1 + 0.05 + 0.0) / 4)
     assert every["spearman"] == pytest.approx(0.8)  # ranks 4 2 3 1 against 4 3 2 1
     assert np.isnan(last["spearman"])  # one result cannot be ranked
+    # the yardstick over the same epochs: three results at epoch 1, one at epoch 3
+    assert every["seed_to_seed_mae"] == pytest.approx((3 * 0.04 + 0.02) / 4)
+    assert last["seed_to_seed_mae"] == pytest.approx(0.02)
+    assert np.isnan(lookup_agreement(frame)["seed_to_seed_mae"]).all()
 
 
 # -- the command ---------------------------------------------------------------------------
@@ -169,6 +173,10 @@ def test_agree_runs_live_and_replayed_and_reports(cache_dir, fake_dataset, tmp_p
     assert text.count("data:image/png;base64,") == 2
 
     bench = Benchmark.load("softmax", "nearest", cache_dir)
+    plan = json.loads((out / "agree.json").read_text())
+    two = np.abs(bench.val_error[:, 0] - bench.val_error[:, 1]).mean(axis=0)
+    np.testing.assert_allclose(plan["cache"]["seed_to_seed_mae"], two, atol=1e-6)
+    assert all(r["seed_to_seed_mae"] > 0 for r in summary["lookups"])
     for seed in (0, 1):
         live, meta = read_results(out / "runs/live/random" / f"seed-000{seed}.parquet")
         replay, _ = read_results(out / "runs/replay/random" / f"seed-000{seed}.parquet")

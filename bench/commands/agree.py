@@ -12,7 +12,7 @@ from bench.agreement import (
     AGREE_MODES,
     PLAN_FILE,
     AgreeSpec,
-    load_benchmark,
+    load_table,
     plan,
     plan_record,
     read_rows,
@@ -103,14 +103,16 @@ def agree(
         device=device,
         threads=threads,
     )
-    benchmark = load_benchmark(spec)
-    record = plan_record(spec, benchmark)
+    table = load_table(spec)
+    record = plan_record(spec, table)
     key = hashlib.sha256(json.dumps([record["spec"], record["cache"]], sort_keys=True).encode()).hexdigest()[
         :8
     ]
     out = Path(out_dir) if out_dir else Path("results") / f"agree-{model}-{seeds}seeds-{key}"
-    tasks = plan(spec, benchmark, out)
+    tasks = plan(spec, table, out)
     check_plan_file(out, record, keys=("spec", "cache"), name=PLAN_FILE)
+    # fitted after the checks: a surrogate can take a minute (its fit is kept on disk when slow)
+    benchmark = table.in_mode(spec.mode)
     todo = [t for t in tasks if not t.path.exists()]
     live_todo = sum(t.spec.backend == "live" for t in todo)
     if not quiet:
@@ -161,7 +163,11 @@ def write_report(out: Path) -> tuple[Path, dict]:
         "settings": json.dumps(spec["settings"], sort_keys=True),
     }
     text, outcomes, order, lookups = build_agreement_report(
-        rows, spec["budget_epochs"], f"Live versus replay: {spec['model']}", notes
+        rows,
+        spec["budget_epochs"],
+        f"Live versus replay: {spec['model']}",
+        notes,
+        record["cache"].get("seed_to_seed_mae"),
     )
     path = out / REPORT_FILE
     atomic_write_bytes(path, text.encode("utf-8"))
@@ -177,16 +183,21 @@ def write_report(out: Path) -> tuple[Path, dict]:
 
 def echo_summary(summary: dict) -> None:
     """Print the outcome table, the orders and the lookup figures."""
-    click.echo(f"{'algorithm':10} {'pairs':>5} {'live [95% band]':>24} {'replay [95% band]':>24} {'gap':>8}")
+    click.echo(
+        f"{'algorithm':10} {'pairs':>5} {'live [95% band]':>24} {'replay [95% band]':>24} "
+        f"{'gap replay - live [95% band]':>30}"
+    )
     for r in summary["outcomes"]:
         live = f"{r['live']:.4f} [{r['live_lo']:.4f}, {r['live_hi']:.4f}]"
         replay = f"{r['replay']:.4f} [{r['replay_lo']:.4f}, {r['replay_hi']:.4f}]"
-        click.echo(f"{r['algorithm']:10} {r['pairs']:>5} {live:>24} {replay:>24} {r['gap']:>+8.4f}")
+        gap = f"{r['gap']:+.4f} [{r['gap_lo']:+.4f}, {r['gap_hi']:+.4f}]"
+        click.echo(f"{r['algorithm']:10} {r['pairs']:>5} {live:>24} {replay:>24} {gap:>30}")
     order = summary["order"]
     tau = "" if order["kendall"] is None else f" (Kendall's tau {order['kendall']:.2f})"
     click.echo(f"best first, live: {' < '.join(order['live'])}; replayed: {' < '.join(order['replay'])}{tau}")
     for r in summary["lookups"]:
         click.echo(
             f"cache vs live, {r['results']} ({r['n']}): Spearman {r['spearman']:.3f}, "
-            f"Kendall {r['kendall']:.3f}, MAE {r['mae']:.4f}, bias {r['bias']:+.4f}"
+            f"Kendall {r['kendall']:.3f}, MAE {r['mae']:.4f} (two trainings of one config: "
+            f"{r['seed_to_seed_mae']:.4f}), bias {r['bias']:+.4f}"
         )
