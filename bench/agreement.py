@@ -23,7 +23,7 @@ import pandas as pd
 
 from bench.compare import DEFAULT_ALGORITHMS, Task
 from bench.experiment import RunSpec, run_live, run_replay
-from bench.results import read_results, rows_table, write_results
+from bench.results import read_results, write_run
 from cache.benchmark import Benchmark
 from hpo import provenance
 from hpo.algorithms import AlgorithmSettings, get_algorithm
@@ -169,28 +169,10 @@ def run_task(
         done = run_live(spec, on_result=on_result)
     else:
         done = run_replay(spec, benchmark, on_result=on_result)
-    experiment = {
-        "experiment_id": spec.experiment_id,
-        "model": spec.model,
-        "algorithm": spec.algorithm,
-        "backend": spec.backend,
-        "seed": spec.seed,
-    }
-    table = rows_table(done.outcome.rows, experiment, spec.search_space.names)
-    if spec.backend == "live":
-        table = table.append_column(EXPECTED_COLUMN, [expected_errors(benchmark, done.outcome.rows)])
-    meta = {
-        "kind": "agree",
-        "spec": spec.to_dict(),
-        "experiment_id": spec.experiment_id,
-        "command": command,
-        "environment": done.environment,
-        "epochs_trained": done.outcome.epochs_trained,
-        "busy_seconds": done.backend.busy_seconds,
-        "makespan_seconds": done.backend.now,
-    }
-    task.path.parent.mkdir(parents=True, exist_ok=True)
-    return write_results(task.path, table, meta)
+    columns = (
+        {EXPECTED_COLUMN: expected_errors(benchmark, done.outcome.rows)} if spec.backend == "live" else None
+    )
+    return write_run(task.path, spec, done, command, "agree", columns)
 
 
 def read_rows(out: Path) -> pd.DataFrame:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from bench.experiment import RunSpec, run_replay
-from bench.results import rows_table, write_results
+from bench.results import write_run
 from cache.benchmark import MODES, Benchmark
 from cache.store import atomic_write_bytes
 from hpo import provenance
@@ -165,27 +165,7 @@ def _benchmark(spec: RunSpec) -> Benchmark:
 def run_task(task: Task, command: str) -> Path:
     """Replay one task and write its rows; returns the file written."""
     done = run_replay(task.spec, _benchmark(task.spec))
-    spec = task.spec
-    experiment = {
-        "experiment_id": spec.experiment_id,
-        "model": spec.model,
-        "algorithm": spec.algorithm,
-        "backend": spec.backend,
-        "seed": spec.seed,
-    }
-    table = rows_table(done.outcome.rows, experiment, spec.search_space.names)
-    meta = {
-        "kind": "compare-replay",
-        "spec": spec.to_dict(),
-        "experiment_id": spec.experiment_id,
-        "command": command,
-        "environment": done.environment,
-        "epochs_trained": done.outcome.epochs_trained,
-        "busy_seconds": done.backend.busy_seconds,
-        "makespan_seconds": done.backend.now,
-    }
-    task.path.parent.mkdir(parents=True, exist_ok=True)
-    return write_results(task.path, table, meta)
+    return write_run(task.path, task.spec, done, command, "compare-replay")
 
 
 def prefit_surrogates(tasks: Sequence[Task], on_model: Callable[[str], None] | None = None) -> None:

@@ -54,6 +54,27 @@ space_option = click.option(
 )
 
 
+def halving_options(command):
+    """--eta, --r-min and --r-max, as commands that run several algorithms take them."""
+    for option in reversed(
+        [
+            click.option("--eta", type=float, default=3, show_default=True, help="Halving rate (SH, ASHA)."),
+            click.option(
+                "--r-min", type=int, default=1, show_default=True, help="Epochs at the lowest rung."
+            ),
+            click.option(
+                "--r-max",
+                type=int,
+                default=20,
+                show_default=True,
+                help="Epochs at the top rung and of FIFO trials.",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
 def parse_names(value: str, accepted, what: str) -> tuple[str, ...]:
     """Parse a comma-separated --{what}s list; an unknown name is an error listing the accepted ones."""
     names = tuple(n.strip() for n in value.split(",") if n.strip())

@@ -42,6 +42,42 @@ def write_results(path: Path, table: pa.Table, meta: dict[str, Any]) -> Path:
     return path
 
 
+def write_run(
+    path: Path,
+    spec: Any,
+    done: Any,
+    command: str,
+    kind: str,
+    columns: dict[str, Sequence[float]] | None = None,
+) -> Path:
+    """Write the rows of a finished run (`bench.experiment`'s LiveRun or ReplayRun) with its spec and command.
+
+    `columns` are added beside the rows (one value per row).
+    """
+    experiment = {
+        "experiment_id": spec.experiment_id,
+        "model": spec.model,
+        "algorithm": spec.algorithm,
+        "backend": spec.backend,
+        "seed": spec.seed,
+    }
+    table = rows_table(done.outcome.rows, experiment, spec.search_space.names)
+    for name, values in (columns or {}).items():
+        table = table.append_column(name, [list(values)])
+    meta = {
+        "kind": kind,
+        "spec": spec.to_dict(),
+        "experiment_id": spec.experiment_id,
+        "command": command,
+        "environment": done.environment,
+        "epochs_trained": done.outcome.epochs_trained,
+        "busy_seconds": done.backend.busy_seconds,
+        "makespan_seconds": done.backend.now,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_results(path, table, meta)
+
+
 def read_results(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The rows and metadata of a result file (or of `results.parquet` in a directory)."""
     path = Path(path)

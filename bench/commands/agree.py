@@ -23,6 +23,7 @@ from bench.options import (
     cache_dir_option,
     data_dir_option,
     device_option,
+    halving_options,
     model_option,
     parse_names,
     progress_bar,
@@ -62,11 +63,7 @@ SUMMARY_FILE = "agreement.json"
     type=click.Choice(AGREE_MODES),
     help="How replays answer the configs a live run draws.",
 )
-@click.option("--eta", type=float, default=3, show_default=True, help="Halving rate (SH, ASHA).")
-@click.option("--r-min", type=int, default=1, show_default=True, help="Epochs at the lowest rung.")
-@click.option(
-    "--r-max", type=int, default=20, show_default=True, help="Epochs at the top rung and of FIFO trials."
-)
+@halving_options
 @cache_dir_option
 @data_dir_option
 @device_option

@@ -22,7 +22,7 @@ from bench.compare import (
     prefit_surrogates,
     run_tasks,
 )
-from bench.options import cache_dir_option, parse_names, progress_bar, quiet_option
+from bench.options import cache_dir_option, halving_options, parse_names, progress_bar, quiet_option
 from bench.results import read_results
 from cache.benchmark import MODES
 from cache.store import atomic_write_bytes
@@ -54,11 +54,7 @@ REPORT_FILE = "report.html"
     show_default=True,
     help="Budget per replay: the simulated time the workers need to train this many median configs to --r-max.",
 )
-@click.option("--eta", type=float, default=3, show_default=True, help="Halving rate (SH, ASHA).")
-@click.option("--r-min", type=int, default=1, show_default=True, help="Epochs at the lowest rung.")
-@click.option(
-    "--r-max", type=int, default=20, show_default=True, help="Epochs at the top rung and of FIFO trials."
-)
+@halving_options
 @cache_dir_option
 @click.option(
     "--processes",
