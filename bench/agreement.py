@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.compare import DEFAULT_ALGORITHMS, Task
+from bench.compare import DEFAULT_ALGORITHMS, RUNS_DIR, Task
 from bench.experiment import RunSpec, run_live, run_replay
 from bench.results import read_results, write_run
 from cache.benchmark import Benchmark
@@ -30,14 +30,12 @@ from hpo.algorithms import AlgorithmSettings, get_algorithm
 from hpo.errors import ConfigError, HPOError
 from hpo.models import get_model
 from hpo.tuner import Budget, TuneOutcome
+from reports.agreement import CACHE_COLUMN
 
 #: Lookup modes a live run's configs can be answered in (tabular replays search only the
 #: collected configs, so they would not propose what the live run trains).
 AGREE_MODES = ("surrogate", "nearest")
-BACKENDS = ("live", "replay")
-RUNS_DIR = "runs"
 PLAN_FILE = "agree.json"
-EXPECTED_COLUMN = "cache_val_error"
 
 
 @dataclass(frozen=True)
@@ -167,11 +165,10 @@ def run_task(
     spec = task.spec
     if spec.backend == "live":
         done = run_live(spec, on_result=on_result)
+        columns = {CACHE_COLUMN: expected_errors(benchmark, done.outcome.rows)}
     else:
         done = run_replay(spec, benchmark, on_result=on_result)
-    columns = (
-        {EXPECTED_COLUMN: expected_errors(benchmark, done.outcome.rows)} if spec.backend == "live" else None
-    )
+        columns = None
     return write_run(task.path, spec, done, command, "agree", columns)
 
 

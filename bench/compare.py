@@ -139,7 +139,7 @@ def check_plan_file(
     path = out / name
     if path.exists():
         existing = json.loads(path.read_text())
-        # the budgets follow from the cache: a changed cache must not mix with old replays
+        # some keys follow from the cache (budgets, curve counts): a changed cache must not mix with old runs
         if any(existing.get(key) != record[key] for key in keys):
             raise ConfigError(
                 f"{out} holds results made with other settings ({path}); choose another --out or remove it"

@@ -15,6 +15,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from reports.agreement import (
+    CACHE_COLUMN,
+    epoch_bands,
+    lookup_agreement,
+    order_agreement,
+    outcome_agreement,
+)
 from reports.anytime import anytime_bands, average_ranks, final_summary, time_to_target, trajectories
 
 GRID_POINTS = 200
@@ -146,8 +153,6 @@ def agreement_figure(bands: pd.DataFrame) -> str:
 
 def lookup_figure(rows: pd.DataFrame) -> str:
     """The cache's validation error against the live training's, one point per live result."""
-    from reports.agreement import CACHE_COLUMN
-
     live = rows[rows["backend"] == "live"]
     fig, ax = plt.subplots(figsize=(4.6, 4.4), constrained_layout=True)
     colors = _colors(sorted(live["algorithm"].unique()))
@@ -173,8 +178,6 @@ def build_agreement_report(
     seed: int = 0,
 ) -> tuple[str, pd.DataFrame, dict, pd.DataFrame]:
     """The HTML text of a live-versus-replay report, with its outcome table, orders and lookup table."""
-    from reports.agreement import epoch_bands, lookup_agreement, order_agreement, outcome_agreement
-
     outcomes = outcome_agreement(rows, seed)
     order = order_agreement(outcomes)
     lookups = lookup_agreement(rows, seed_to_seed_mae)
