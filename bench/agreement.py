@@ -25,6 +25,7 @@ from bench.compare import DEFAULT_ALGORITHMS, RUNS_DIR, Task
 from bench.experiment import RunSpec, run_live, run_replay
 from bench.results import read_results, write_run
 from cache.benchmark import Benchmark
+from cache.surrogate import preferred_regressor
 from hpo import provenance
 from hpo.algorithms import AlgorithmSettings, get_algorithm
 from hpo.errors import ConfigError, HPOError
@@ -125,6 +126,8 @@ def plan_record(spec: AgreeSpec, table: Benchmark) -> dict[str, Any]:
             "configs": len(table.configs),
             "curves": int(table.complete.sum()),
             "seed_to_seed_mae": seed_to_seed_mae(table),
+            # the live rows hold the cache's answers too: another regressor must not mix with them
+            **({"regressor": preferred_regressor(spec.model)} if spec.mode == "surrogate" else {}),
         },
         "command": provenance.command_line(),
         "created": provenance.now_iso(),

@@ -22,6 +22,7 @@ from bench.experiment import RunSpec, run_replay
 from bench.results import write_run
 from cache.benchmark import MODES, Benchmark
 from cache.store import atomic_write_bytes
+from cache.surrogate import preferred_regressor
 from hpo import provenance
 from hpo.algorithms import AlgorithmSettings, get_algorithm
 from hpo.errors import ConfigError
@@ -132,7 +133,7 @@ def plan(spec: CompareSpec, budgets: dict[str, float], out: Path) -> list[Task]:
 def check_plan_file(
     out: Path,
     record: dict[str, Any],
-    keys: tuple[str, ...] = ("spec", "budget_seconds"),
+    keys: tuple[str, ...] = ("spec", "budget_seconds", "regressors"),
     name: str = PLAN_FILE,
 ) -> None:
     """Refuse to mix results of another plan into `out` (its `keys` differ); write the plan file if new."""
@@ -140,7 +141,7 @@ def check_plan_file(
     if path.exists():
         existing = json.loads(path.read_text())
         # some keys follow from the cache (budgets, curve counts): a changed cache must not mix with old runs
-        if any(existing.get(key) != record[key] for key in keys):
+        if any(existing.get(key) != record.get(key) for key in keys):
             raise ConfigError(
                 f"{out} holds results made with other settings ({path}); choose another --out or remove it"
             )
@@ -214,10 +215,17 @@ def _interleave(tasks: Iterable[Task]) -> list[Task]:
 
 
 def plan_record(spec: CompareSpec, budgets: dict[str, float]) -> dict[str, Any]:
-    """What the plan file holds: the spec, the budgets, when and how it was made."""
-    return {
+    """What the plan file holds: the spec, the budgets, when and how it was made.
+
+    Surrogate replays also record each model's regressor: when the preferred one changes, runs
+    answered by the old one must not mix with new ones.
+    """
+    record = {
         "spec": spec.to_dict(),
         "budget_seconds": budgets,
         "command": provenance.command_line(),
         "created": provenance.now_iso(),
     }
+    if spec.mode == "surrogate":
+        record["regressors"] = {model: preferred_regressor(model) for model in spec.models}
+    return record

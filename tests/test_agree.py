@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -10,9 +11,14 @@ import pytest
 from cachefixtures import write_cache
 from click.testing import CliRunner
 
+from bench.agreement import AgreeSpec, load_table, plan_record
 from bench.cli import cli
+from bench.compare import check_plan_file
 from bench.results import read_results
+from cache import surrogate
 from cache.benchmark import Benchmark
+from hpo.algorithms import AlgorithmSettings
+from hpo.errors import ConfigError
 from reports.agreement import (
     epoch_bands,
     final_incumbents,
@@ -237,3 +243,19 @@ def test_agree_bad_options(cache_dir, tmp_path, change, message, code) -> None:
     if code == 1:
         assert len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "agree" / "runs").exists()
+
+
+def test_a_surrogate_plan_names_its_regressor_and_refuses_another(cache_dir, tmp_path, monkeypatch) -> None:
+    # live rows hold the surrogate's answers beside them: answers of another regressor must not mix
+    settings = AlgorithmSettings(r_max=3)
+    spec = AgreeSpec("softmax", ("random",), 1, 4, settings=settings, cache_dir=str(cache_dir))
+    table = load_table(spec)
+    record = plan_record(spec, table)
+    assert record["cache"]["regressor"] == "gp"
+    assert "regressor" not in plan_record(replace(spec, mode="nearest"), table)["cache"]
+    out = tmp_path / "agree"
+    check_plan_file(out, record, keys=("spec", "cache"), name="agree.json")
+    check_plan_file(out, plan_record(spec, table), keys=("spec", "cache"), name="agree.json")  # the same
+    monkeypatch.setitem(surrogate.PREFERRED, "softmax", "knn")
+    with pytest.raises(ConfigError, match="holds results made with other settings"):
+        check_plan_file(out, plan_record(spec, table), keys=("spec", "cache"), name="agree.json")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -232,6 +234,26 @@ def test_another_comparison_into_the_same_out_is_refused(cache_dir, tmp_path) ->
     assert result.exit_code == 1
     assert "holds results made with other settings" in result.output
     assert len(list((out / "runs").glob("*/*/seed-*.parquet"))) == 12
+
+
+def test_surrogate_replays_of_another_regressor_are_not_mixed_in(cache_dir, tmp_path, monkeypatch) -> None:
+    from cache import surrogate
+
+    out = tmp_path / "cmp"
+    args = compare_args(cache_dir, out, "--mode", "surrogate")
+    assert invoke(*args).exit_code == 0
+    plan = json.loads((out / "compare.json").read_text())
+    assert plan["regressors"] == {"softmax": "gp", "lenet": "extra-trees"}
+    # a later version prefers another regressor for softmax: its replays would answer otherwise
+    monkeypatch.setitem(surrogate.PREFERRED, "softmax", "knn")
+    result = invoke(*args)
+    assert result.exit_code == 1 and "holds results made with other settings" in result.output
+    # and the default directory of the new comparison is another one
+    monkeypatch.chdir(tmp_path)
+    default = [a for a in args if a not in ("--out", str(out))]
+    assert invoke(*default).exit_code == 0
+    (made,) = (tmp_path / "results").iterdir()
+    assert json.loads((made / "compare.json").read_text())["regressors"]["softmax"] == "knn"
 
 
 def test_report_rebuilds_from_stored_results(cache_dir, tmp_path) -> None:

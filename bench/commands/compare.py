@@ -97,7 +97,8 @@ def compare(
     record = plan_record(spec, budgets)
     # by default one directory per (settings, cache budgets): the same command resumes, another
     # one (or a changed cache) starts afresh beside it
-    key = hashlib.sha256(json.dumps([record["spec"], budgets], sort_keys=True).encode()).hexdigest()[:8]
+    hashed = [record["spec"], budgets] + ([record["regressors"]] if "regressors" in record else [])
+    key = hashlib.sha256(json.dumps(hashed, sort_keys=True).encode()).hexdigest()[:8]
     out = Path(out_dir) if out_dir else Path("results") / f"compare-{mode}-{seeds}seeds-{key}"
     tasks = plan(spec, budgets, out)
     check_plan_file(out, record)
