@@ -230,6 +230,9 @@ def test_fidelity_predicts_each_config_from_the_seeds_it_was_trained_with(tmp_pa
     # the truth is each config's mean over its own trainings, and so is the prediction
     assert result.mae == pytest.approx(0.0, abs=1e-7)
     assert result.spearman == pytest.approx(1.0) and result.regret == pytest.approx(0.0, abs=1e-7)
+    # it predicts each training exactly, and a nonsense value for a training never run: the
+    # best-of draws only ever pick trainings that were run
+    assert result.optimum_bias == pytest.approx(0.0, abs=1e-7)
 
 
 def test_fidelity_within_too_few_configs_is_refused(cache_dir) -> None:
@@ -240,3 +243,38 @@ def test_fidelity_within_too_few_configs_is_refused(cache_dir) -> None:
         ConfigError, match=r"^--folds 4 is out of range for the 3 configs of softmax in the space"
     ):
         cross_validate(bench, "knn", folds=4, within=within)
+
+
+def _oracle_of(bench, transform):
+    index = {tuple(u): i for i, u in enumerate(bench.units)}
+
+    class Oracle:
+        def predict_final(self, units, s):
+            rows = [index[tuple(u)] for u in units]
+            return transform(bench.val_error[rows, s, -1])
+
+    return Oracle()
+
+
+def test_optimum_bias_is_what_the_best_of_ten_held_out_trainings_read_high(tmp_path, monkeypatch) -> None:
+    write_cache(tmp_path, n_configs=40, seeds=3, epochs=2)
+    bench = Benchmark.load("softmax", "tabular", tmp_path)
+    real = bench.val_error[:, :, -1].copy()
+
+    def figures(transform):
+        monkeypatch.setattr(Surrogate, "fit", classmethod(lambda cls, *a, **k: _oracle_of(bench, transform)))
+        return cross_validate(bench, "knn", folds=2)
+
+    # a surrogate off by a constant reads the best of any ten high by that constant
+    assert figures(lambda v: v + 0.01).optimum_bias == pytest.approx(0.01)
+    # shrinking towards the middle keeps every rank and the regret, and reads the best high
+    middle = float(np.median(real))
+    shrunk = figures(lambda v: middle + 0.5 * (v - middle))
+    assert shrunk.spearman == pytest.approx(1.0) and shrunk.regret == pytest.approx(0.0, abs=1e-7)
+    # each draw's best is below the middle (40 configs, ten drawn): shrunk by half, it reads high
+    # by half its distance to the middle; here by between 0.01 and 0.2
+    assert 0.01 < shrunk.optimum_bias < 0.2
+    # the same draws each time: the figure is reproducible, and a stretch reads low by as much
+    stretched = figures(lambda v: middle + 1.5 * (v - middle))
+    assert stretched.optimum_bias == pytest.approx(-shrunk.optimum_bias)
+    assert figures(lambda v: v + 0.01).optimum_bias == pytest.approx(0.01)

@@ -82,7 +82,8 @@ def test_fidelity_json(cache_dir) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["regressor"] == "knn" and data["n_configs"] == 32
-    assert {"spearman", "kendall", "mae", "regret", "seed_agreement", "at_chance"} <= set(data)
+    figures = {"spearman", "kendall", "mae", "regret", "optimum_bias", "seed_agreement", "at_chance"}
+    assert figures <= set(data)
     # the synthetic error saturates at chance level for the three smallest learning rates
     assert data["at_chance"] == 3 and data["spearman_learning"] < 1
     assert 0 < data["noise_ceiling"] <= 1 and 0 < data["noise_ceiling_learning"] <= 1

@@ -10,6 +10,7 @@ import numpy as np
 from bench.options import cache_dir_option, progress_bar, quiet_option, space_option
 from cache.benchmark import Benchmark
 from cache.fidelity import (
+    BEST_OF,
     Fidelity,
     at_chance,
     compare_regressors,
@@ -242,7 +243,8 @@ def _fidelity_line(name: str, result: Fidelity, folds: int, bounds: dict[str, fl
     """One model's fidelity in a sentence: the figures, then what bounds them."""
     line = (
         f"{name} {result.regressor}: Spearman {result.spearman:.3f}, Kendall {result.kendall:.3f}, "
-        f"MAE {result.mae:.4f}, regret {result.regret:.4f} ({result.n_configs} configs, {folds}-fold"
+        f"MAE {result.mae:.4f}, regret {result.regret:.4f}, best-of-{BEST_OF} bias {result.optimum_bias:+.4f} "
+        f"({result.n_configs} configs, {folds}-fold"
     )
     if _known(bounds["seed_agreement"]):
         line += (
