@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 SLOW_FIT_SECONDS = 5.0
 KEEP_PER_REGRESSOR = 3
-_FORMAT = 2  # 2: GP kernel hyperparameters shared by the seeds
+_FORMAT = 3  # 2: GP kernel hyperparameters shared by the seeds; 3: the noise scale as an input
 
 
 def surrogate_dir() -> Path:

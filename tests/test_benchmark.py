@@ -8,11 +8,21 @@ from cachefixtures import rng_config, true_error, write_cache
 from scipy import stats
 
 from cache.benchmark import Benchmark
-from cache.fidelity import AT_CHANCE, at_chance, cross_validate, noise_ceiling, seed_agreement
+from cache.fidelity import (
+    AT_CHANCE,
+    MAX_OPTIMUM_BIAS,
+    Fidelity,
+    at_chance,
+    cross_validate,
+    noise_ceiling,
+    pick_regressor,
+    seed_agreement,
+)
 from cache.schema import CacheError
-from cache.surrogate import Surrogate
+from cache.surrogate import Surrogate, inputs, noise_scale
 from cache.tables import read_model
 from hpo.errors import ConfigError
+from hpo.space import SearchSpace
 
 
 @pytest.fixture(scope="module")
@@ -278,3 +288,39 @@ def test_optimum_bias_is_what_the_best_of_ten_held_out_trainings_read_high(tmp_p
     stretched = figures(lambda v: middle + 1.5 * (v - middle))
     assert stretched.optimum_bias == pytest.approx(-shrunk.optimum_bias)
     assert figures(lambda v: v + 0.01).optimum_bias == pytest.approx(0.01)
+
+
+def _fidelity(regressor, spearman, bias):
+    return Fidelity(regressor, spearman, spearman, spearman, 0.01, 0.0, bias, 10, 2, 0, None)
+
+
+def test_the_picked_regressor_ranks_best_among_those_whose_optimum_reads_true() -> None:
+    results = [
+        _fidelity("extra-trees", 0.973, 0.0176),
+        _fidelity("gp", 0.968, -0.0076),
+        _fidelity("forest", 0.967, 0.0076),
+    ]
+    assert pick_regressor(results).regressor == "gp"
+    assert pick_regressor([_fidelity("knn", 0.9, MAX_OPTIMUM_BIAS)]).regressor == "knn"
+    assert pick_regressor([_fidelity("knn", 0.9, -MAX_OPTIMUM_BIAS - 1e-4)]) is None
+
+
+def test_noise_scale_is_log_learning_rate_over_batch_scaled_to_the_space() -> None:
+    space = SearchSpace.from_scipy(
+        {"learning_rate": stats.loguniform(1e-4, 1.0), "batch_size": stats.randint(32, 512)}
+    )
+    corners = [{"learning_rate": 1e-4, "batch_size": 511}, {"learning_rate": 1.0, "batch_size": 32}]
+    middle = {"learning_rate": 1e-2, "batch_size": 128}
+    units = np.array([space.to_unit(c) for c in [*corners, middle]])
+    low, high = math.log(1e-4 / 511), math.log(1.0 / 32)
+    assert noise_scale(space, units) == pytest.approx([0.0, 1.0, (math.log(1e-2 / 128) - low) / (high - low)])
+    # the trees and k-NN learn from it beside the encoding; the GP's kernel from the encoding alone
+    assert inputs(space, units, "forest").shape == (3, 3)
+    assert inputs(space, units, "gp") is units
+    no_batch = SearchSpace.from_scipy(
+        {"learning_rate": stats.loguniform(1e-4, 1.0), "C": stats.loguniform(1e-2, 1e2)}
+    )
+    assert noise_scale(no_batch, units[:, :2]) is None and inputs(no_batch, units[:, :2], "forest").shape == (
+        3,
+        2,
+    )

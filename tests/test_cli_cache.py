@@ -108,7 +108,11 @@ def test_fidelity_shows_progress_on_stderr_unless_quiet(cache_dir) -> None:
     assert shown.exit_code == 0, shown.output
     # five regressors x two folds, counted on stderr; the figures alone on stdout
     assert "10/10 [" in shown.stderr and "fit" in shown.stderr and "fidelity" not in shown.stdout
-    assert len(shown.stdout.strip().splitlines()) == 5
+    lines = shown.stdout.strip().splitlines()
+    assert len(lines) == 6 and lines[-1].startswith(
+        "softmax: picked by the best Spearman with a best-of-10 bias"
+    )
+    assert lines[-1].endswith("; replays use gp")
     quiet = invoke(*args, "--quiet")
     assert quiet.exit_code == 0 and quiet.stderr == "" and quiet.stdout == shown.stdout
 

@@ -11,11 +11,13 @@ from bench.options import cache_dir_option, progress_bar, quiet_option, space_op
 from cache.benchmark import Benchmark
 from cache.fidelity import (
     BEST_OF,
+    MAX_OPTIMUM_BIAS,
     Fidelity,
     at_chance,
     compare_regressors,
     cross_validate,
     noise_ceiling,
+    pick_regressor,
     scored_configs,
     seed_agreement,
 )
@@ -208,14 +210,26 @@ def fidelity(
                 results = [cross_validate(bench, chosen, folds, seed, within, on_fold=bar.update)]
             bounds = _bounds(bench, within)
             label = name if space_file is None else f"{name} (configs inside {space_file})"
+            picked = pick_regressor(results) if regressor == "all" else None
             bar.clear()  # the figures go to stdout between redraws of the bar on stderr
             for result in results:
                 if as_json:
                     extra = {} if space is None else {"space": space.to_dict()}
+                    if regressor == "all":
+                        extra["picked"] = result is picked
                     echo_json({"model": name, **result.to_dict(), **bounds, **extra})
                 else:
                     click.echo(_fidelity_line(label, result, folds, bounds))
+            if regressor == "all" and not as_json:
+                click.echo(_pick_line(name, picked))
             bar.refresh()
+
+
+def _pick_line(name: str, picked: Fidelity | None) -> str:
+    """Which regressor the rule picks, beside the one replays use."""
+    rule = f"the best Spearman with a best-of-{BEST_OF} bias within +-{MAX_OPTIMUM_BIAS}"
+    choice = picked.regressor if picked else "none qualifies"
+    return f"{name}: picked by {rule}: {choice}; replays use {preferred_regressor(name)}"
 
 
 def _bounds(bench: Benchmark, within: np.ndarray | None) -> dict[str, float | None]:
