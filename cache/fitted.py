@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 SLOW_FIT_SECONDS = 5.0
 KEEP_PER_REGRESSOR = 3
-_FORMAT = 3  # 2: GP kernel hyperparameters shared by the seeds; 3: the noise scale as an input
+_FORMAT = 4  # 2: GP kernel hyperparameters shared by the seeds; 3: the noise scale as an input; 4: forest leaves of 3
 
 
 def surrogate_dir() -> Path:

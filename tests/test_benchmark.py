@@ -186,7 +186,9 @@ def test_configs_at_chance_are_counted_and_ranked_apart(tmp_path) -> None:
     assert (stuck | ~capped).all()
     bench.val_error[stuck] = rng.uniform(0.87, 0.93, size=bench.val_error[stuck].shape)
     assert at_chance(bench).tolist() == stuck.tolist()
-    result = cross_validate(bench, "forest", folds=4)
+    # extra-trees: one row a leaf resolves the 48 learners' three-epoch curves (the forest's
+    # three-row leaves, chosen on LeNet's 256 x 20, rank them at 0.84)
+    result = cross_validate(bench, "extra-trees", folds=4)
     assert result.at_chance == stuck.sum()
     assert result.spearman_learning > 0.9 > result.spearman
     assert seed_agreement(bench, stuck) < 0.5 < seed_agreement(bench, ~stuck)
