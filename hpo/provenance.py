@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 import hpo
+from hpo.models.cpu_kernels import lenet_block1
 from hpo.training.device import cpu_has_native_bf16
 
 
@@ -60,6 +61,8 @@ def environment(device: torch.device | str | None = None) -> dict[str, Any]:
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "cpu_bf16": cpu_has_native_bf16(),
         "threads": torch.get_num_threads(),
+        # LeNet's conv1 runs in C++ where it can be built, through oneDNN elsewhere: other bits
+        "lenet_conv1": lenet_block1.status(),
     }
     if device is not None:
         device = torch.device(device)

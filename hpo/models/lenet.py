@@ -12,8 +12,11 @@ from hpo.models.base import Classifier, ModelContext, ModelSpec
 from hpo.models.cpu_kernels import (
     Conv2dMixedLayout,
     Conv2dPhases,
+    ConvSigmoidPool,
+    conv_sigmoid_pool_supported,
     fused_sigmoid_avg_pool,
     fused_sigmoid_phase_mean,
+    lenet_block1,
 )
 from hpo.models.spaces import BATCH_SIZE, LEARNING_RATE
 from hpo.space import SearchSpace
@@ -48,9 +51,10 @@ class LeNet(Classifier):
         self.to(memory_format=torch.channels_last)
 
     def warm_up(self) -> None:
-        """Compile both fused sigmoid-pools once per process; each graph serves every batch size."""
+        """Build the C++ conv1 and compile the fused sigmoid-pools once per process (every batch size)."""
         if self.layers[0].weight.device.type == "cpu":
-            fused_sigmoid_phase_mean.warm_up((3, 24, 14, 14))
+            if lenet_block1.get() is None:
+                fused_sigmoid_phase_mean.warm_up((3, 24, 14, 14))
             fused_sigmoid_avg_pool.warm_up((3, 16, 10, 10))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -63,9 +67,13 @@ class LeNet(Classifier):
         # The same function as self.layers, with the layouts, formulations and fusion measured
         # fastest for fp32 on CPU (hpo/models/cpu_kernels.py), batch 256, 2 cores, medians of
         # interleaved runs: 1.60 -> 1.41 s/epoch on an AVX-512 EPYC against all-channels_last
-        # eager; 5.07 -> 4.61 s on an AVX2 EPYC from conv1 by phases.
+        # eager; 5.07 -> 4.61 s on an AVX2 EPYC from conv1 by phases; 1.31-1.43 -> 0.81-0.92 s on
+        # the AVX-512 one from conv1, its sigmoid and pool in C++.
         conv1, conv2, head = self.layers[0], self.layers[3], self.layers[6:]
-        h = fused_sigmoid_phase_mean(Conv2dPhases.apply(x, conv1.weight, conv1.bias, conv1.padding[0]))
+        if conv_sigmoid_pool_supported(x, conv1.weight):
+            h = ConvSigmoidPool.apply(x, conv1.weight, conv1.bias)
+        else:
+            h = fused_sigmoid_phase_mean(Conv2dPhases.apply(x, conv1.weight, conv1.bias, conv1.padding[0]))
         h = fused_sigmoid_avg_pool(Conv2dMixedLayout.apply(h, conv2.weight, conv2.bias))
         return head(h)
 
