@@ -21,6 +21,7 @@ import ctypes
 import functools
 import itertools
 import os
+import threading
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -211,9 +212,16 @@ class _NativeLibrary:
         self.signatures = signatures
         self.lib: ctypes.CDLL | None = None
         self.error: str | None = None
+        self._lock = threading.Lock()
 
     def get(self) -> ctypes.CDLL | None:
         """The loaded library, or None (with one warning per process) where it cannot be built."""
+        if self.lib is not None or self.error is not None:
+            return self.lib
+        with self._lock:
+            return self._load()
+
+    def _load(self) -> ctypes.CDLL | None:
         if self.lib is None and self.error is None:
             if os.environ.get(COMPILE_ENV, "") not in ("", "0"):
                 self.error = f"{COMPILE_ENV} is set"
@@ -228,7 +236,7 @@ class _NativeLibrary:
                 warnings.warn(
                     f"LeNet's C++ kernel is unavailable ({error}); conv1 runs through oneDNN, slower",
                     RuntimeWarning,
-                    stacklevel=2,
+                    stacklevel=3,
                 )
                 return None
             self.lib = lib

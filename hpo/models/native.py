@@ -15,6 +15,7 @@ import os
 import platform
 import shutil
 import subprocess
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -61,7 +62,7 @@ def build(source: Path, extra_flags: Sequence[str] = (), directory: Path | None 
         return target
     directory.mkdir(parents=True, exist_ok=True)
     # built under a private name and renamed: workers building at once never load half a file
-    partial = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    partial = target.with_name(f"{target.name}.{os.getpid()}-{threading.get_ident()}.tmp")
     result = subprocess.run(
         [compiler, *flags, "-o", str(partial), str(source)], capture_output=True, text=True, check=False
     )
