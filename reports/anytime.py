@@ -118,6 +118,55 @@ def time_to_target(bands: pd.DataFrame, baseline: str = "random") -> pd.DataFram
     return pd.DataFrame(rows, columns=["model", "algorithm", "target", "time_to_target", "speedup"])
 
 
+def speedup_bands(
+    traj: pd.DataFrame, baseline: str = "random", seed: int = 0, n_boot: int = 1000, level: float = 0.95
+) -> pd.DataFrame:
+    """Per model and algorithm: a percentile-bootstrap band of `time_to_target`'s speed-up.
+
+    Each resample draws the baseline's seeds and the algorithm's seeds (with replacement,
+    independently), takes the target as the resampled baseline's final mean and times both
+    resampled means to it. A resample in which the algorithm never reaches the target counts
+    as a speed-up of 0. The baseline's own row has no band (its speed-up is 1 by definition).
+    """
+    rows = []
+    alpha = (1 - level) / 2
+    for model, part in traj.groupby("model", sort=True):
+        tables = {
+            algorithm: runs.pivot(index="seed", columns="t", values="incumbent")
+            for algorithm, runs in part.groupby("algorithm", sort=True)
+        }
+        if baseline not in tables:
+            continue
+        grid = tables[baseline].columns.to_numpy(dtype=float)
+        base = _resampled_means(tables[baseline], group_rng(seed, model, baseline, "speedup"), n_boot)
+        target = base[:, -1]
+        base_time = _first_times(base, target, grid)
+        for algorithm, table in tables.items():
+            lo = hi = np.nan
+            if algorithm != baseline:
+                means = _resampled_means(table, group_rng(seed, model, algorithm, "speedup"), n_boot)
+                times = _first_times(means, target, grid)
+                ratio = np.where(
+                    np.isfinite(times) & (times > 0), base_time / np.where(times > 0, times, 1), 0.0
+                )
+                lo, hi = np.quantile(ratio, [alpha, 1 - alpha])
+            rows.append({"model": model, "algorithm": algorithm, "speedup_lo": lo, "speedup_hi": hi})
+    return pd.DataFrame(rows, columns=["model", "algorithm", "speedup_lo", "speedup_hi"])
+
+
+def _resampled_means(table: pd.DataFrame, rng: np.random.Generator, n_boot: int) -> np.ndarray:
+    """(n_boot, T) means of seeds drawn with replacement; a seed with no result yet counts as error 1."""
+    values = table.fillna(1.0).to_numpy(dtype=float)
+    picks = rng.integers(0, values.shape[0], size=(n_boot, values.shape[0]))
+    return values[picks].mean(axis=1)
+
+
+def _first_times(means: np.ndarray, target: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Per row of `means`: the first grid time at which it is <= that row's target (inf if never)."""
+    reached = means <= target[:, None] + 1e-12
+    return np.where(reached.any(axis=1), grid[reached.argmax(axis=1)], np.inf)
+
+
 def _first_time(curve: pd.DataFrame, target: float) -> float:
     reached = curve[curve["mean"] <= target + 1e-12]
     return float(reached["t"].iloc[0]) if len(reached) else np.inf

@@ -15,6 +15,7 @@ from reports.anytime import (
     average_ranks,
     final_summary,
     incumbent_on_grid,
+    speedup_bands,
     time_to_target,
     trajectories,
 )
@@ -125,6 +126,36 @@ def test_time_to_target_and_speedup() -> None:
     assert got.loc["random", "time_to_target"] == 8.0 and got.loc["random", "speedup"] == 1.0
     assert got.loc["asha", "time_to_target"] == 2.0 and got.loc["asha", "speedup"] == 4.0
     assert np.isinf(got.loc["slow", "time_to_target"]) and np.isnan(got.loc["slow", "speedup"])
+
+
+def _traj(curves: dict[str, list[list[float]]]) -> pd.DataFrame:
+    """A trajectory table from per-algorithm lists of per-seed incumbent curves on t = 1..T."""
+    parts = []
+    for algorithm, seeds in curves.items():
+        for seed, curve in enumerate(seeds):
+            t = np.arange(1.0, len(curve) + 1)
+            parts.append(
+                pd.DataFrame({"model": "m", "algorithm": algorithm, "seed": seed, "t": t, "incumbent": curve})
+            )
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_speedup_band_collapses_when_every_seed_agrees_and_widens_when_they_do_not() -> None:
+    random_curve = [0.3] * 7 + [0.2] * 3  # reaches its final 0.2 at t=8
+    same = _traj({"random": [random_curve] * 5, "asha": [[0.3] + [0.2] * 9] * 5, "slow": [[0.25] * 10] * 5})
+    got = speedup_bands(same, n_boot=200).set_index("algorithm")
+    assert (got.loc["asha", "speedup_lo"], got.loc["asha", "speedup_hi"]) == (4.0, 4.0)
+    assert (got.loc["slow", "speedup_lo"], got.loc["slow", "speedup_hi"]) == (0.0, 0.0)  # never reaches it
+    assert np.isnan(got.loc["random", "speedup_lo"]) and np.isnan(got.loc["random", "speedup_hi"])
+    # asha's seeds reach 0.2 at t = 2 or at t = 8: the mean reaches it at 8 only if every seed does
+    mixed = _traj({"random": [random_curve] * 5, "asha": [[0.3] + [0.2] * 9] * 4 + [random_curve]})
+    band = speedup_bands(mixed, n_boot=2000, seed=1).set_index("algorithm").loc["asha"]
+    point = time_to_target(anytime_bands(mixed, 0, 200)).set_index("algorithm").loc["asha", "speedup"]
+    assert point == 1.0  # the mean over all five reaches 0.2 only at t = 8
+    # resamples without the slow seed (0.8^5 = 33% of them) give 4x, the others 1x
+    assert band["speedup_lo"] == 1.0 and band["speedup_hi"] == 4.0
+    again = speedup_bands(mixed, n_boot=2000, seed=1).set_index("algorithm").loc["asha"]
+    assert again.equals(band)
 
 
 def test_final_summary_takes_the_incumbent_reported_by_the_budget() -> None:

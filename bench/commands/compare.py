@@ -144,13 +144,16 @@ def report(directory: str) -> None:
 
 def _echo_summary(summary: pd.DataFrame) -> None:
     click.echo(
-        f"{'model':8} {'algorithm':10} {'val error [95% band]':>24} {'test error':>10} {'speed-up':>9} {'busy':>5}"
+        f"{'model':8} {'algorithm':10} {'val error [95% band]':>24} {'test error':>10} "
+        f"{'speed-up [95% band]':>21} {'busy':>5}"
     )
     for r in summary.itertuples(index=False):
         band = f"{r.val_error:.4f} [{r.val_lo:.4f}, {r.val_hi:.4f}]"
         speed = f"{r.speedup:.2f}x" if r.speedup == r.speedup else "-"
+        if r.speedup_lo == r.speedup_lo:
+            speed += f" [{r.speedup_lo:.2f}, {r.speedup_hi:.2f}]"
         click.echo(
-            f"{r.model:8} {r.algorithm:10} {band:>24} {r.test_error:>10.4f} {speed:>9} {r.utilisation:>5.0%}"
+            f"{r.model:8} {r.algorithm:10} {band:>24} {r.test_error:>10.4f} {speed:>21} {r.utilisation:>5.0%}"
         )
 
 
