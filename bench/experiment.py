@@ -122,7 +122,7 @@ def run_live(
     scheduler = algorithms.build(spec.algorithm, space, rngs.searcher, spec.settings, initial_config=initial)
     backend = LiveBackend(trainer, spec.model, rngs.training)
     outcome = Tuner(scheduler, backend, spec.budget, on_result=on_result).run()
-    return LiveRun(spec, outcome, backend, trainer, provenance.environment(device))
+    return LiveRun(spec, outcome, backend, trainer, provenance.environment(device, spec.model))
 
 
 def final_training(live: LiveRun, epochs: int) -> dict[str, Any]:

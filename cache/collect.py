@@ -183,7 +183,7 @@ def _setup_worker(
     configure(threads)
     device = resolve_device(spec.device)
     splits = load_splits(spec.data_dir, spec=dataset)
-    provenance_entry = {"command": meta["command"], **provenance.environment(device)}
+    provenance_entry = {"command": meta["command"], **provenance.environment(device, spec.model)}
     file_meta = {k: v for k, v in meta.items() if k != "command"}
     file_meta["dataset"] = {
         "name": splits.dataset,

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 import hpo
-from hpo.models.cpu_kernels import lenet_block1
+from hpo.models import get_model
 from hpo.training.device import cpu_has_native_bf16
 
 
@@ -46,8 +46,8 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def environment(device: torch.device | str | None = None) -> dict[str, Any]:
-    """Versions, commit and machine facts to stamp on anything stored."""
+def environment(device: torch.device | str | None = None, model: str | None = None) -> dict[str, Any]:
+    """Versions, commit and machine facts to stamp on anything stored; with `model`, its code paths."""
     info: dict[str, Any] = {
         "package_version": hpo.__version__,
         "commit": git_commit(),
@@ -61,14 +61,14 @@ def environment(device: torch.device | str | None = None) -> dict[str, Any]:
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "cpu_bf16": cpu_has_native_bf16(),
         "threads": torch.get_num_threads(),
-        # LeNet's conv1 runs in C++ where it can be built, through oneDNN elsewhere: other bits
-        "lenet_conv1": lenet_block1.status(),
     }
     if device is not None:
         device = torch.device(device)
         info["device"] = str(device)
         if device.type == "cuda":
             info["gpu"] = torch.cuda.get_device_name(device)
+    if model is not None:
+        info.update(get_model(model).runtime_facts(torch.device(device or "cpu")))
     return info
 
 

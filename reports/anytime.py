@@ -55,12 +55,17 @@ def bootstrap_mean(values: np.ndarray, rng: np.random.Generator, n_boot: int = 1
     """Mean over axis 0 (seeds) and its percentile-bootstrap band, ignoring NaN: (mean, lo, hi)."""
     values = np.asarray(values, dtype=float)
     mean = np.nanmean(values, axis=0)
-    n = values.shape[0]
-    picks = rng.integers(0, n, size=(n_boot, n))
-    means = np.nanmean(values[picks], axis=1)  # (n_boot, T)
+    means = resampled_means(values, rng, n_boot)
     alpha = (1 - level) / 2
     lo, hi = np.nanquantile(means, [alpha, 1 - alpha], axis=0)
     return mean, lo, hi
+
+
+def resampled_means(values: np.ndarray, rng: np.random.Generator, n_boot: int) -> np.ndarray:
+    """(n_boot, ...) means over axis 0 (seeds) of rows drawn with replacement, ignoring NaN."""
+    n = values.shape[0]
+    picks = rng.integers(0, n, size=(n_boot, n))
+    return np.nanmean(values[picks], axis=1)
 
 
 def anytime_bands(traj: pd.DataFrame, seed: int = 0, n_boot: int = 1000) -> pd.DataFrame:
@@ -69,8 +74,7 @@ def anytime_bands(traj: pd.DataFrame, seed: int = 0, n_boot: int = 1000) -> pd.D
     for (model, algorithm), part in traj.groupby(["model", "algorithm"], sort=True):
         table = part.pivot(index="seed", columns="t", values="incumbent")
         # a seed with no result yet counts as the worst error, so early means are not flattered
-        values = table.fillna(1.0).to_numpy()
-        mean, lo, hi = bootstrap_mean(values, group_rng(seed, model, algorithm, "anytime"), n_boot)
+        mean, lo, hi = bootstrap_mean(_filled(table), group_rng(seed, model, algorithm, "anytime"), n_boot)
         out.append(
             pd.DataFrame(
                 {
@@ -138,13 +142,13 @@ def speedup_bands(
         if baseline not in tables:
             continue
         grid = tables[baseline].columns.to_numpy(dtype=float)
-        base = _resampled_means(tables[baseline], group_rng(seed, model, baseline, "speedup"), n_boot)
+        base = resampled_means(_filled(tables[baseline]), group_rng(seed, model, baseline, "speedup"), n_boot)
         target = base[:, -1]
         base_time = _first_times(base, target, grid)
         for algorithm, table in tables.items():
             lo = hi = np.nan
             if algorithm != baseline:
-                means = _resampled_means(table, group_rng(seed, model, algorithm, "speedup"), n_boot)
+                means = resampled_means(_filled(table), group_rng(seed, model, algorithm, "speedup"), n_boot)
                 times = _first_times(means, target, grid)
                 ratio = np.where(
                     np.isfinite(times) & (times > 0), base_time / np.where(times > 0, times, 1), 0.0
@@ -154,11 +158,9 @@ def speedup_bands(
     return pd.DataFrame(rows, columns=["model", "algorithm", "speedup_lo", "speedup_hi"])
 
 
-def _resampled_means(table: pd.DataFrame, rng: np.random.Generator, n_boot: int) -> np.ndarray:
-    """(n_boot, T) means of seeds drawn with replacement; a seed with no result yet counts as error 1."""
-    values = table.fillna(1.0).to_numpy(dtype=float)
-    picks = rng.integers(0, values.shape[0], size=(n_boot, values.shape[0]))
-    return values[picks].mean(axis=1)
+def _filled(table: pd.DataFrame) -> np.ndarray:
+    """Seeds x times; a seed with no result yet counts as the worst error, as in `anytime_bands`."""
+    return table.fillna(1.0).to_numpy(dtype=float)
 
 
 def _first_times(means: np.ndarray, target: np.ndarray, grid: np.ndarray) -> np.ndarray:

@@ -10,6 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from hpo import provenance
 from hpo.models import MODELS, ModelContext, build_model, cpu_kernels, native
 from hpo.models.cpu_kernels import ConvSigmoidPool, _NativeLibrary, lenet_block1
 
@@ -114,9 +115,8 @@ def test_a_build_is_reused_and_a_changed_source_builds_anew(tmp_path, monkeypatc
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted([first.name, second.name])
 
 
+@needs_kernel
 def test_a_source_the_compiler_refuses_is_one_clear_error(tmp_path) -> None:
-    if lenet_block1.get() is None:
-        pytest.skip("no C++ compiler here")
     source = tmp_path / "bad.cpp"
     source.write_text("this is not C++\n")
     with pytest.raises(native.NativeBuildError, match="could not build bad.cpp: .*error"):
@@ -149,6 +149,13 @@ def test_without_a_compiler_lenet_warns_once_and_trains_through_onednn(monkeypat
         warnings.simplefilter("error", RuntimeWarning)  # no second warning
         torch.testing.assert_close(model(x), model.layers(x))
     assert library.status().startswith("unavailable: no C++ compiler found")
+
+
+def test_provenance_records_lenets_conv1_path_and_only_for_lenet_on_cpu() -> None:
+    assert provenance.environment("cpu", "lenet")["lenet_conv1"] == lenet_block1.status()
+    assert "lenet_conv1" not in provenance.environment("cpu", "softmax")
+    assert MODELS["lenet"].runtime_facts(torch.device("cuda")) == {}  # the nn layers run there
+    assert "lenet_conv1" not in provenance.environment()  # replays train nothing
 
 
 def test_the_environment_switch_skips_the_build(monkeypatch) -> None:

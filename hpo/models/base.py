@@ -54,6 +54,11 @@ class ModelContext:
 Factory = Callable[[Mapping[str, Any], ModelContext, torch.Generator], Classifier]
 
 
+def no_runtime_facts(device: torch.device) -> dict[str, Any]:
+    """A model whose bits depend on nothing beyond the machine facts everyone records."""
+    return {}
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """A registry entry: name, default search space, default config and a seeded factory."""
@@ -63,6 +68,8 @@ class ModelSpec:
     space: SearchSpace
     defaults: Mapping[str, Any]
     factory: Factory
+    # which code paths this model's training takes on `device` (stamped into provenance)
+    runtime_facts: Callable[[torch.device], dict[str, Any]] = no_runtime_facts
 
     @property
     def hyperparameters(self) -> tuple[str, ...]:

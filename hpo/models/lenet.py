@@ -82,10 +82,16 @@ def _build(config: Mapping[str, Any], context: ModelContext, generator: torch.Ge
     return LeNet(context, generator)
 
 
+def _runtime_facts(device: torch.device) -> dict[str, Any]:
+    # conv1 runs in C++ where it can be built, through oneDNN elsewhere: other bits
+    return {"lenet_conv1": lenet_block1.status()} if device.type == "cpu" else {}
+
+
 SPEC = ModelSpec(
     name="lenet",
     description="LeNet-5 (sigmoid, average pooling, Xavier init)",
     space=SearchSpace([LEARNING_RATE, BATCH_SIZE]),
     defaults={"learning_rate": 0.1, "batch_size": 256},
     factory=_build,
+    runtime_facts=_runtime_facts,
 )
