@@ -1,10 +1,13 @@
-"""nox sessions: tests, lint, bench. torch is pinned to the CPU build on purpose."""
+"""nox sessions: tests, lint, bench, lock. Every session installs from the lock file."""
 
 from __future__ import annotations
 
 import nox
 
-# An unpinned torch can pull a multi-GB CUDA build; this is the CPU build used everywhere here.
+# The locked environment: pip-compile's output for pyproject.toml + requirements/pins.in.
+# torch is pinned there to 2.13.0, the CPU build where a CPU wheel is served; an unpinned torch
+# can pull a multi-GB CUDA build.
+LOCK = "requirements/lock.txt"
 TORCH = "torch==2.13.0"
 
 nox.options.sessions = ["tests", "lint"]
@@ -12,8 +15,8 @@ nox.options.reuse_existing_virtualenvs = True
 
 
 def _install(session: nox.Session, extras: str) -> None:
-    session.install(TORCH)
-    session.install("-e", f".[{extras}]")
+    session.install("-c", LOCK, TORCH)
+    session.install("-c", LOCK, "-e", f".[{extras}]")
 
 
 @nox.session
@@ -26,7 +29,7 @@ def tests(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check."""
-    session.install("ruff==0.17.6")  # pinned: formatter output changes between releases
+    session.install("-c", LOCK, "ruff")  # pinned in the lock: formatter output changes between releases
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
 
@@ -46,3 +49,34 @@ def bench(session: nox.Session) -> None:
         "-s",
         *session.posargs,
     )
+
+
+@nox.session
+def lock(session: nox.Session) -> None:
+    """Refresh requirements/lock.txt from pyproject.toml and requirements/pins.in (pip-tools)."""
+    session.install("pip-tools")
+    session.run(
+        "pip-compile",
+        "--quiet",
+        "--upgrade",
+        "--strip-extras",
+        "--no-emit-index-url",
+        "--no-emit-find-links",
+        "--extra=test",
+        "--extra=dev",
+        f"--output-file={LOCK}",
+        "pyproject.toml",
+        "requirements/pins.in",
+    )
+    _drop_local_version(LOCK, "torch")
+
+
+def _drop_local_version(path: str, package: str) -> None:
+    """`torch==2.13.0+cpu` -> `torch==2.13.0`: either build satisfies the pin (PEP 440), so the
+    lock serves machines with a local CPU wheel and those that use PyTorch's CPU index alike."""
+    with open(path) as fh:
+        lines = fh.read().splitlines(keepends=True)
+    prefix = f"{package}=="
+    fixed = [line.split("+")[0] + "\n" if line.startswith(prefix) and "+" in line else line for line in lines]
+    with open(path, "w") as fh:
+        fh.writelines(fixed)

@@ -39,6 +39,18 @@ threads_option = click.option(
     default=None,
     help="Torch threads per worker (default: all cores).",
 )
+workers_option = click.option(
+    "--workers",
+    type=int,
+    default=None,
+    help="Local Dask worker processes that train (default: one per core); ignored with --scheduler-address.",
+)
+scheduler_address_option = click.option(
+    "--scheduler-address",
+    default=None,
+    metavar="tcp://HOST:PORT",
+    help="Train on a running Dask cluster (`dask scheduler`, `dask worker`) instead of local workers.",
+)
 cache_dir_option = click.option(
     "--cache-dir",
     type=click.Path(file_okay=False),

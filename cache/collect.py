@@ -1,14 +1,13 @@
 """Collect learning curves from real trainings into a CurveStore, resumably.
 
 Collection is a bag of independent tasks, one per (config, training seed). Each task trains
-a fresh model to the requested epochs and writes its own part file, so tasks can run in any
-order, on any worker, and a rerun does only the tasks whose part is missing.
+a fresh model to the requested epochs on a Dask worker (`hpo.cluster`) and sends the curve
+back; the driver writes it as the task's own part file. Tasks can run in any order, on any
+worker, and a rerun does only the tasks whose part is missing.
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
-import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -21,11 +20,13 @@ from cache.design import DESIGNS, design_configs
 from cache.schema import RUN_COLUMN, SCHEMA_VERSION, arrow_schema, encode_metadata
 from cache.store import CurveStore
 from hpo import provenance
-from hpo.data import DatasetSpec, get_dataset, load_splits
-from hpo.errors import ConfigError
+from hpo.cluster import ClusterSpec, open_client
+from hpo.data import get_dataset
+from hpo.errors import ConfigError, HPOError
 from hpo.models import check_space, get_model, validate_config
 from hpo.space import SearchSpace
-from hpo.training import EpochRecord, Trainer, configure, resolve_device
+from hpo.training import EpochRecord, remote
+from hpo.training.remote import Trained, WorkerSettings
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,9 @@ class CollectSpec:
     design_seed: int = 0
     space: SearchSpace | None = None  # None: the model's default space
     device: str = "auto"
-    workers: int = 1
-    threads: int | None = None  # per worker; None: cores // workers
+    workers: int | None = None  # local worker processes; None: one per core
+    threads: int | None = None  # torch threads per worker; None: cores // workers
+    scheduler_address: str | None = None  # a running Dask scheduler instead of local workers
     data_dir: str | None = None
     extend: bool = False
 
@@ -51,7 +53,6 @@ class CollectSpec:
             ("--configs", self.n_configs, 1),
             ("--epochs", self.epochs, 1),
             ("--train-seeds", self.train_seeds, 1),
-            ("--workers", self.workers, 1),
         ):
             if not isinstance(value, int) or value < low:
                 raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
@@ -59,6 +60,12 @@ class CollectSpec:
             raise ConfigError(f"unknown design {self.design!r}; accepted: {', '.join(DESIGNS)}")
         if self.space is not None:
             check_space(self.model, self.space)
+        self.cluster  # noqa: B018 - validates --workers, --threads and --scheduler-address
+
+    @property
+    def cluster(self) -> ClusterSpec:
+        """Where the trainings run."""
+        return ClusterSpec(self.workers, self.scheduler_address, self.threads)
 
     @property
     def search_space(self) -> SearchSpace:
@@ -93,6 +100,7 @@ class TaskDone:
     train_seconds: float
     wall_seconds: float
     status: str
+    error: str = ""  # why a failed task failed (it is not stored; a rerun tries it again)
 
 
 @dataclass
@@ -161,57 +169,24 @@ def task_table(spec: CollectSpec, task: Task, curve: list[EpochRecord], meta: di
     return pa.table(columns, schema=schema)
 
 
-# -- workers -------------------------------------------------------------------------------
-
-_worker: dict[str, Any] = {}
+# -- execution on the cluster -----------------------------------------------------------
 
 
-def _init_worker(
-    spec: CollectSpec, store_root: str, meta: dict[str, Any], threads: int, dataset: DatasetSpec
-) -> None:
-    try:
-        _setup_worker(spec, store_root, meta, threads, dataset)
-    except Exception as exc:
-        # A failing Pool initializer makes multiprocessing respawn workers forever; keep the
-        # error and raise it from the first task instead, so the parent sees it.
-        _worker["error"] = exc
+def _train_task(settings: WorkerSettings, model: str, task: Task, epochs: int) -> Trained:
+    return remote.train(settings, model, task.config, epochs, seed=task.train_seed)
 
 
-def _setup_worker(
-    spec: CollectSpec, store_root: str, meta: dict[str, Any], threads: int, dataset: DatasetSpec
-) -> None:
-    configure(threads)
-    device = resolve_device(spec.device)
-    splits = load_splits(spec.data_dir, spec=dataset)
-    provenance_entry = {"command": meta["command"], **provenance.environment(device, spec.model)}
+def _store_done(
+    spec: CollectSpec, store: CurveStore, meta: dict[str, Any], task: Task, trained: Trained, wall: float
+) -> TaskDone:
+    """Write one finished training's part (the driver is the only writer) and report it."""
     file_meta = {k: v for k, v in meta.items() if k != "command"}
-    file_meta["dataset"] = {
-        "name": splits.dataset,
-        "checksums": splits.checksums,
-        "split_seed": splits.split_seed,
-        "n_train": splits.n_train,
-        "n_val": int(splits.val_y.shape[0]),
-        "n_test": int(splits.test_y.shape[0]),
-    }
-    file_meta["provenance"] = [provenance_entry]
-    _worker.update(spec=spec, store=CurveStore(store_root), trainer=Trainer(splits, device), meta=file_meta)
-
-
-def _run_task(task: Task) -> TaskDone:
-    if "error" in _worker:
-        raise _worker["error"]
-    spec, store, trainer = _worker["spec"], _worker["store"], _worker["trainer"]
-    started = time.perf_counter()
-    curve = trainer.fit(spec.model, task.config, spec.epochs, seed=task.train_seed)
-    meta = {**_worker["meta"], "created": provenance.now_iso()}
-    store.write_part(spec.model, task.config_id, task.train_seed, task_table(spec, task, curve, meta))
-    return TaskDone(
-        task,
-        len(curve),
-        sum(r.epoch_seconds for r in curve),
-        time.perf_counter() - started,
-        curve[-1].status,
-    )
+    file_meta["dataset"] = trained.dataset
+    file_meta["provenance"] = [{"command": meta["command"], **trained.environment}]
+    file_meta["created"] = provenance.now_iso()
+    curve = trained.records
+    store.write_part(spec.model, task.config_id, task.train_seed, task_table(spec, task, curve, file_meta))
+    return TaskDone(task, len(curve), sum(r.epoch_seconds for r in curve), wall, curve[-1].status)
 
 
 def collect(
@@ -236,28 +211,57 @@ def collect(
         "collection": {k: v for k, v in asdict(spec).items() if k not in ("space", "data_dir", "extend")},
         "command": command,
     }
-    threads = spec.threads or max(1, (os.cpu_count() or 1) // spec.workers)
-    for done in _execute(spec, str(store.root), meta, threads, work.missing):
-        if on_done is not None:
-            on_done(done)
-    store.compact(spec.model)
+    try:
+        for done in _execute(spec, store, meta, work.missing):
+            if on_done is not None:
+                on_done(done)
+    finally:
+        # whatever finished is kept, also when interrupted: its parts become a shard
+        store.compact(spec.model)
     return work
 
 
 def _execute(
-    spec: CollectSpec, root: str, meta: dict[str, Any], threads: int, tasks: list[Task]
+    spec: CollectSpec, store: CurveStore, meta: dict[str, Any], tasks: list[Task]
 ) -> Iterator[TaskDone]:
+    """Run the tasks on the cluster and store each result as it arrives."""
     if not tasks:
         return
-    dataset = get_dataset()
-    if spec.workers == 1:
-        _setup_worker(spec, root, meta, threads, dataset)
-        for task in tasks:
-            yield _run_task(task)
-        return
-    # spawn, not fork: forking a process whose OpenMP pool already started can deadlock.
-    context = mp.get_context("spawn")
-    with context.Pool(
-        spec.workers, initializer=_init_worker, initargs=(spec, root, meta, threads, dataset)
-    ) as pool:
-        yield from pool.imap_unordered(_run_task, tasks)
+    from distributed import as_completed
+
+    cluster = spec.cluster
+    settings = WorkerSettings(spec.device, cluster.torch_threads(), spec.data_dir, get_dataset())
+    with open_client(cluster) as client:
+        futures = {}
+        for i, task in enumerate(tasks):
+            # earlier tasks first (seed-major order), so an interrupted run has whole seeds
+            future = client.submit(
+                _train_task,
+                settings,
+                spec.model,
+                task,
+                spec.epochs,
+                key=f"train-{task.config_id}-s{task.train_seed}",
+                retries=1,
+                priority=-i,
+                pure=False,
+            )
+            futures[future] = (task, time.perf_counter())
+        try:
+            for future in as_completed(futures):
+                task, submitted = futures.pop(future)
+                try:
+                    trained = future.result()
+                except HPOError:
+                    raise  # bad data or config: every task would fail alike
+                except Exception as exc:  # a training, or its worker, failed twice
+                    yield TaskDone(task, 0, 0.0, time.perf_counter() - submitted, "failed", _one_line(exc))
+                    continue
+                yield _store_done(spec, store, meta, task, trained, time.perf_counter() - submitted)
+        finally:
+            client.cancel(list(futures))
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__

@@ -167,7 +167,10 @@ def test_sigkill_mid_collection_then_rerun_loses_and_duplicates_nothing(fake_dat
 @pytest.mark.real_data
 def test_sigkill_real_collect_of_the_issue(tmp_path) -> None:
     """`bench collect --model softmax --configs 4 --epochs 2` on real FashionMNIST, killed and rerun."""
+    # the interpreter running the tests, not whatever `bench` is first on PATH
     cmd = [
+        sys.executable,
+        "-m",
         "bench",
         "collect",
         "--model",
@@ -198,3 +201,26 @@ def test_a_worker_that_cannot_start_is_an_error_not_a_hang(fake_dataset, tmp_pat
     spec = CollectSpec(model="softmax", n_configs=2, epochs=1, workers=2, threads=1, data_dir=str(bad))
     with pytest.raises(DataError, match="checksum mismatch"):
         collect(spec, CurveStore(tmp_path / "cache"), command="x")
+
+
+def test_a_worker_killed_mid_collection_loses_nothing(fake_dataset, tmp_path) -> None:
+    """SIGKILL of a Dask worker process while it trains: its task runs again elsewhere."""
+    import psutil
+
+    killed: list[int] = []
+
+    def kill_a_worker(done) -> None:
+        if killed:
+            return
+        # the local cluster's worker processes are children of this one: kill the one training
+        children = psutil.Process().children(recursive=True)
+        busy = max(children, key=lambda p: p.cpu_percent(interval=0.05))
+        killed.append(busy.pid)
+        os.kill(busy.pid, signal.SIGKILL)
+
+    spec = CollectSpec(model="softmax", n_configs=12, epochs=3, workers=2, threads=1)
+    store = CurveStore(tmp_path)
+    collect(spec, store, command="x", on_done=kill_a_worker)
+    assert killed
+    rows = rows_of(tmp_path)
+    assert len(rows) == 12 * 3 and not rows.duplicated(["config_id", "train_seed", "epoch"]).any()

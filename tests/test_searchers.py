@@ -201,10 +201,17 @@ def _best_after(name: str, objective, seed: int, n: int) -> float:
     return best
 
 
+# Why 40 seeds at p < 0.01. Measured on Hartmann-6 at 30 evaluations, the hardest of the three,
+# over 200 seeds: BO's final regret is below random search's in 82% of the pairs. Resampling
+# those 200 pairs, a one-sided Wilcoxon signed-rank test reaches p < 0.01 with 20 seeds in only
+# 91% of seed sets (so a change of library version or of the GP's arithmetic that reshuffles the
+# trajectories failed it by chance, at p = 0.0148), with 30 in 98.8% and with 40 in 99.9% (median
+# p 7e-7). A BO that has regressed to random search passes with probability 0.01 at any seed
+# count, so the test catches that regression 99 times in 100 whichever seeds it draws.
 @pytest.mark.slow
 @pytest.mark.parametrize(("objective", "n"), [(BRANIN, 20), (HARTMANN6, 30), (SVM_LIKE, 25)])
-def test_bo_beats_random_search_over_20_seeds(objective, n) -> None:
-    seeds = range(20)
+def test_bo_beats_random_search_over_40_seeds(objective, n) -> None:
+    seeds = range(40)
     bo = np.array([_best_after("bo", objective, s, n) for s in seeds])
     rs = np.array([_best_after("random", objective, 1000 + s, n) for s in seeds])
     # one-sided Wilcoxon signed-rank test on the paired final regrets

@@ -14,8 +14,10 @@ from bench.options import (
     model_option,
     progress_bar,
     quiet_option,
+    scheduler_address_option,
     space_option,
     threads_option,
+    workers_option,
 )
 from cache.collect import CollectSpec, Plan, TaskDone
 from cache.collect import collect as run_collect
@@ -39,7 +41,8 @@ from hpo.models import get_model
 @click.option("--design-seed", type=int, default=0, show_default=True, help="Seed of the design.")
 @space_option
 @cache_dir_option
-@click.option("--workers", type=int, default=1, show_default=True, help="Parallel training processes.")
+@workers_option
+@scheduler_address_option
 @threads_option
 @device_option
 @data_dir_option
@@ -56,7 +59,8 @@ def collect(
     design_seed: int,
     space_file: str | None,
     cache_dir: str | None,
-    workers: int,
+    workers: int | None,
+    scheduler_address: str | None,
     threads: int | None,
     device: str,
     data_dir: str | None,
@@ -75,17 +79,20 @@ def collect(
         device=device,
         workers=workers,
         threads=threads,
+        scheduler_address=scheduler_address,
         data_dir=data_dir,
         extend=extend,
     )
     store = writable_store(cache_dir)
-    state: dict = {"epochs": 0, "bar": None, "open": Counter(), "configs": 0}
+    state: dict = {"epochs": 0, "bar": None, "open": Counter(), "configs": 0, "failed": []}
 
     def on_start(work: Plan) -> None:
         if not quiet:
             have = len(work.tasks) - len(work.missing)
+            where = spec.scheduler_address or f"{spec.cluster.n_local_workers} local workers"
             click.echo(
-                f"{model}: {len(work.tasks)} trainings planned, {have} already cached, {len(work.missing)} to run",
+                f"{model}: {len(work.tasks)} trainings planned, {have} already cached, {len(work.missing)} to run "
+                f"on {where}, into {store.model_dir(model)}",
                 err=True,
             )
         # a config is done once every one of its training seeds is stored
@@ -99,6 +106,9 @@ def collect(
 
     def on_done(done: TaskDone) -> None:
         bar = state["bar"]
+        if done.status == "failed":
+            state["failed"].append(done)
+            bar.write(f"failed: config {done.task.config_id} seed {done.task.train_seed}: {done.error}")
         state["epochs"] += done.epochs
         rate = state["epochs"] / max(bar.format_dict["elapsed"], 1e-9)
         state["open"][done.task.config_id] -= 1
@@ -107,8 +117,17 @@ def collect(
         )
         bar.update(1)
 
-    work = run_collect(spec, store, on_start=on_start, on_done=on_done)
-    if state["bar"] is not None:
-        state["bar"].close()
+    try:
+        work = run_collect(spec, store, on_start=on_start, on_done=on_done)
+    finally:
+        if state["bar"] is not None:
+            state["bar"].close()
+    failed = state["failed"]
     if not quiet:
-        click.echo(f"{model}: {len(work.tasks)} trainings in {store.model_dir(model)}", err=True)
+        stored = len(work.tasks) - len(failed)
+        click.echo(f"{model}: {stored} of {len(work.tasks)} trainings in {store.model_dir(model)}", err=True)
+    if failed:
+        raise click.ClickException(
+            f"{len(failed)} trainings failed twice and were not stored (rerun to try them again); "
+            f"first: {failed[0].error}"
+        )

@@ -1,6 +1,13 @@
 """Training: epochs, learning curves, checkpoints, devices."""
 
-from hpo.training.curve import CURVE_FIELDS, STATUS_DIVERGED, STATUS_OK, WORST_ERROR, EpochRecord
+from hpo.training.curve import (
+    CURVE_FIELDS,
+    STATUS_DIVERGED,
+    STATUS_FAILED,
+    STATUS_OK,
+    WORST_ERROR,
+    EpochRecord,
+)
 from hpo.training.device import DEVICE_CHOICES, resolve_device
 from hpo.training.runtime import configure, tune_allocator
 from hpo.training.trainer import (
@@ -17,6 +24,7 @@ __all__ = [
     "DEVICE_CHOICES",
     "PRECISIONS",
     "STATUS_DIVERGED",
+    "STATUS_FAILED",
     "STATUS_OK",
     "WORST_ERROR",
     "EpochRecord",

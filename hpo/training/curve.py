@@ -10,6 +10,7 @@ WORST_ERROR = 1.0
 
 STATUS_OK = "ok"
 STATUS_DIVERGED = "diverged"
+STATUS_FAILED = "failed"  # the training raised, or its worker died, twice
 
 CURVE_FIELDS = ("epoch", "train_loss", "val_loss", "val_error", "test_error", "epoch_seconds", "status")
 

@@ -1,0 +1,111 @@
+"""Where real trainings run: a Dask cluster, local by default, remote when given an address.
+
+Every real training (collection, live HPO) is a task on a `distributed.Client`. Without an
+address a `LocalCluster` of worker processes with one Dask thread each is started on loopback
+and stopped on exit; with one, the tasks go to a cluster that the user started
+(`dask scheduler`, `dask worker`). The driver keeps all decisions and writes every file;
+workers only train and return what they trained.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from hpo.errors import ConfigError, HPOError
+
+# A worker that dies under a task gets the task retried once elsewhere, then it fails.
+ALLOWED_FAILURES = 1
+CONNECT_TIMEOUT_S = 10.0
+WORKERS_TIMEOUT_S = 30.0
+
+
+class ClusterError(HPOError):
+    """The cluster cannot be reached or has no workers."""
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """How many local workers to start, or which cluster to use, and torch threads per worker."""
+
+    workers: int | None = None  # local worker processes; None: one per core
+    address: str | None = None  # tcp://HOST:PORT of a running Dask scheduler
+    threads: int | None = None  # torch threads per worker; None: cores // workers
+
+    def __post_init__(self) -> None:
+        if self.workers is not None and (not isinstance(self.workers, int) or self.workers < 1):
+            raise ConfigError(f"--workers must be an integer >= 1, got {self.workers!r}")
+        if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
+            raise ConfigError(f"--threads must be an integer >= 1, got {self.threads!r}")
+        if self.address is not None and "://" not in self.address:
+            raise ConfigError(
+                f"--scheduler-address {self.address!r} is not an address; accepted: tcp://HOST:PORT"
+            )
+
+    @property
+    def n_local_workers(self) -> int:
+        """Worker processes a local cluster starts."""
+        return self.workers or os.cpu_count() or 1
+
+    def torch_threads(self) -> int:
+        """Torch intra-op threads in each worker, so that local workers share the cores."""
+        if self.threads is not None:
+            return self.threads
+        if self.address is not None:
+            return 1  # a remote worker's cores are unknown here; one thread never oversubscribes
+        return max(1, (os.cpu_count() or 1) // self.n_local_workers)
+
+
+@contextmanager
+def open_client(spec: ClusterSpec) -> Iterator[object]:
+    """A `distributed.Client` on the spec's cluster, closed (and a local cluster stopped) on exit."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    settings = {
+        "distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
+        # trainings may start processes of their own (torch.compile's workers)
+        "distributed.worker.daemon": False,
+        "distributed.admin.system-monitor.gil.enabled": False,
+    }
+    with dask.config.set(settings):
+        if spec.address is None:
+            cluster = LocalCluster(
+                n_workers=spec.n_local_workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
+            try:
+                with Client(cluster) as client:
+                    yield client
+            finally:
+                cluster.close()
+            return
+        try:
+            client = Client(spec.address, timeout=CONNECT_TIMEOUT_S)
+        except (OSError, TimeoutError) as exc:
+            raise ClusterError(
+                f"cannot reach the Dask scheduler at {spec.address} ({type(exc).__name__}: {exc})"
+            ) from None
+        try:
+            try:
+                client.wait_for_workers(1, timeout=WORKERS_TIMEOUT_S)
+            except TimeoutError:
+                raise ClusterError(
+                    f"the Dask scheduler at {spec.address} has no workers after {WORKERS_TIMEOUT_S:.0f} s; "
+                    "start some with `dask worker " + spec.address + "`"
+                ) from None
+            yield client
+        finally:
+            client.close()
+
+
+def n_workers(client: object) -> int:
+    """Workers the client's scheduler knows now."""
+    return len(client.scheduler_info(n_workers=-1)["workers"])  # type: ignore[attr-defined]
