@@ -60,8 +60,25 @@ class ClusterSpec:
 
 
 @contextmanager
+def _quiet_distributed() -> Iterator[None]:
+    """Keep Dask's own INFO lines (and the tracebacks of its shutdown races) off the user's terminal."""
+    logger = logging.getLogger("distributed")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+@contextmanager
 def open_client(spec: ClusterSpec) -> Iterator[object]:
     """A `distributed.Client` on the spec's cluster, closed (and a local cluster stopped) on exit."""
+    with _quiet_distributed():
+        yield from _open_client(spec)  # type: ignore[misc]
+
+
+def _open_client(spec: ClusterSpec) -> Iterator[object]:
     import dask
     from distributed import Client, LocalCluster
 

@@ -75,7 +75,7 @@ def environment(device: torch.device | str | None = None, model: str | None = No
 def command_line() -> str:
     """The command that started this process, as a shell would read it."""
     argv = list(sys.argv)
-    if argv and argv[0].endswith(("/bench", "bench")):
+    if argv and argv[0].endswith(("/bench", "bench", "bench/__main__.py")):  # the script or `python -m bench`
         argv[0] = "bench"
     return shlex.join(argv)
 
