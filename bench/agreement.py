@@ -53,6 +53,7 @@ class AgreeSpec:
     data_dir: str | None = None
     device: str = "auto"
     threads: int | None = None
+    scheduler_address: str | None = None  # live runs on a running Dask cluster (one worker each)
 
     def __post_init__(self) -> None:
         get_model(self.model)
@@ -93,8 +94,13 @@ class AgreeSpec:
             device=self.device,
             data_dir=self.data_dir,
             threads=self.threads,
+            workers=1,  # one worker live and replayed: the runs' orders of results then agree
+            scheduler_address=self.scheduler_address,
         )
-        return live, replace(live, backend="replay", mode=self.mode, cache_dir=self.cache_dir)
+        replay = replace(
+            live, backend="replay", mode=self.mode, cache_dir=self.cache_dir, scheduler_address=None
+        )
+        return live, replay
 
 
 def load_table(spec: AgreeSpec) -> Benchmark:

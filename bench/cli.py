@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from hpo.errors import HPOError
+from hpo.errors import ConfigError, HPOError
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -57,8 +57,20 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
+USAGE_EXIT = 2  # as click's own usage errors
+
+
+class _OneLineError(click.ClickException):
+    """`Error: message` on one line of stderr, with the given exit code."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
 class _Group(click.Group):
-    """A group that turns user errors into one line and exit code 1, never a traceback.
+    """A group that turns user errors into one line, never a traceback: exit code 2 for bad
+    options and files (ConfigError), 1 for data, caches, clusters and the operating system.
 
     Its commands are imported when one is run or asked for help, not to list them.
     """
@@ -92,8 +104,13 @@ class _Group(click.Group):
             with warnings.catch_warnings():
                 warnings.showwarning = _one_line_warning
                 return super().invoke(ctx)
-        except HPOError as exc:
-            raise click.ClickException(str(exc)) from None
+        except ConfigError as exc:  # the user's options or files: a usage error
+            raise _OneLineError(str(exc), USAGE_EXIT) from None
+        except HPOError as exc:  # data, cache or cluster that cannot serve
+            raise _OneLineError(str(exc), 1) from None
+        except OSError as exc:  # the operating system said no: one line naming the path
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise _OneLineError(f"{where}{exc.strerror or exc}", 1) from None
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)

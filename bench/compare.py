@@ -19,13 +19,13 @@ from typing import Any
 import numpy as np
 
 from bench.experiment import RunSpec, run_replay
-from bench.results import write_run
+from bench.results import is_finished, write_run
 from cache.benchmark import MODES, Benchmark
-from cache.store import atomic_write_bytes
 from cache.surrogate import preferred_regressor
 from hpo import provenance
 from hpo.algorithms import AlgorithmSettings, get_algorithm
 from hpo.errors import ConfigError
+from hpo.files import atomic_write_bytes
 from hpo.models import get_model
 from hpo.tuner import Budget
 
@@ -177,7 +177,7 @@ def prefit_surrogates(tasks: Sequence[Task], on_model: Callable[[str], None] | N
     """
     specs = {}
     for task in tasks:
-        if task.spec.mode == "surrogate" and not task.path.exists():
+        if task.spec.mode == "surrogate" and not is_finished(task.path):
             specs.setdefault((task.spec.model, task.spec.cache_dir), task.spec)
     for spec in specs.values():
         if on_model:
@@ -192,7 +192,7 @@ def run_tasks(
     on_done: Callable[[Task], None] | None = None,
 ) -> None:
     """Run the tasks whose result file is missing, in `processes` processes (1: in this one)."""
-    todo = [t for t in tasks if not t.path.exists()]
+    todo = [t for t in tasks if not is_finished(t.path)]
     if processes <= 1:
         for task in todo:
             run_task(task, command)

@@ -13,13 +13,15 @@ from bench.backends.replay import replay_backend
 from cache.benchmark import MODES, Benchmark
 from hpo import algorithms, provenance
 from hpo.algorithms import AlgorithmSettings
-from hpo.data import load_splits
+from hpo.cluster import ClusterSpec, n_workers, open_client
+from hpo.data import get_dataset
 from hpo.errors import ConfigError
 from hpo.models import check_space, get_model
 from hpo.seeding import streams
 from hpo.space import SearchSpace
-from hpo.training import Trainer, configure, resolve_device
-from hpo.tuner import Budget, TuneOutcome, Tuner
+from hpo.training import remote
+from hpo.training.remote import WorkerSettings
+from hpo.tuner import Budget, Result, TuneOutcome, Tuner
 
 BACKENDS = ("live", "replay")
 
@@ -40,7 +42,8 @@ class RunSpec:
     precision: str = "fp32"
     data_dir: str | None = None
     threads: int | None = None
-    workers: int = 1
+    workers: int | None = None  # live: local Dask workers (None: one per core); replay: simulated (None: 1)
+    scheduler_address: str | None = None  # live: a running Dask scheduler instead of local workers
     mode: str = "tabular"  # replay lookups: tabular, nearest or surrogate
     cache_dir: str | None = None
 
@@ -49,18 +52,28 @@ class RunSpec:
         algorithms.get_algorithm(self.algorithm)
         if self.backend not in BACKENDS:
             raise ConfigError(f"unknown backend {self.backend!r}; accepted: {', '.join(BACKENDS)}")
-        if not isinstance(self.workers, int) or self.workers < 1:
+        if self.workers is not None and (not isinstance(self.workers, int) or self.workers < 1):
             raise ConfigError(f"--workers must be an integer >= 1, got {self.workers!r}")
-        if self.backend == "live" and self.workers != 1:
-            raise ConfigError(
-                "the live backend runs one worker for now; use --backend replay for parallel workers"
-            )
+        if self.backend == "replay" and self.scheduler_address is not None:
+            raise ConfigError("--scheduler-address applies to live training; replays run in this process")
+        if self.backend == "live":
+            self.cluster  # noqa: B018 - validates --threads and --scheduler-address
         if self.backend == "replay" and self.precision != "fp32":
             raise ConfigError("--precision applies to live training; replays read the curves in the cache")
         if self.mode not in MODES:
             raise ConfigError(f"unknown lookup mode {self.mode!r}; accepted: {', '.join(MODES)}")
         if self.space is not None:
             check_space(self.model, self.space)
+
+    @property
+    def cluster(self) -> ClusterSpec:
+        """Where live trainings run."""
+        return ClusterSpec(self.workers, self.scheduler_address, self.threads)
+
+    @property
+    def n_simulated_workers(self) -> int:
+        """Workers of a replay's simulated clock."""
+        return self.workers or 1
 
     @property
     def search_space(self) -> SearchSpace:
@@ -82,7 +95,7 @@ class RunSpec:
             "backend": self.backend,
             "space": self.search_space.to_dict(),
             "initial_default": self.initial_default,
-            "workers": self.workers,
+            "workers": self.workers if self.backend == "live" else self.n_simulated_workers,
             **(
                 {"device": self.device, "precision": self.precision}
                 if self.backend == "live"
@@ -98,42 +111,75 @@ class RunSpec:
 
 @dataclass
 class LiveRun:
-    """A finished live experiment: the tuner's outcome and the backend holding the trained runs."""
+    """A finished live experiment: the tuner's outcome and the backend holding the trials' states."""
 
     spec: RunSpec
     outcome: TuneOutcome
     backend: LiveBackend
-    trainer: Trainer
     environment: dict[str, Any]
+    final: dict[str, Any] | None = None  # the incumbent trained on, when asked
 
 
 def run_live(
-    spec: RunSpec, on_result: Callable[[dict[str, Any], TuneOutcome], None] | None = None
+    spec: RunSpec,
+    on_result: Callable[[dict[str, Any], TuneOutcome], None] | None = None,
+    final_epochs: int | None = None,
+    on_state: Callable[[int, dict[str, Any]], None] | None = None,
+    recorded: list[Result] | None = None,
+    states: dict[int, dict[str, Any]] | None = None,
 ) -> LiveRun:
-    """Run the experiment with real training on this machine."""
-    configure(spec.threads)
-    device = resolve_device(spec.device)
-    trainer = Trainer(load_splits(spec.data_dir), device, precision=spec.precision)
+    """Run the experiment with real training on a Dask cluster (local worker processes by default).
+
+    With `final_epochs`, the incumbent trial is then continued to that many epochs and its
+    train, validation and test errors measured (`LiveRun.final`). `recorded` and `states` are
+    an interrupted run's results and checkpoints: the scheduler is driven through them again
+    (its decisions are a function of the results), and only what is missing trains.
+    """
     rngs = streams(spec.seed)
     space = spec.search_space
     initial = get_model(spec.model).defaults if spec.initial_default else None
     if initial is not None and not space.contains(initial):
         raise ConfigError(f"the model's default config {dict(initial)} is outside the search space")
     scheduler = algorithms.build(spec.algorithm, space, rngs.searcher, spec.settings, initial_config=initial)
-    backend = LiveBackend(trainer, spec.model, rngs.training)
-    outcome = Tuner(scheduler, backend, spec.budget, on_result=on_result).run()
-    return LiveRun(spec, outcome, backend, trainer, provenance.environment(device, spec.model))
+    cluster = spec.cluster
+    settings = WorkerSettings(
+        spec.device, cluster.torch_threads(), spec.data_dir, get_dataset(), spec.precision
+    )
+    with open_client(cluster) as client:
+        # every worker loads and verifies the data before the clock starts, not in its first job
+        client.run(remote.warm_up, settings)
+        backend = LiveBackend(
+            client,
+            settings,
+            spec.model,
+            rngs.training,
+            _n_live_workers(spec, client),
+            on_state,
+            recorded,
+            states,
+        )
+        try:
+            outcome = Tuner(scheduler, backend, spec.budget, on_result=on_result).run()
+        except BaseException:
+            backend.cancel()
+            raise
+        live = LiveRun(spec, outcome, backend, backend.environment or provenance.environment())
+        if final_epochs is not None and outcome.incumbent is not None:
+            incumbent = outcome.incumbent
+            errors = backend.measure(incumbent.trial_id, final_epochs)
+            live.final = {
+                "trial_id": incumbent.trial_id,
+                "config": dict(incumbent.config),
+                "epochs": final_epochs,
+                **errors,
+            }
+    return live
 
 
-def final_training(live: LiveRun, epochs: int) -> dict[str, Any]:
-    """Continue the incumbent trial to `epochs` and measure its train, validation and test error."""
-    incumbent = live.outcome.incumbent
-    if incumbent is None:
-        raise ConfigError("the experiment produced no results")
-    run = live.backend.runs[incumbent.trial_id]
-    live.trainer.advance(run, epochs)
-    errors = live.trainer.errors(run)
-    return {"trial_id": incumbent.trial_id, "config": dict(run.config), "epochs": run.epoch, **errors}
+def _n_live_workers(spec: RunSpec, client: Any) -> int:
+    """Jobs to run at once: every worker of the cluster, or at most --workers of a remote one."""
+    available = n_workers(client)
+    return min(available, spec.workers) if spec.workers else available
 
 
 @dataclass
@@ -176,6 +222,6 @@ def run_replay(
     scheduler = algorithms.build(
         spec.algorithm, space, rngs.searcher, spec.settings, initial_config=initial, candidates=candidates
     )
-    backend = replay_backend(benchmark, rngs.training, spec.workers)
+    backend = replay_backend(benchmark, rngs.training, spec.n_simulated_workers)
     outcome = Tuner(scheduler, backend, spec.budget, on_result=on_result).run()
     return ReplayRun(spec, outcome, backend, benchmark, provenance.environment())

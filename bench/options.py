@@ -43,7 +43,8 @@ workers_option = click.option(
     "--workers",
     type=int,
     default=None,
-    help="Local Dask worker processes that train (default: one per core); ignored with --scheduler-address.",
+    help="Local Dask worker processes that train (default: one per core); with --scheduler-address, "
+    "at most this many of the cluster's workers at once.",
 )
 scheduler_address_option = click.option(
     "--scheduler-address",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,9 +13,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cache.store import atomic_write_table
-from hpo.errors import HPOError
+from hpo import provenance
+from hpo.errors import ConfigError, HPOError
+from hpo.files import atomic_write_bytes
+from hpo.schedulers import Job
+from hpo.tuner import Result, TuneOutcome
 
 RESULTS_FILE = "results.parquet"
+CHECKPOINTS_DIR = "checkpoints"
+JOURNAL_FILE = "journal.jsonl"
 METADATA_KEY = b"hpobench_results"
 
 
@@ -78,6 +85,16 @@ def write_run(
     return write_results(path, table, meta)
 
 
+def is_finished(path: Path) -> bool:
+    """Whether a run's result file is there whole (a truncated or foreign file counts as missing,
+    so that a resumed comparison runs it again)."""
+    try:
+        metadata = pq.read_metadata(path).metadata or {}
+    except (pa.ArrowException, OSError):
+        return False
+    return METADATA_KEY in metadata
+
+
 def read_results(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The rows and metadata of a result file (or of `results.parquet` in a directory)."""
     path = Path(path)
@@ -93,3 +110,171 @@ def read_results(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     if raw is None:
         raise HPOError(f"{path}: not an hpobench result file")
     return table.to_pandas(), json.loads(raw)
+
+
+class RunWriter:
+    """The directory of one `bench run`.
+
+    Every result is appended to a journal (`journal.jsonl`: a header line with the spec and
+    command, then one line per result, each written whole with one `write`), and each trial's
+    last checkpoint is kept beside it; a killed run loses only the jobs in flight, and
+    `--resume` continues it from the journal. `results.parquet` is written at the end, and
+    when the run is interrupted.
+    """
+
+    def __init__(self, out: Path, spec: Any, command: str, journal: bool = True) -> None:
+        self.out = Path(out)
+        self.journal = journal  # replays need none: they rerun in seconds
+        self.spec = spec
+        self.command = command
+        self.started = provenance.now_iso()
+        self._journal: int | None = None
+
+    @property
+    def path(self) -> Path:
+        """The result file."""
+        return self.out / RESULTS_FILE
+
+    @property
+    def journal_path(self) -> Path:
+        """The append-only journal of results."""
+        return self.out / JOURNAL_FILE
+
+    def _header(self) -> dict[str, Any]:
+        return {"kind": "run", "spec": self.spec.to_dict(), "command": self.command, "started": self.started}
+
+    def start(self, overwrite: bool) -> tuple[None, None]:
+        """Claim the directory for a new run; its journal's header proves it writable before training."""
+        if (self.path.exists() or self.journal_path.exists()) and not overwrite:
+            raise ConfigError(
+                f"{self.out} already holds results; pass --overwrite, --resume it, or choose another --out"
+            )
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+            for old in [self.path, *(self.out / CHECKPOINTS_DIR).glob("trial-*.pt")]:
+                old.unlink(missing_ok=True)
+            self.journal_path.unlink(missing_ok=True)
+            if self.journal:
+                atomic_write_bytes(self.journal_path, _line(self._header()))
+                self._open_journal()
+            else:  # still prove the directory writable before any work
+                atomic_write_bytes(self.out / ".writable", b"")
+                (self.out / ".writable").unlink()
+        except OSError as exc:
+            raise HPOError(f"{self.out}: cannot write results there ({exc.strerror or exc})") from None
+        return None, None
+
+    def _open_journal(self) -> None:
+        self._journal = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND)
+
+    def resume(self) -> tuple[list[Result], dict[int, dict[str, Any]]]:
+        """The results of an interrupted run of the same spec, and its trials' checkpoints."""
+        if not self.journal_path.is_file():
+            raise ConfigError(f"--resume {self.out}: no {JOURNAL_FILE} of a bench run there to continue")
+        header, rows = read_journal(self.journal_path)
+        if header.get("kind") != "run":
+            raise ConfigError(f"--resume {self.out}: {JOURNAL_FILE} is not the journal of a bench run")
+        stored, asked = header.get("spec") or {}, self.spec.to_dict()
+        if stored != asked:
+            keys = sorted(k for k in set(stored) | set(asked) if stored.get(k) != asked.get(k))
+            raise ConfigError(
+                f"--resume {self.out}: that run had other settings ({', '.join(keys)}); use its options"
+            )
+        if self.path.is_file() and read_results(self.path)[1].get("complete"):
+            raise ConfigError(f"--resume {self.out}: that run is complete")
+        self.started = header.get("started", self.started)
+        self._open_journal()
+        recorded = [
+            Result(
+                Job(r["trial_id"], r["config"], r["epochs"], r["resume_from"]),
+                r["val_error"],
+                r["test_error"],
+                r["status"],
+                r["worker"],
+                r["t_start"],
+                r["t_end"],
+            )
+            for r in rows
+        ]
+        states = {}
+        from hpo.training import load_checkpoint
+
+        for path in sorted((self.out / CHECKPOINTS_DIR).glob("trial-*.pt")):
+            try:
+                states[int(path.stem.split("-")[1])] = load_checkpoint(path)
+            except Exception:  # a damaged checkpoint: the trial trains again from its seed, same bytes
+                continue
+        return recorded, states
+
+    def append(self, row: dict[str, Any]) -> None:
+        """Journal one result; the line goes to the file whole, in one write."""
+        if self._journal is not None:
+            os.write(self._journal, _line(row))
+
+    def save_state(self, trial_id: int, state: dict[str, Any]) -> None:
+        """Keep a trial's last state (after its row is journalled: a lagging checkpoint trains again)."""
+        import io
+
+        import torch
+
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        atomic_write_bytes(self.out / CHECKPOINTS_DIR / f"trial-{trial_id}.pt", buffer.getvalue(), sync=False)
+
+    def finish(self, outcome: TuneOutcome, complete: bool, done: Any = None) -> pa.Table:
+        """Write every row with the spec, command and versions to the result file, atomically."""
+        if self._journal is not None:
+            os.close(self._journal)
+            self._journal = None
+        spec = self.spec
+        experiment = {
+            "experiment_id": spec.experiment_id,
+            "model": spec.model,
+            "algorithm": spec.algorithm,
+            "backend": spec.backend,
+            "seed": spec.seed,
+        }
+        table = rows_table(outcome.rows, experiment, spec.search_space.names)
+        meta = {
+            "kind": "run",
+            "spec": spec.to_dict(),
+            "experiment_id": spec.experiment_id,
+            "command": self.command,
+            "started": self.started,
+            "finished": provenance.now_iso(),
+            "complete": complete,
+            "epochs_trained": outcome.epochs_trained,
+        }
+        if done is not None:
+            meta.update(
+                environment=done.environment,
+                busy_seconds=done.backend.busy_seconds,
+                failures=getattr(done.backend, "failures", []),
+            )
+        write_results(self.path, table, meta)
+        return table
+
+
+def _line(obj: dict[str, Any]) -> bytes:
+    return (json.dumps(obj, sort_keys=True, allow_nan=True) + "\n").encode()
+
+
+def read_journal(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A journal's header and rows; a torn last line (the writer killed mid-write) is left out."""
+    try:
+        lines = path.read_bytes().split(b"\n")
+    except OSError as exc:
+        raise HPOError(f"{path}: cannot read the journal ({exc.strerror or exc})") from None
+    complete = lines[:-1]  # whatever follows the last newline was never finished
+    records = []
+    for number, line in enumerate(complete, start=1):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            raise HPOError(f"{path}: line {number} is not a journal record") from None
+        if not isinstance(record, dict):
+            raise HPOError(f"{path}: line {number} is not a journal record")
+        records.append(record)
+    if not records:
+        raise HPOError(f"{path}: an empty journal")
+    return records[0], records[1:]

@@ -112,14 +112,23 @@ class Plan:
     missing: list[Task] = field(default_factory=list)
 
 
-def plan(spec: CollectSpec, store: CurveStore) -> Plan:
-    """List the spec's tasks (seed-major, so a partial run has whole seeds first)."""
+def plan(spec: CollectSpec, store: CurveStore, reuse: tuple[CurveStore, ...] = ()) -> Plan:
+    """List the spec's tasks (seed-major, so a partial run has whole seeds first).
+
+    A task counts as done when `store` holds it, or a store in `reuse` (the shipped cache)
+    holds it from a collection with the same design, epochs and space.
+    """
     configs = [
         validate_config(spec.model, c)
         for c in design_configs(spec.search_space, spec.n_configs, spec.design, spec.design_seed)
     ]
     tasks = [Task(config_id(spec.model, c), c, seed) for seed in range(spec.train_seeds) for c in configs]
     done = store.done_keys(spec.model)
+    key = spec.collection_key()
+    for other in reuse:
+        manifest = other.manifest(spec.model)
+        if manifest and any({k: c.get(k) for k in key} == key for c in manifest["collections"]):
+            done |= other.done_keys(spec.model)
     return Plan(spec, tasks, [t for t in tasks if (t.config_id, t.train_seed) not in done])
 
 
@@ -195,11 +204,15 @@ def collect(
     command: str | None = None,
     on_start: Callable[[Plan], None] | None = None,
     on_done: Callable[[TaskDone], None] | None = None,
+    reuse: tuple[CurveStore, ...] = (),
 ) -> Plan:
-    """Train every missing task of `spec` into `store`, then compact the model's files."""
+    """Train every missing task of `spec` into `store`, then compact the model's files.
+
+    Tasks that a store in `reuse` already holds for the same collection are not trained again.
+    """
     command = command or provenance.command_line()
     manifest = check_manifest(spec, store, command)
-    work = plan(spec, store)
+    work = plan(spec, store, reuse)
     store.write_manifest(spec.model, manifest)
     store.remove_leftovers(spec.model)
     if on_start is not None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import pickle
 import time
@@ -26,9 +27,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import sklearn
 
-from cache.store import atomic_write_bytes
 from cache.surrogate import Surrogate, preferred_regressor
 from hpo.data.source import user_cache_dir
+from hpo.files import UnsafeFileError, atomic_write_bytes, check_private, private_dir
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from cache.benchmark import Benchmark
@@ -96,6 +99,13 @@ def prune(model: str, regressor: str, keep: int = KEEP_PER_REGRESSOR) -> list[Pa
 
 def _load(path: Path) -> Surrogate | None:
     try:
+        check_private(path)  # unpickling runs code: only the user's own files, others cannot write
+    except UnsafeFileError as exc:
+        log.warning("refitting the surrogate: %s", exc)
+        return None
+    except OSError:
+        return None
+    try:
         with path.open("rb") as fh:
             surrogate = pickle.load(fh)
     except Exception:  # missing, damaged, truncated or from an incompatible library: refit instead
@@ -123,7 +133,9 @@ def load_or_fit(
     surrogate = Surrogate.fit(benchmark, regressor, seed)
     if time.perf_counter() - started >= SLOW_FIT_SECONDS:
         try:
-            atomic_write_bytes(path, pickle.dumps(surrogate, protocol=pickle.HIGHEST_PROTOCOL))
+            private_dir(path.parent)
+            data = pickle.dumps(surrogate, protocol=pickle.HIGHEST_PROTOCOL)
+            atomic_write_bytes(path, data, mode=0o600)  # loaded only if no one else can write it
             prune(benchmark.model, regressor)
         except OSError:  # a read-only cache dir costs the next run a refit, nothing else
             pass

@@ -14,11 +14,13 @@ in a listed shard is a leftover of an interrupted compaction and is ignored.
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
 import re
-import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -36,31 +38,28 @@ from cache.schema import (
     decode_metadata,
     encode_metadata,
 )
+from hpo.files import abandoned, atomic_write_bytes
 
 PART_RE = re.compile(r"^(?P<config_id>[0-9a-f]{16})-s(?P<seed>\d+)\.parquet$")
+SHARD_RE = re.compile(r"^shard-\d{4,}-\d{4,}\.parquet$")  # the only names a listing may hold
 MAX_SHARD_ROWS = 1_000_000
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def parquet_bytes(table: pa.Table) -> bytes:
+    """A table as the bytes of a zstd-compressed Parquet file."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd")
+    return sink.getvalue().to_pybytes()
 
 
 def atomic_write_table(path: Path, table: pa.Table) -> None:
     """Write a Parquet file through a temporary file and a rename."""
-    sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, compression="zstd")
-    atomic_write_bytes(path, sink.getvalue().to_pybytes())
+    atomic_write_bytes(path, parquet_bytes(table))
+
+
+def sha256_hex(data: bytes) -> str:
+    """The SHA-256 of `data`, in hex."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def read_parquet(path: Path) -> pa.Table:
@@ -116,14 +115,52 @@ class CurveStore:
 
     def shard_paths(self, model: str) -> list[Path]:
         """The current shards, as listed in shards.json."""
+        return [self.model_dir(model) / name for name in self.listing(model)]
+
+    def listing(self, model: str) -> dict[str, str | None]:
+        """shards.json: each current shard's name and the SHA-256 of its bytes (None in listings
+        written before digests were kept). Only names this store makes are accepted, so a crafted
+        listing cannot point outside the model's directory."""
         listing = self.model_dir(model) / "shards.json"
         if not listing.is_file():
-            return []
+            return {}
         try:
-            names = json.loads(listing.read_text())["shards"]
-        except (json.JSONDecodeError, KeyError, OSError) as exc:
+            data = json.loads(listing.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError, OSError) as exc:
             raise CacheError(f"{listing}: unreadable shard list ({exc})") from None
-        return [self.model_dir(model) / name for name in names]
+        names = data.get("shards") if isinstance(data, dict) else None
+        if not isinstance(names, list):
+            raise CacheError(f'{listing}: field "shards" must be a list of shard names')
+        digests = data.get("sha256", {})
+        if not isinstance(digests, dict):
+            raise CacheError(f'{listing}: field "sha256" must map shard names to digests')
+        out: dict[str, str | None] = {}
+        for name in names:
+            if not isinstance(name, str) or not SHARD_RE.match(name):
+                raise CacheError(
+                    f'{listing}: "shards" holds {name!r}, not a shard name (shard-NNNN-NNNN.parquet)'
+                )
+            digest = digests.get(name)
+            if digest is not None and not (isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}", digest)):
+                raise CacheError(f'{listing}: "sha256" of {name} is not a SHA-256 digest')
+            out[name] = digest
+        return out
+
+    def read_shard(self, model: str, path: Path, digest: str | None) -> pa.Table:
+        """One listed shard, checked against its digest: a changed bit is a one-line CacheError."""
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise CacheError(f"{path}: unreadable shard ({exc.strerror or exc})") from None
+        if digest is not None and sha256_hex(data) != digest:
+            raise CacheError(
+                f"{path}: content does not match the SHA-256 in shards.json (corrupted or changed)"
+            )
+        try:
+            return pq.read_table(pa.BufferReader(data))
+        except (pa.ArrowException, OSError) as exc:
+            first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise CacheError(f"{path}: unreadable Parquet file ({first_line})") from None
 
     def part_paths(self, model: str) -> dict[tuple[str, int], Path]:
         """Finished part files keyed by (config_id, train_seed)."""
@@ -150,13 +187,22 @@ class CurveStore:
     # -- reading ----------------------------------------------------------------------
 
     def _shard_tables(self, model: str) -> list[tuple[Path, pa.Table]]:
-        return [(path, read_parquet(path)) for path in self.shard_paths(model)]
+        directory = self.model_dir(model)
+        return [
+            (directory / name, self.read_shard(model, directory / name, digest))
+            for name, digest in self.listing(model).items()
+        ]
 
     def done_keys(self, model: str) -> set[tuple[str, int]]:
         """(config_id, train_seed) of every finished training."""
+        if not self.model_dir(model).is_dir():
+            return set()
+        with self._locked(model, shared=True):
+            return self._done_keys(model)
+
+    def _done_keys(self, model: str) -> set[tuple[str, int]]:
         keys = set(self.part_paths(model))
-        for path in self.shard_paths(model):
-            table = read_parquet(path).select(["config_id", "train_seed"])
+        for _, table in self._shard_tables(model):
             keys.update(zip(table["config_id"].to_pylist(), table["train_seed"].to_pylist(), strict=True))
         return keys
 
@@ -183,6 +229,14 @@ class CurveStore:
         or -1 when it lists several). `parts` restricts the part files read (compaction passes
         the ones it will delete).
         """
+        if not self.model_dir(model).is_dir():
+            return None, []
+        with self._locked(model, shared=True):
+            return self._read(model, parts)
+
+    def _read(
+        self, model: str, parts: dict[tuple[str, int], Path] | None = None
+    ) -> tuple[pa.Table | None, list[dict[str, Any]]]:
         shards = self._shard_tables(model)
         shard_keys = self._keys_in(shards)
         tables = list(shards)
@@ -210,15 +264,47 @@ class CurveStore:
 
     # -- compaction -------------------------------------------------------------------
 
+    @contextmanager
+    def _locked(self, model: str, shared: bool = False) -> Iterator[None]:
+        """Hold the model's lock file across processes: exclusive for a compaction or cleanup,
+        shared for a reader, which must not see parts deleted between listing and reading them.
+        A directory that cannot hold a lock file (a read-only install) is read without one."""
+        directory = self.model_dir(model)
+        try:
+            if not shared:
+                directory.mkdir(parents=True, exist_ok=True)
+            fd = os.open(directory / ".lock", os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError:
+            if not shared:
+                raise
+            yield
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
     def compact(self, model: str) -> list[Path]:
-        """Merge shards and parts into a new generation of shards; delete what they replace."""
+        """Merge shards and parts into a new generation of shards; delete what they replace.
+
+        Several collectors may share a cache: compactions take turns under the model's lock,
+        and each deletes only the parts it has read into its shards.
+        """
+        with self._locked(model):
+            return self._compact(model)
+
+    def _compact(self, model: str) -> list[Path]:
         # Parts are listed before reading: a collector writing new parts meanwhile keeps them.
         parts = self.part_paths(model)
         old_shards = self.shard_paths(model)
-        table, metas = self.read(model, parts)
+        table, metas = self._read(model, parts)
         if table is None:
             return []
         if len(old_shards) == 1 and not parts:
+            ((name, digest),) = self.listing(model).items()
+            if digest is None:  # a listing from before digests: the shard was just read whole
+                self.write_listing(model, {name: sha256_hex(old_shards[0].read_bytes())})
             return old_shards
         order = pc.sort_indices(
             table, sort_keys=[("config_id", "ascending"), ("train_seed", "ascending"), ("epoch", "ascending")]
@@ -229,26 +315,37 @@ class CurveStore:
         meta["provenance"] = provenance(metas)
         table = table.replace_schema_metadata(encode_metadata(meta))
         generation = 1 + max((_generation(p) for p in old_shards), default=0)
-        names = []
+        digests = {}
         for i, start in enumerate(range(0, table.num_rows, MAX_SHARD_ROWS)):
             name = f"shard-{generation:04d}-{i:04d}.parquet"
-            atomic_write_table(self.model_dir(model) / name, table.slice(start, MAX_SHARD_ROWS))
-            names.append(name)
-        listing = json.dumps({"shards": names}, indent=2).encode()
-        atomic_write_bytes(self.model_dir(model) / "shards.json", listing)
+            data = parquet_bytes(table.slice(start, MAX_SHARD_ROWS))
+            atomic_write_bytes(self.model_dir(model) / name, data)
+            digests[name] = sha256_hex(data)
+        self.write_listing(model, digests)
+        names = list(digests)
         for path in old_shards:
             path.unlink(missing_ok=True)
         for path in parts.values():
             path.unlink(missing_ok=True)
-        self.remove_leftovers(model)
+        self._remove_leftovers(model)
         return [self.model_dir(model) / n for n in names]
 
+    def write_listing(self, model: str, digests: dict[str, str]) -> None:
+        """Replace shards.json atomically: the shards' names, in order, and their SHA-256."""
+        listing = json.dumps({"shards": list(digests), "sha256": digests}, indent=2).encode()
+        atomic_write_bytes(self.model_dir(model) / "shards.json", listing)
+
     def remove_leftovers(self, model: str) -> None:
-        """Delete temporary files of killed writers and shards no listing names."""
+        """Delete temporary files of writers that are gone, and shards no listing names."""
+        with self._locked(model):
+            self._remove_leftovers(model)
+
+    def _remove_leftovers(self, model: str) -> None:
         directory = self.model_dir(model)
         listed = {p.name for p in self.shard_paths(model)}
         for path in list(directory.glob(".*.tmp")) + list((directory / "parts").glob(".*.tmp")):
-            path.unlink(missing_ok=True)
+            if abandoned(path):
+                path.unlink(missing_ok=True)
         for path in directory.glob("shard-*.parquet"):
             if path.name not in listed:
                 path.unlink(missing_ok=True)

@@ -23,6 +23,12 @@ def verify_model(store: CurveStore, model: str) -> dict[str, int]:
     if manifest is None:
         raise CacheError(f"{store.model_dir(model)}: no manifest.json")
     space = space_from_metadata(manifest["space"], model)
+    undigested = [name for name, digest in store.listing(model).items() if digest is None]
+    if undigested:
+        raise CacheError(
+            f"{store.model_dir(model) / 'shards.json'}: no SHA-256 for {undigested[0]} (a listing from before "
+            "digests); rerun the collection's `bench collect` command to add them"
+        )
     table, metas = store.read(model)
     if table is None:
         raise CacheError(f"{store.model_dir(model)}: manifest but no curves")

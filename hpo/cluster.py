@@ -95,7 +95,7 @@ def _open_client(spec: ClusterSpec) -> Iterator[object]:
                 threads_per_worker=1,
                 processes=True,
                 host="127.0.0.1",
-                dashboard_address=None,
+                dashboard_address=":0",  # its HTTP routes on a free port (no dashboard without bokeh)
                 silence_logs=logging.ERROR,
             )
             try:

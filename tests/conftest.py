@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -68,3 +71,45 @@ def fake_splits(fake_dataset: Path):
 def rng() -> np.random.Generator:
     """A seeded generator."""
     return np.random.default_rng(12345)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def dask_processes():
+    """Start `dask scheduler` (and `workers` x `dask worker`) as processes on loopback, as a user
+    would; returns the scheduler's address. Every process is stopped after the test."""
+    procs: list[subprocess.Popen] = []
+
+    def start(workers: int = 1) -> str:
+        port = _free_port()
+        address = f"tcp://127.0.0.1:{port}"
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        scheduler = [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1"]
+        procs.append(subprocess.Popen([*scheduler, "--port", str(port), "--no-dashboard"], **quiet))
+        deadline = time.monotonic() + 60
+        while True:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if time.monotonic() > deadline:
+                raise AssertionError("dask scheduler did not start")
+            time.sleep(0.2)
+        worker = [sys.executable, "-m", "distributed.cli.dask_worker", address, "--host", "127.0.0.1"]
+        for _ in range(workers):
+            procs.append(subprocess.Popen([*worker, "--nthreads", "1", "--no-dashboard"], **quiet))
+        return address
+
+    yield start
+    for proc in reversed(procs):
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

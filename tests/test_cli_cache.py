@@ -62,7 +62,7 @@ def test_verify_ok_and_corrupted(cache_dir, tmp_path) -> None:
     shard.write_bytes(b"PAR1" + b"\x00" * 50)
     result = invoke("cache", "verify", "--cache-dir", str(broken))
     assert result.exit_code == 1
-    assert result.output.startswith(f"Error: {shard}: unreadable Parquet file")
+    assert result.output.startswith(f"Error: {shard}: content does not match the SHA-256 in shards.json")
     assert len(result.output.strip().splitlines()) == 1
 
 
@@ -91,7 +91,7 @@ def test_fidelity_json(cache_dir) -> None:
 
 def test_fidelity_more_folds_than_configs(cache_dir) -> None:
     result = invoke("cache", "fidelity", "softmax", "--cache-dir", str(cache_dir), "--folds", "33")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.output.strip() == (
         "Error: --folds 33 is out of range for the 32 configs of softmax; accepted: 2 to 32"
     )
@@ -150,14 +150,14 @@ def test_fidelity_space_errors(cache_dir, tmp_path, model, message) -> None:
     if message is None:  # lenet has the same two hyperparameters: its 16 configs are scored inside
         assert result.exit_code == 0 and result.stdout.startswith("lenet (configs inside"), result.output
         return
-    assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
     assert result.output.startswith(message)
 
 
 @pytest.mark.parametrize("command", ["info", "verify", "fidelity"])
 def test_unknown_model_lists_the_accepted_names(cache_dir, command) -> None:
     result = invoke("cache", command, "lenett", "--cache-dir", str(cache_dir))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
         "Error: unknown model 'lenett'; accepted: softmax, lenet, sgd, svm"
     ]
@@ -235,7 +235,7 @@ def test_replay_r_max_beyond_the_cache(cache_dir, tmp_path, monkeypatch, mode) -
         str(tmp_path / "o"),
         "--quiet",
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.output.strip() == "Error: --r-max 20 exceeds the 6 epochs cached for softmax"
 
 
@@ -253,19 +253,28 @@ def test_replays_are_reproducible(cache_dir, tmp_path) -> None:
     assert not a[["config", "val_error"]].equals(c[["config", "val_error"]])
 
 
-def test_live_runs_one_worker(tmp_path) -> None:
-    result = invoke(
-        "run", "--model", "softmax", "--algorithm", "asha", "--workers", "2", "--out", str(tmp_path / "o")
-    )
-    assert result.exit_code == 1
-    assert "the live backend runs one worker for now" in result.output
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--workers", "0"], "--workers must be an integer >= 1, got 0"),
+        (["--scheduler-address", "nowhere"], "--scheduler-address 'nowhere' is not an address"),
+        (
+            ["--backend", "replay", "--scheduler-address", "tcp://127.0.0.1:1"],
+            "--scheduler-address applies to live",
+        ),
+    ],
+)
+def test_bad_live_worker_options_are_one_line(tmp_path, args, message) -> None:
+    result = invoke("run", "--model", "softmax", "--algorithm", "asha", "--out", str(tmp_path / "o"), *args)
+    assert result.exit_code != 0 and message in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "o").exists()  # refused before anything was written
 
 
 def test_initial_default_in_replays(cache_dir, tmp_path) -> None:
     base = ["run", "--model", "softmax", "--algorithm", "bo", "--backend", "replay", "--trials", "3", "--r-max", "6",
             "--initial-default", "--cache-dir", str(cache_dir), "--quiet", "--no-final"]  # fmt: skip
     result = invoke(*base, "--out", str(tmp_path / "a"))
-    assert result.exit_code == 1 and "--initial-default needs --mode nearest or surrogate" in result.output
+    assert result.exit_code == 2 and "--initial-default needs --mode nearest or surrogate" in result.output
     assert invoke(*base, "--mode", "nearest", "--out", str(tmp_path / "b")).exit_code == 0
     rows, _ = read_results(tmp_path / "b")
     first = json.loads(rows.sort_values("trial_id")["config"].iloc[0])

@@ -88,7 +88,7 @@ def test_train_json_is_one_object_per_epoch(runner, fake_dataset) -> None:
     [
         (
             ["--model", "softmax", "--set", "batch_size=0"],
-            "batch_size=0 is invalid: expected an integer >= 1",
+            "batch_size=0 is invalid: expected an integer from 1 to 2**31-1",
         ),
         (
             ["--model", "softmax", "--set", "learning_rate=-0.5"],
@@ -110,7 +110,7 @@ def test_bad_input_is_one_line_and_nonzero(runner, fake_dataset, args, message) 
     if "cuda" in args and torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     result = runner.invoke(cli, ["train", *args])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.output.strip() == f"Error: {message}" or message in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert "Traceback" not in result.output

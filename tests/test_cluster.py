@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
 import time
 
 import pytest
@@ -62,47 +60,9 @@ def test_unreachable_scheduler_is_one_line(monkeypatch) -> None:
             pass
 
 
-@pytest.fixture
-def scheduler_process():
-    """A `dask scheduler` on loopback with no workers; stopped after the test."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "distributed.cli.dask_scheduler",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--dashboard-address",
-            ":0",
-            "--no-dashboard",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.2)
-        else:
-            raise AssertionError("dask scheduler did not start")
-        yield f"tcp://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def test_a_cluster_without_workers_is_one_line(scheduler_process, monkeypatch) -> None:
+def test_a_cluster_without_workers_is_one_line(dask_processes, monkeypatch) -> None:
     monkeypatch.setattr(cluster, "WORKERS_TIMEOUT_S", 2.0)
+    address = dask_processes(workers=0)
     with pytest.raises(ClusterError, match="has no workers after 2 s; start some with `dask worker"):
-        with open_client(ClusterSpec(address=scheduler_process)):
+        with open_client(ClusterSpec(address=address)):
             pass

@@ -80,7 +80,7 @@ def test_a_different_design_needs_extend(fake_dataset, tmp_path) -> None:
 )
 def test_bad_collect_options(fake_dataset, tmp_path, args, message) -> None:
     result = CliRunner().invoke(cli, ["collect", "--model", "softmax", "--cache-dir", str(tmp_path), *args])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.output.strip() == f"Error: {message}"
 
 
@@ -213,7 +213,7 @@ def test_a_worker_killed_mid_collection_loses_nothing(fake_dataset, tmp_path) ->
         if killed:
             return
         # the local cluster's worker processes are children of this one: kill the one training
-        children = psutil.Process().children(recursive=True)
+        children = [p for p in psutil.Process().children(recursive=True) if _is_worker(p)]
         busy = max(children, key=lambda p: p.cpu_percent(interval=0.05))
         killed.append(busy.pid)
         os.kill(busy.pid, signal.SIGKILL)
@@ -224,3 +224,25 @@ def test_a_worker_killed_mid_collection_loses_nothing(fake_dataset, tmp_path) ->
     assert killed
     rows = rows_of(tmp_path)
     assert len(rows) == 12 * 3 and not rows.duplicated(["config_id", "train_seed", "epoch"]).any()
+
+
+def _is_worker(process) -> bool:
+    """A local Dask worker process (spawned by multiprocessing, not its resource tracker)."""
+    cmdline = " ".join(process.cmdline())
+    return "spawn_main" in cmdline and "resource_tracker" not in cmdline
+
+
+def test_trainings_the_shipped_cache_holds_are_not_trained_again(fake_dataset, tmp_path) -> None:
+    shipped, user = CurveStore(tmp_path / "shipped"), CurveStore(tmp_path / "user")
+    collect(CollectSpec(model="softmax", n_configs=3, epochs=2, workers=1), shipped, command="ship")
+    work = collect(
+        CollectSpec(model="softmax", n_configs=4, epochs=2, workers=1), user, command="u", reuse=(shipped,)
+    )
+    assert len(work.missing) == 1  # the fourth config only
+    assert len(rows_of(tmp_path / "user")) == 1 * 2
+    # another collection (other epochs) in the shipped cache does not count
+    other = CurveStore(tmp_path / "user2")
+    work = collect(
+        CollectSpec(model="softmax", n_configs=4, epochs=3, workers=1), other, command="u", reuse=(shipped,)
+    )
+    assert len(work.missing) == 4

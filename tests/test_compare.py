@@ -237,6 +237,18 @@ def test_compare_resumes_and_does_not_depend_on_processes(cache_dir, tmp_path) -
     pd.testing.assert_frame_equal(a, b)
 
 
+def test_a_truncated_run_file_is_run_again_on_resume(cache_dir, tmp_path) -> None:
+    out = tmp_path / "one"
+    assert invoke(*compare_args(cache_dir, out)).exit_code == 0
+    victim = out / "runs" / "lenet" / "random" / "seed-0001.parquet"
+    whole = victim.read_bytes()
+    victim.write_bytes(whole[: len(whole) // 2])  # as if the disk filled up while it was written
+    again = CliRunner().invoke(cli, compare_args(cache_dir, out))
+    assert again.exit_code == 0, again.output
+    assert "11 already in" in again.output and "1 to run" in again.output
+    assert victim.read_bytes() == whole  # a replay is a pure function of its spec: the same bytes
+
+
 def test_surrogate_replays_fit_each_model_once_before_the_processes_start(
     cache_dir, tmp_path, monkeypatch
 ) -> None:
@@ -262,7 +274,7 @@ def test_another_comparison_into_the_same_out_is_refused(cache_dir, tmp_path) ->
     args = compare_args(cache_dir, out)
     args[args.index("--seeds") + 1] = "4"
     result = invoke(*args)
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "holds results made with other settings" in result.output
     assert len(list((out / "runs").glob("*/*/seed-*.parquet"))) == 12
 
@@ -278,7 +290,7 @@ def test_surrogate_replays_of_another_regressor_are_not_mixed_in(cache_dir, tmp_
     # a later version prefers another regressor for softmax: its replays would answer otherwise
     monkeypatch.setitem(surrogate.PREFERRED, "softmax", "knn")
     result = invoke(*args)
-    assert result.exit_code == 1 and "holds results made with other settings" in result.output
+    assert result.exit_code == 2 and "holds results made with other settings" in result.output
     # and the default directory of the new comparison is another one
     monkeypatch.chdir(tmp_path)
     default = [a for a in args if a not in ("--out", str(out))]
@@ -314,7 +326,7 @@ def test_bad_options_are_one_line(cache_dir, tmp_path, change, message) -> None:
     else:
         args.extend(change)
     result = invoke(*args)
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.output.startswith(message) and len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "cmp" / "runs").exists()
 

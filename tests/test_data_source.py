@@ -143,3 +143,12 @@ def test_real_fashion_mnist_verifies_and_splits() -> None:
     assert (splits.n_train, splits.val_y.shape[0], splits.test_y.shape[0]) == (48000, 12000, 10000)
     assert splits.n_classes == 10
     assert torch.bincount(splits.test_y).tolist() == [1000] * 10
+
+
+def test_the_official_dataset_is_fetched_over_https_first() -> None:
+    from hpo.data.source import FASHION_MNIST
+
+    assert FASHION_MNIST.mirrors[0].startswith("https://")
+    # a plain-HTTP mirror only after every HTTPS one
+    schemes = [m.split("://")[0] for m in FASHION_MNIST.mirrors]
+    assert schemes == sorted(schemes, key=lambda s: s != "https")

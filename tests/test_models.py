@@ -51,7 +51,7 @@ def test_missing_and_unknown_hyperparameters_are_named() -> None:
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [
-        ("batch_size", 0, r"batch_size=0 is invalid: expected an integer >= 1"),
+        ("batch_size", 0, r"batch_size=0 is invalid: expected an integer from 1 to 2\*\*31-1"),
         ("batch_size", 2.5, r"batch_size=2.5 is invalid"),
         ("learning_rate", -0.1, r"learning_rate=-0.1 is invalid: expected a number > 0"),
         ("learning_rate", float("nan"), r"learning_rate=nan is invalid"),

@@ -1,63 +1,154 @@
-"""The live backend: real training, one in-process worker, promotions resumed in memory."""
+"""The live backend: real training on Dask workers, a promoted trial continuing its checkpoint.
+
+The driver holds the scheduler; each job goes to a free worker as a task that trains from the
+trial's last state (shipped with the task, so workers need no shared storage) and sends the new
+state back. Seeds are drawn in submission order, so a run on one worker is deterministic.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from hpo.schedulers import Job
-from hpo.training import Run, Trainer
+from hpo.training import STATUS_FAILED, WORST_ERROR, remote
+from hpo.training.remote import Trained, WorkerSettings
 from hpo.tuner import Result
 
 
 class LiveBackend:
-    """Trains each job for real; a promoted trial continues its own run (model, optimizer, RNG)."""
+    """Trains each job for real on `n_workers` Dask workers of `client`."""
 
-    def __init__(self, trainer: Trainer, model: str, training_rng: np.random.Generator) -> None:
-        self.trainer = trainer
+    def __init__(
+        self,
+        client: Any,
+        settings: WorkerSettings,
+        model: str,
+        training_rng: np.random.Generator,
+        n_workers: int,
+        on_state: Callable[[int, dict[str, Any]], None] | None = None,
+        recorded: list[Result] | None = None,
+        states: dict[int, dict[str, Any]] | None = None,
+    ) -> None:
+        self.client = client
+        self.settings = settings
         self.model = model
         self.training_rng = training_rng
-        self.runs: dict[int, Run] = {}
-        self._queued: Job | None = None
-        self._started = time.perf_counter()
-        self.busy_seconds = 0.0
+        self.n_workers = n_workers
+        self.on_state = on_state  # called with (trial_id, state) after every finished job
+        self.seeds: dict[int, int] = {}
+        self.states: dict[int, dict[str, Any]] = dict(states or {})
+        # a resumed run's stored results, answered again without training, in their stored order
+        self._recorded = {(r.job.trial_id, r.job.epochs): (i, r) for i, r in enumerate(recorded or [])}
+        self._answered: list[tuple[int, Result]] = []
+        self.environment: dict[str, Any] | None = None
+        self.failures: list[dict[str, Any]] = []  # jobs that failed twice, with the error
+        self._running: dict[Any, tuple[Job, float]] = {}
+        self._worker_ids: dict[str, int] = {}
+        resumed_at = max((r.t_end for r in recorded or []), default=0.0)
+        self._started = time.perf_counter() - resumed_at
+        self.busy_seconds = sum(r.t_end - r.t_start for r in recorded or [])
 
     @property
     def free_workers(self) -> int:
-        return 0 if self._queued is not None else 1
+        return self.n_workers - len(self._running) - len(self._answered)
 
     @property
     def now(self) -> float:
         return time.perf_counter() - self._started
 
-    def submit(self, job: Job) -> None:
-        if self._queued is not None:
-            raise RuntimeError("submit() with no free worker")
-        self._queued = job
+    def seed_of(self, trial_id: int) -> int:
+        """The training seed of a trial, drawn when the trial first starts."""
+        if trial_id not in self.seeds:
+            self.seeds[trial_id] = int(self.training_rng.integers(2**31))
+        return self.seeds[trial_id]
 
-    def run_for(self, job: Job) -> Run:
-        """The trial's run at `job.resume_from` epochs (a fresh one for a new trial)."""
-        run = self.runs.get(job.trial_id)
-        if run is None:
-            seed = int(self.training_rng.integers(2**31))
-            run = self.trainer.start(self.model, job.config, seed)
-            self.runs[job.trial_id] = run
-        if run.epoch != job.resume_from:
+    def submit(self, job: Job) -> None:
+        if self.free_workers <= 0:
+            raise RuntimeError("submit() with no free worker")
+        seed = self.seed_of(job.trial_id)
+        stored = self._recorded.pop((job.trial_id, job.epochs), None)
+        if stored is not None and stored[1].job == job:
+            self._answered.append(stored)
+            return
+        # the trial's last state; after a resume it may be older than the job's start, as the
+        # rows are stored before the checkpoint: training from it again gives the same bytes
+        state = self.states.get(job.trial_id) if job.resume_from else None
+        if state is not None and len(state["curve"]) > job.resume_from:
             raise RuntimeError(
-                f"trial {job.trial_id} is at epoch {run.epoch}, job resumes from {job.resume_from}"
+                f"trial {job.trial_id} is at epoch {len(state['curve'])}, job resumes from {job.resume_from}"
             )
-        return run
+        future = self.client.submit(
+            remote.train,
+            self.settings,
+            self.model,
+            job.config,
+            job.epochs,
+            seed,
+            state,
+            keep_state=True,
+            key=f"trial-{job.trial_id}-epochs-{job.epochs}",
+            retries=1,
+            pure=False,
+        )
+        self._running[future] = (job, self.now)
 
     def wait(self) -> list[Result]:
-        job, self._queued = self._queued, None
-        if job is None:
+        from distributed import wait
+
+        if self._answered:
+            self._answered.sort(key=lambda pair: pair[0])
+            return [self._answered.pop(0)[1]]
+        if not self._running:
             return []
-        start = self.now
-        run = self.run_for(job)
-        self.trainer.advance(run, job.epochs)
-        run.features = None  # mapped splits are cheap to remake and large to keep per trial
-        end = self.now
-        self.busy_seconds += end - start
-        record = run.curve[job.epochs - 1]
-        return [Result(job, record.val_error, record.test_error, record.status, 0, start, end)]
+        done = wait(list(self._running), return_when="FIRST_COMPLETED").done
+        results = []
+        for future in sorted(done, key=lambda f: self._running[f][1]):
+            job, start = self._running.pop(future)
+            end = self.now
+            self.busy_seconds += end - start
+            try:
+                trained: Trained = future.result()
+            except Exception as exc:  # the training, or its worker, failed twice: a result, not a crash
+                self.failures.append({"trial_id": job.trial_id, "epochs": job.epochs, "error": _line(exc)})
+                results.append(Result(job, WORST_ERROR, WORST_ERROR, STATUS_FAILED, -1, start, end))
+                continue
+            self.states[job.trial_id] = trained.state
+            self.environment = self.environment or trained.environment
+            if self.on_state is not None:
+                self.on_state(job.trial_id, trained.state)
+            worker = self._worker_ids.setdefault(trained.worker, len(self._worker_ids))
+            record = trained.records[-1]
+            results.append(
+                Result(job, record.val_error, record.test_error, record.status, worker, start, end)
+            )
+        return results
+
+    def cancel(self) -> None:
+        """Cancel the jobs still running (on Ctrl-C); what finished is kept."""
+        self.client.cancel(list(self._running))
+        self._running.clear()
+
+    def measure(self, trial_id: int, epochs: int) -> dict[str, float]:
+        """Continue a trial to `epochs` on a worker and return its train, validation and test error."""
+        state = self.states[trial_id]
+        future = self.client.submit(
+            remote.train,
+            self.settings,
+            self.model,
+            state["config"],
+            epochs,
+            state["seed"],
+            state,
+            measure=True,
+            pure=False,
+        )
+        return future.result().errors
+
+
+def _line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__

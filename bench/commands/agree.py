@@ -28,11 +28,13 @@ from bench.options import (
     parse_names,
     progress_bar,
     quiet_option,
+    scheduler_address_option,
     threads_option,
 )
-from cache.store import atomic_write_bytes
+from bench.results import is_finished
 from hpo.algorithms import ALGORITHMS, AlgorithmSettings
 from hpo.errors import HPOError
+from hpo.files import atomic_write_bytes
 
 REPORT_FILE = "agreement.html"
 SUMMARY_FILE = "agreement.json"
@@ -68,6 +70,7 @@ SUMMARY_FILE = "agreement.json"
 @data_dir_option
 @device_option
 @threads_option
+@scheduler_address_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None, help="Output directory.")
 @quiet_option
 def agree(
@@ -83,6 +86,7 @@ def agree(
     data_dir: str | None,
     device: str,
     threads: int | None,
+    scheduler_address: str | None,
     out_dir: str | None,
     quiet: bool,
 ) -> None:
@@ -99,6 +103,7 @@ def agree(
         data_dir=data_dir,
         device=device,
         threads=threads,
+        scheduler_address=scheduler_address,
     )
     table = load_table(spec)
     record = plan_record(spec, table)
@@ -110,7 +115,7 @@ def agree(
     check_plan_file(out, record, keys=("spec", "cache"), name=PLAN_FILE)
     # fitted after the checks: a surrogate can take a minute (its fit is kept on disk when slow)
     benchmark = table.in_mode(spec.mode)
-    todo = [t for t in tasks if not t.path.exists()]
+    todo = [t for t in tasks if not is_finished(t.path)]
     live_todo = sum(t.spec.backend == "live" for t in todo)
     if not quiet:
         click.echo(

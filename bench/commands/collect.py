@@ -22,7 +22,8 @@ from bench.options import (
 from cache.collect import CollectSpec, Plan, TaskDone
 from cache.collect import collect as run_collect
 from cache.design import DESIGNS
-from cache.locations import writable_store
+from cache.locations import SHIPPED_ROOT, writable_store
+from cache.store import CurveStore
 from hpo.models import get_model
 
 
@@ -49,6 +50,9 @@ from hpo.models import get_model
 @click.option(
     "--extend", is_flag=True, help="Allow a different design or epoch count into an existing cache."
 )
+@click.option(
+    "--force", is_flag=True, help="Train again what the shipped cache already holds for the same settings."
+)
 @quiet_option
 def collect(
     model: str,
@@ -65,6 +69,7 @@ def collect(
     device: str,
     data_dir: str | None,
     extend: bool,
+    force: bool,
     quiet: bool,
 ) -> None:
     """Train a design of configs and store every epoch of every curve (resumable)."""
@@ -117,8 +122,10 @@ def collect(
         )
         bar.update(1)
 
+    # into the user's cache, the shipped cache's trainings of the same collection count as done
+    reuse = () if force or cache_dir is not None else (CurveStore(SHIPPED_ROOT),)
     try:
-        work = run_collect(spec, store, on_start=on_start, on_done=on_done)
+        work = run_collect(spec, store, on_start=on_start, on_done=on_done, reuse=reuse)
     finally:
         if state["bar"] is not None:
             state["bar"].close()

@@ -23,12 +23,12 @@ from bench.compare import (
     run_tasks,
 )
 from bench.options import cache_dir_option, halving_options, parse_names, progress_bar, quiet_option
-from bench.results import read_results
+from bench.results import is_finished, read_results
 from cache.benchmark import MODES
-from cache.store import atomic_write_bytes
 from cache.tables import available_models, no_curves
 from hpo.algorithms import ALGORITHMS, AlgorithmSettings
 from hpo.errors import ConfigError, HPOError
+from hpo.files import atomic_write_bytes
 from hpo.models import MODELS
 
 REPORT_FILE = "report.html"
@@ -102,7 +102,7 @@ def compare(
     out = Path(out_dir) if out_dir else Path("results") / f"compare-{mode}-{seeds}seeds-{key}"
     tasks = plan(spec, budgets, out)
     check_plan_file(out, record)
-    todo = sum(not t.path.exists() for t in tasks)
+    todo = sum(not is_finished(t.path) for t in tasks)
     if not quiet:
         click.echo(
             f"{len(tasks)} replays planned, {len(tasks) - todo} already in {out}, {todo} to run", err=True

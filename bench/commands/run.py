@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from bench.experiment import BACKENDS, RunSpec, final_training, run_live, run_replay
+from bench.experiment import BACKENDS, RunSpec, run_live, run_replay
 from bench.options import (
     cache_dir_option,
     data_dir_option,
@@ -16,10 +16,11 @@ from bench.options import (
     precision_option,
     progress_bar,
     quiet_option,
+    scheduler_address_option,
     space_option,
     threads_option,
 )
-from bench.results import RESULTS_FILE, rows_table, write_results
+from bench.results import RESULTS_FILE, RunWriter
 from cache.benchmark import MODES
 from hpo import provenance
 from hpo.algorithms import ALGORITHMS, AlgorithmSettings
@@ -38,8 +39,12 @@ from hpo.tuner import Budget
     "--mode", default="tabular", show_default=True, type=click.Choice(MODES), help="Replay lookups."
 )
 @click.option(
-    "--workers", type=int, default=1, show_default=True, help="Parallel workers (simulated in replays)."
+    "--workers",
+    type=int,
+    default=None,
+    help="Parallel workers: local Dask workers that train (default: one per core), simulated in replays (default 1).",
 )
+@scheduler_address_option
 @cache_dir_option
 @click.option("--trials", type=int, default=20, show_default=True, help="New trials (configs) to start.")
 @click.option(
@@ -66,6 +71,13 @@ from hpo.tuner import Budget
 @click.option("--initial-default", is_flag=True, help="Try the model's default config first.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None, help="Output directory.")
 @click.option("--overwrite", is_flag=True, help="Replace results already in --out.")
+@click.option(
+    "--resume",
+    "resume_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Continue the interrupted live run in this directory (same options); nothing finished runs again.",
+)
 @click.option("--no-final", is_flag=True, help="Skip training the best config to --r-max at the end.")
 @device_option
 @precision_option
@@ -77,7 +89,8 @@ def run(
     algorithm: str,
     backend: str,
     mode: str,
-    workers: int,
+    workers: int | None,
+    scheduler_address: str | None,
     cache_dir: str | None,
     trials: int,
     budget_epochs: int | None,
@@ -92,6 +105,7 @@ def run(
     initial_default: bool,
     out_dir: str | None,
     overwrite: bool,
+    resume_dir: str | None,
     no_final: bool,
     device: str,
     precision: str,
@@ -120,49 +134,51 @@ def run(
         data_dir=data_dir,
         threads=threads,
         workers=workers,
+        scheduler_address=scheduler_address,
         mode=mode,
         cache_dir=cache_dir,
     )
+    if resume_dir is not None and backend != "live":
+        raise ConfigError("--resume continues a live run; a replay is rerun in seconds")
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = Path(out_dir) if out_dir else Path("results") / f"run-{model}-{algorithm}-seed{seed}-{stamp}"
-    if (out / RESULTS_FILE).exists() and not overwrite:
-        raise ConfigError(f"{out} already holds results; pass --overwrite or choose another --out")
+    default_out = Path("results") / f"run-{model}-{algorithm}-seed{seed}-{stamp}"
+    out = Path(resume_dir or out_dir or default_out)
     command = provenance.command_line()
-    started = provenance.now_iso()
+    writer = RunWriter(out, spec, command, journal=backend == "live")
+    recorded, states = writer.resume() if resume_dir else writer.start(overwrite)
 
     bar = progress_bar(quiet, total=trials, unit="trial", desc=f"{algorithm} on {model}")
     seen: set[int] = set()
 
+    live_outcome: list = []  # the tuner's outcome so far, for an interrupted run's result file
+
     def on_result(row, outcome) -> None:
+        live_outcome[:] = [outcome]
+        if backend == "live":
+            writer.append(row)  # a killed run keeps every result so far
         if row["trial_id"] not in seen:
             seen.add(row["trial_id"])
             bar.update(1)
         bar.set_postfix(best=f"{outcome.incumbent.val_error:.4f}", epochs=outcome.epochs_trained)
 
-    done = run_live(spec, on_result=on_result) if backend == "live" else run_replay(spec, on_result=on_result)
-    bar.close()
+    final_epochs = None if no_final else r_max
+    on_state = writer.save_state if backend == "live" else None
+    try:
+        if backend == "live":
+            done = run_live(spec, on_result, final_epochs, on_state, recorded, states)
+        else:
+            done = run_replay(spec, on_result=on_result)
+    except KeyboardInterrupt:
+        bar.close()
+        if backend == "live" and live_outcome:
+            writer.finish(live_outcome[0], complete=False)  # what finished, readable at once
+        raise
+    finally:
+        bar.close()
     outcome = done.outcome
-    experiment = {
-        "experiment_id": spec.experiment_id,
-        "model": model,
-        "algorithm": algorithm,
-        "backend": backend,
-        "seed": seed,
-    }
-    table = rows_table(outcome.rows, experiment, spec.search_space.names)
-    meta = {
-        "kind": "run",
-        "spec": spec.to_dict(),
-        "experiment_id": spec.experiment_id,
-        "command": command,
-        "started": started,
-        "finished": provenance.now_iso(),
-        "environment": done.environment,
-        "epochs_trained": outcome.epochs_trained,
-        "busy_seconds": done.backend.busy_seconds,
-    }
-    out.mkdir(parents=True, exist_ok=True)
-    write_results(out / RESULTS_FILE, table, meta)
+    if outcome.incumbent is None:
+        raise ConfigError("the experiment produced no results")
+    table = writer.finish(outcome, complete=True, done=done)
     from reports.progress import progress_figure
 
     figure = progress_figure(table.to_pandas(), out / "progress.png", f"{algorithm} on {model}, seed {seed}")
@@ -174,6 +190,11 @@ def run(
     click.echo(
         f"best validation error {best.val_error:.4f} (trial {best.trial_id}, {best.epochs} epochs): {_fmt(best.config)}"
     )
+    failures = getattr(done.backend, "failures", [])
+    for failure in failures:
+        click.echo(
+            f"failed: trial {failure['trial_id']} to {failure['epochs']} epochs: {failure['error']}", err=True
+        )
     click.echo(f"results: {out / RESULTS_FILE}\nfigure:  {figure}")
     if not no_final and backend == "replay":
         train_seed = done.backend.objective.train_seeds[best.trial_id]
@@ -182,8 +203,8 @@ def run(
             f"best config at {r_max} epochs in the cache ({mode}, training seed {train_seed}): "
             f"validation accuracy {1 - end.val_error:.2%}, test accuracy {1 - end.test_error:.2%}"
         )
-    elif not no_final:
-        final = final_training(done, r_max)
+    elif not no_final and done.final is not None:
+        final = done.final
         click.echo(
             f"best config trained to {final['epochs']} epochs: train accuracy {1 - final['train']:.2%}, "
             f"validation accuracy {1 - final['val']:.2%}, test accuracy {1 - final['test']:.2%}"

@@ -62,7 +62,12 @@ FASHION_MNIST = DatasetSpec(
             "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
         ),
     },
-    mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
+    # HTTPS first (the files in the dataset's own repository); the official S3 website serves
+    # plain HTTP only, kept as the last resort: every file is checked against its SHA-256 anyway
+    mirrors=(
+        "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+        "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+    ),
     env_var="FASHION_MNIST_DIR",
     system_dir=Path("/usr/share/datasets/fashion-mnist"),
     user_dir=user_cache_dir() / "datasets" / "fashion-mnist",

@@ -32,6 +32,13 @@ def check_space(name: str, space: SearchSpace) -> SearchSpace:
             f"search space parameters {list(space.names)} do not match model {name!r}'s "
             f"hyperparameters {list(hyperparameters)}"
         )
+    for parameter in space.parameters:  # bounds a training could never use are refused on reading
+        bounds = parameter.values if parameter.kind == "choice" else (parameter.low, parameter.high)
+        for value in bounds:
+            try:
+                check_value(parameter.name, value)
+            except ConfigError as exc:
+                raise ConfigError(f"search space for model {name!r}: {exc}") from None
     return space
 
 

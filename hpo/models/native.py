@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hpo.data.source import user_cache_dir
+from hpo.files import UnsafeFileError, check_private, private_dir
 
 FLAGS = ("-O3", "-march=native", "-fopenmp", "-std=c++17", "-shared", "-fPIC")
 COMPILER_ENV = "CXX"
@@ -60,7 +61,7 @@ def build(source: Path, extra_flags: Sequence[str] = (), directory: Path | None 
     target = directory / f"{source.stem}-{digest.hexdigest()[:16]}.so"
     if target.exists():
         return target
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dir(directory)
     # built under a private name and renamed: workers building at once never load half a file
     partial = target.with_name(f"{target.name}.{os.getpid()}-{threading.get_ident()}.tmp")
     result = subprocess.run(
@@ -70,10 +71,16 @@ def build(source: Path, extra_flags: Sequence[str] = (), directory: Path | None 
         partial.unlink(missing_ok=True)
         detail = next((line for line in result.stderr.splitlines() if "error" in line), result.stderr.strip())
         raise NativeBuildError(f"{compiler} could not build {source.name}: {detail[:300]}")
+    partial.chmod(0o755)  # not writable by group or others, whatever the umask: `load` checks it
     os.replace(partial, target)
     return target
 
 
 def load(source: Path, extra_flags: Sequence[str] = (), directory: Path | None = None) -> ctypes.CDLL:
-    """Build (if needed) and load `source` as a ctypes library."""
-    return ctypes.CDLL(str(build(source, extra_flags, directory)))
+    """Build (if needed) and load `source` as a ctypes library, if the built file is the user's own."""
+    target = build(source, extra_flags, directory)
+    try:
+        check_private(target)
+    except UnsafeFileError as exc:
+        raise NativeBuildError(str(exc)) from None
+    return ctypes.CDLL(str(target))

@@ -15,15 +15,18 @@ C = Parameter("C", "loguniform", 1e-2, 1e2)
 GAMMA = Parameter("gamma", "loguniform", 1e-6, 1e-1)
 
 # What a trainer accepts, wider than the search ranges above: a user may train a config
-# outside the default space (batch 1024, say), never a meaningless one.
+# outside the default space (batch 1024, say), never a meaningless one. Training runs in
+# float32 and indexes with int32-sized batches, so larger values cannot even be represented.
+FLOAT32_MAX = 3.4028234663852886e38
+INT_MAX = 2**31 - 1
 VALID_RANGES: dict[str, tuple[float, float, bool, str]] = {
     # name: (low, high, integer, description)
-    "learning_rate": (0.0, float("inf"), False, "a number > 0"),
-    "batch_size": (1, float("inf"), True, "an integer >= 1"),
-    "alpha": (0.0, float("inf"), False, "a number >= 0"),
+    "learning_rate": (0.0, FLOAT32_MAX, False, "a number > 0 and <= 3.4e38 (float32)"),
+    "batch_size": (1, INT_MAX, True, "an integer from 1 to 2**31-1"),
+    "alpha": (0.0, FLOAT32_MAX, False, "a number >= 0 and <= 3.4e38 (float32)"),
     "l1_ratio": (0.0, 1.0, False, "a number in [0, 1]"),
-    "C": (0.0, float("inf"), False, "a number > 0"),
-    "gamma": (0.0, float("inf"), False, "a number > 0"),
+    "C": (0.0, FLOAT32_MAX, False, "a number > 0 and <= 3.4e38 (float32)"),
+    "gamma": (0.0, FLOAT32_MAX, False, "a number > 0 and <= 3.4e38 (float32)"),
 }
 _EXCLUSIVE_LOW = {"learning_rate", "C", "gamma"}
 

@@ -71,6 +71,11 @@ def worker_trainer(settings: WorkerSettings) -> tuple[Trainer, dict[str, Any]]:
         return _trainers[settings]
 
 
+def warm_up(settings: WorkerSettings) -> None:
+    """Load this worker's data for `settings` now (run on every worker before timing starts)."""
+    worker_trainer(settings)
+
+
 def train(
     settings: WorkerSettings,
     model: str,
