@@ -169,11 +169,15 @@ def run_task(
     benchmark: Benchmark,
     command: str,
     on_result: Callable[[dict[str, Any], TuneOutcome], None] | None = None,
+    client: Any = None,
 ) -> Path:
-    """Run one side of a pair and write its rows (live rows with the cache's answer beside them)."""
+    """Run one side of a pair and write its rows (live rows with the cache's answer beside them).
+
+    A live run trains on `client`'s cluster when given (one worker of it), else on its own.
+    """
     spec = task.spec
     if spec.backend == "live":
-        done = run_live(spec, on_result=on_result)
+        done = run_live(spec, on_result=on_result, client=client)
         columns = {CACHE_COLUMN: expected_errors(benchmark, done.outcome.rows)}
     else:
         done = run_replay(spec, benchmark, on_result=on_result)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Callable
@@ -127,13 +128,16 @@ def run_live(
     on_state: Callable[[int, dict[str, Any]], None] | None = None,
     recorded: list[Result] | None = None,
     states: dict[int, dict[str, Any]] | None = None,
+    client: Any = None,
 ) -> LiveRun:
     """Run the experiment with real training on a Dask cluster (local worker processes by default).
 
     With `final_epochs`, the incumbent trial is then continued to that many epochs and its
     train, validation and test errors measured (`LiveRun.final`). `recorded` and `states` are
     an interrupted run's results and checkpoints: the scheduler is driven through them again
-    (its decisions are a function of the results), and only what is missing trains.
+    (its decisions are a function of the results), and only what is missing trains. With
+    `client`, the run uses that open cluster (shared with other runs, its workers warmed up)
+    instead of opening its own.
     """
     rngs = streams(spec.seed)
     space = spec.search_space
@@ -145,9 +149,11 @@ def run_live(
     settings = WorkerSettings(
         spec.device, cluster.torch_threads(), spec.data_dir, get_dataset(), spec.precision
     )
-    with open_client(cluster) as client:
-        # every worker loads and verifies the data before the clock starts, not in its first job
-        client.run(remote.warm_up, settings)
+    with contextlib.ExitStack() as stack:
+        if client is None:
+            client = stack.enter_context(open_client(cluster))
+            # every worker loads and verifies the data before the clock starts, not in its first job
+            client.run(remote.warm_up, settings)
         backend = LiveBackend(
             client,
             settings,

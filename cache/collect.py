@@ -9,6 +9,7 @@ worker, and a rerun does only the tasks whose part is missing.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -244,6 +245,7 @@ def _execute(
 
     cluster = spec.cluster
     settings = WorkerSettings(spec.device, cluster.torch_threads(), spec.data_dir, get_dataset())
+    token = uuid.uuid4().hex[:12]  # keys unique to this collection: others may share the cluster
     with open_client(cluster) as client:
         futures = {}
         for i, task in enumerate(tasks):
@@ -254,7 +256,7 @@ def _execute(
                 spec.model,
                 task,
                 spec.epochs,
-                key=f"train-{task.config_id}-s{task.train_seed}",
+                key=f"train-{task.config_id}-s{task.train_seed}-{token}",
                 retries=1,
                 priority=-i,
                 pure=False,

@@ -197,6 +197,19 @@ def test_agree_runs_live_and_replayed_and_reports(cache_dir, fake_dataset, tmp_p
             assert row.cache_val_error == pytest.approx(expected)
 
 
+def test_live_runs_side_by_side_give_the_rows_of_runs_one_at_a_time(
+    cache_dir, fake_dataset, tmp_path
+) -> None:
+    """`--workers 2` runs two live runs at once, each on one worker: the same rows as one by one."""
+    columns = ["trial_id", "config", "epochs", "resume_from", "val_error", "test_error", "status"]
+    for workers in ("1", "2"):
+        args = agree_args(cache_dir, tmp_path / workers, "--workers", workers, "--threads", "1")
+        assert invoke(*args).exit_code == 0
+    for path in sorted((tmp_path / "1" / "runs").glob("*/*/seed-*.parquet")):
+        twin = tmp_path / "2" / path.relative_to(tmp_path / "1")
+        pd.testing.assert_frame_equal(read_results(path)[0][columns], read_results(twin)[0][columns])
+
+
 def test_agree_resumes_and_refuses_other_settings(cache_dir, fake_dataset, tmp_path) -> None:
     out = tmp_path / "agree"
     assert invoke(*agree_args(cache_dir, out)).exit_code == 0

@@ -8,6 +8,7 @@ state back. Seeds are drawn in submission order, so a run on one worker is deter
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -48,6 +49,7 @@ class LiveBackend:
         self.failures: list[dict[str, Any]] = []  # jobs that failed twice, with the error
         self._running: dict[Any, tuple[Job, float]] = {}
         self._worker_ids: dict[str, int] = {}
+        self._token = uuid.uuid4().hex[:12]
         resumed_at = max((r.t_end for r in recorded or []), default=0.0)
         self._started = time.perf_counter() - resumed_at
         self.busy_seconds = sum(r.t_end - r.t_start for r in recorded or [])
@@ -90,7 +92,9 @@ class LiveBackend:
             seed,
             state,
             keep_state=True,
-            key=f"trial-{job.trial_id}-epochs-{job.epochs}",
+            # unique to this run: runs sharing a cluster have the same trial ids, and Dask takes
+            # a task with a key it knows for the same task
+            key=f"trial-{job.trial_id}-epochs-{job.epochs}-{self._token}",
             retries=1,
             pure=False,
         )

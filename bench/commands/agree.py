@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import click
@@ -30,11 +32,15 @@ from bench.options import (
     quiet_option,
     scheduler_address_option,
     threads_option,
+    workers_option,
 )
 from bench.results import is_finished
 from hpo.algorithms import ALGORITHMS, AlgorithmSettings
+from hpo.cluster import ClusterSpec, n_workers, open_client
+from hpo.data import get_dataset
 from hpo.errors import HPOError
 from hpo.files import atomic_write_bytes
+from hpo.training.remote import WorkerSettings, warm_up
 
 REPORT_FILE = "agreement.html"
 SUMMARY_FILE = "agreement.json"
@@ -70,6 +76,7 @@ SUMMARY_FILE = "agreement.json"
 @data_dir_option
 @device_option
 @threads_option
+@workers_option
 @scheduler_address_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None, help="Output directory.")
 @quiet_option
@@ -86,12 +93,15 @@ def agree(
     data_dir: str | None,
     device: str,
     threads: int | None,
+    workers: int | None,
     scheduler_address: str | None,
     out_dir: str | None,
     quiet: bool,
 ) -> None:
     """Run algorithms x seeds live and replayed with the same seeds, and report how closely they agree."""
     settings = AlgorithmSettings(eta=int(eta) if float(eta).is_integer() else eta, r_min=r_min, r_max=r_max)
+    # live runs go side by side, one worker each: the threads of a worker follow from their number
+    cluster = ClusterSpec(workers, scheduler_address, threads)
     spec = AgreeSpec(
         model=model,
         algorithms=parse_names(algorithms, ALGORITHMS, "algorithm"),
@@ -102,7 +112,7 @@ def agree(
         cache_dir=cache_dir,
         data_dir=data_dir,
         device=device,
-        threads=threads,
+        threads=cluster.torch_threads(),
         scheduler_address=scheduler_address,
     )
     table = load_table(spec)
@@ -125,21 +135,38 @@ def agree(
         )
     # live epochs are what takes the time; replays tick the bar by one when they finish
     bar = progress_bar(quiet, total=live_todo * budget_epochs, unit="epoch", desc=f"agree {model}")
+    lock = threading.Lock()
+
+    def ticked(row, _) -> None:
+        with lock:
+            bar.update(row["epochs"] - row["resume_from"])
+
+    live = [t for t in todo if t.spec.backend == "live"]
+    if live:
+        with open_client(cluster) as client:
+            settings = WorkerSettings(device, spec.threads, data_dir, get_dataset())
+            client.run(warm_up, settings)
+            side_by_side = min(n_workers(client), len(live))
+            if not quiet:
+                click.echo(f"{len(live)} live runs, {side_by_side} at a time", err=True)
+            with ThreadPoolExecutor(side_by_side) as pool:
+                futures = [
+                    pool.submit(run_task, t, benchmark, record["command"], ticked, client) for t in live
+                ]
+                try:
+                    for future in as_completed(futures):
+                        future.result()
+                except BaseException:
+                    for future in futures:
+                        future.cancel()
+                    raise
     for task in todo:
         if task.spec.backend == "replay":
             run_task(task, benchmark, record["command"])
-            continue
-        bar.set_postfix_str(f"live {task.spec.algorithm} seed {task.spec.seed}")
-        before = bar.n
-        run_task(
-            task,
-            benchmark,
-            record["command"],
-            on_result=lambda row, _: bar.update(row["epochs"] - row["resume_from"]),
-        )
-        # the last job may run past the budget: the total follows what was trained
-        bar.total += (bar.n - before) - budget_epochs
-        bar.refresh()
+            bar.update(0)
+    # the last job of a run may train past the budget: the total follows what was trained
+    bar.total = max(bar.total, bar.n)
+    bar.refresh()
     bar.close()
     path, summary = write_report(out)
     echo_summary(summary)
