@@ -60,6 +60,14 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 USAGE_EXIT = 2  # as click's own usage errors
 
 
+def _end_progress_lines() -> None:
+    """Close the progress bars still open, so that what follows starts on a line of its own."""
+    from tqdm import tqdm
+
+    for bar in list(getattr(tqdm, "_instances", ())):
+        bar.close()
+
+
 class _OneLineError(click.ClickException):
     """`Error: message` on one line of stderr, with the given exit code."""
 
@@ -105,13 +113,17 @@ class _Group(click.Group):
                 warnings.showwarning = _one_line_warning
                 return super().invoke(ctx)
         except ConfigError as exc:  # the user's options or files: a usage error
+            _end_progress_lines()
             raise _OneLineError(str(exc), USAGE_EXIT) from None
         except HPOError as exc:  # data, cache or cluster that cannot serve
+            _end_progress_lines()
             raise _OneLineError(str(exc), 1) from None
         except OSError as exc:  # the operating system said no: one line naming the path
+            _end_progress_lines()
             where = f"{exc.filename}: " if exc.filename else ""
             raise _OneLineError(f"{where}{exc.strerror or exc}", 1) from None
         except KeyboardInterrupt:
+            _end_progress_lines()
             click.echo("interrupted", err=True)
             ctx.exit(130)
 

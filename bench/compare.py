@@ -24,7 +24,7 @@ from cache.benchmark import MODES, Benchmark
 from cache.surrogate import preferred_regressor
 from hpo import provenance
 from hpo.algorithms import AlgorithmSettings, get_algorithm
-from hpo.errors import ConfigError
+from hpo.errors import ConfigError, HPOError
 from hpo.files import atomic_write_bytes
 from hpo.models import get_model
 from hpo.tuner import Budget
@@ -85,7 +85,15 @@ def budget_seconds(benchmark: Benchmark, trainings: float, r_max: int, workers: 
             f"--r-max {r_max} exceeds the {benchmark.n_epochs} epochs cached for {benchmark.model}"
         )
     per_training = np.sum(benchmark.epoch_seconds[:, :, :r_max], axis=2)[benchmark.complete]
-    return float(trainings * np.median(per_training) / workers)
+    median = float(np.median(per_training))
+    budget = trainings * median / workers
+    if budget < median:
+        raise ConfigError(
+            f"--budget-trainings {trainings:g} over --workers {workers} gives {benchmark.model} "
+            f"{budget:.1f} simulated s, less than one median training to --r-max ({median:.1f} s): no "
+            f"worker would finish one; use at most {int(trainings)} workers or more --budget-trainings"
+        )
+    return float(budget)
 
 
 @dataclass(frozen=True)
@@ -130,6 +138,23 @@ def plan(spec: CompareSpec, budgets: dict[str, float], out: Path) -> list[Task]:
     return tasks
 
 
+def read_plan(path: Path, fields: dict[str, type], spec_fields: dict[str, type]) -> dict[str, Any]:
+    """A plan file, checked for the `fields` (and `spec_fields` inside its "spec") a report reads;
+    a damaged or foreign file is one line naming the file and the field."""
+    try:
+        record = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise HPOError(f"{path}: not a plan file ({exc})") from None
+    if not isinstance(record, dict):
+        raise HPOError(f"{path}: not a plan file (expected a JSON object, got {type(record).__name__})")
+    for where, holder, wanted in (("", record, fields), ("spec.", record.get("spec"), spec_fields)):
+        for name, kind in wanted.items():
+            value = holder.get(name) if isinstance(holder, dict) else None
+            if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+                raise HPOError(f'{path}: field "{where}{name}" is missing or not a {kind.__name__}')
+    return record
+
+
 def check_plan_file(
     out: Path,
     record: dict[str, Any],
@@ -139,7 +164,12 @@ def check_plan_file(
     """Refuse to mix results of another plan into `out` (its `keys` differ); write the plan file if new."""
     path = out / name
     if path.exists():
-        existing = json.loads(path.read_text())
+        try:
+            existing = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not a plan file ({exc}); choose another --out or remove it") from None
+        if not isinstance(existing, dict):
+            raise ConfigError(f"{path}: not a plan file (a JSON object); choose another --out or remove it")
         # some keys follow from the cache (budgets, curve counts): a changed cache must not mix with old runs
         if any(existing.get(key) != record.get(key) for key in keys):
             raise ConfigError(

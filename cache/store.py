@@ -38,7 +38,9 @@ from cache.schema import (
     decode_metadata,
     encode_metadata,
 )
+from hpo.errors import HPOError
 from hpo.files import abandoned, atomic_write_bytes
+from hpo.space import SearchSpace
 
 PART_RE = re.compile(r"^(?P<config_id>[0-9a-f]{16})-s(?P<seed>\d+)\.parquet$")
 SHARD_RE = re.compile(r"^shard-\d{4,}-\d{4,}\.parquet$")  # the only names a listing may hold
@@ -99,11 +101,14 @@ class CurveStore:
             return None
         try:
             manifest = json.loads(path.read_text())
-        except (json.JSONDecodeError, OSError) as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError, OSError) as exc:
             raise CacheError(f"{path}: unreadable manifest ({exc})") from None
+        if not isinstance(manifest, dict):
+            raise CacheError(f"{path}: a manifest is a JSON object, not {type(manifest).__name__}")
         check_version(manifest.get("schema_version"), str(path))
         if manifest.get("model") != model:
             raise CacheError(f"{path}: manifest is for model {manifest.get('model')!r}, not {model!r}")
+        _check_manifest(path, manifest)
         return manifest
 
     def write_manifest(self, model: str, manifest: dict[str, Any]) -> None:
@@ -353,6 +358,27 @@ class CurveStore:
     def size_bytes(self, model: str) -> int:
         """Bytes on disk of the model's directory."""
         return sum(p.stat().st_size for p in self.model_dir(model).rglob("*") if p.is_file())
+
+
+def _check_manifest(path: Path, manifest: dict[str, Any]) -> None:
+    """The fields a manifest must hold, with their types; a bad one is one line naming it."""
+
+    def bad(field: str, what: str) -> CacheError:
+        return CacheError(f'{path}: field "{field}" {what}')
+
+    if not isinstance(manifest.get("epochs"), int) or isinstance(manifest.get("epochs"), bool):
+        raise bad("epochs", "must be an integer")
+    try:
+        SearchSpace.from_dict(manifest.get("space"))
+    except (HPOError, TypeError, AttributeError) as exc:
+        raise bad("space", f"is not a search space ({exc})") from None
+    collections = manifest.get("collections")
+    if not isinstance(collections, list) or not all(isinstance(c, dict) for c in collections):
+        raise bad("collections", "must be a list of objects")
+    for i, collection in enumerate(collections):
+        for key, kind in (("design", str), ("design_seed", int), ("epochs", int), ("configs", int)):
+            if not isinstance(collection.get(key), kind):
+                raise bad(f"collections[{i}].{key}", f"must be a {kind.__name__}")
 
 
 def _generation(path: Path) -> int:

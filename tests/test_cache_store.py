@@ -307,3 +307,21 @@ def test_two_processes_writing_and_compacting_one_cache_lose_nothing(tmp_path) -
     assert store.part_paths("softmax") == {}  # every part went into a shard exactly once
     table, _ = store.read("softmax")
     assert table.num_rows == len(keys)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda m: [m], "a manifest is a JSON object, not list"),
+        (lambda m: {**m, "space": {"learning_rate": {"type": "loguniform", "low": 0, "high": 1}}}, '"space"'),
+        (lambda m: {**m, "collections": None}, '"collections" must be a list'),
+        (lambda m: {**m, "epochs": "20"}, '"epochs" must be an integer'),
+    ],
+)
+def test_a_manifest_of_the_wrong_shape_is_one_line_naming_it(tmp_path, change, message) -> None:
+    store = write_cache(tmp_path, n_configs=2, seeds=1, epochs=1)
+    path = store.model_dir("softmax") / "manifest.json"
+    path.write_text(json.dumps(change(json.loads(path.read_text()))))
+    with pytest.raises(CacheError, match=message) as info:
+        verify_model(store, "softmax")
+    assert str(path) in str(info.value) and "\n" not in str(info.value)

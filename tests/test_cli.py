@@ -38,3 +38,41 @@ def test_help_lists_every_command_without_loading_torch() -> None:
 def test_an_unknown_command_is_one_error() -> None:
     result = CliRunner().invoke(cli, ["trian"])
     assert result.exit_code == 2 and "Error: No such command 'trian'." in result.output
+
+
+@pytest.mark.parametrize(
+    ("error", "code"), [("ConfigError", 2), ("DataError", 1), ("OSError", 1), ("KeyboardInterrupt", 130)]
+)
+def test_an_error_after_a_progress_bar_started_is_on_its_own_line(error, code) -> None:
+    """Whatever command raised it, and whether or not it closed its bar."""
+    import click
+    from click.testing import CliRunner
+    from tqdm import tqdm
+
+    from bench.cli import cli
+    from hpo import errors
+
+    @click.command()
+    def failing() -> None:
+        bar = tqdm(total=10, file=sys.stderr, desc="working")
+        bar.update(3)
+        if error == "OSError":
+            raise OSError(28, "No space left on device", "/tmp/out/results.parquet")
+        if error == "KeyboardInterrupt":
+            raise KeyboardInterrupt
+        raise getattr(errors, error)("something went wrong")
+
+    cli.add_command(failing, "failing-for-test")
+    try:
+        result = CliRunner().invoke(cli, ["failing-for-test"])
+    finally:
+        cli.commands.pop("failing-for-test")
+    assert result.exit_code == code
+    lines = result.stderr.split("\n")  # a carriage return does not start a line on a terminal
+    last = [line for line in lines if line.strip()][-1]
+    expected = {
+        "OSError": "Error: /tmp/out/results.parquet: No space left on device",
+        "KeyboardInterrupt": "interrupted",
+    }.get(error, "Error: something went wrong")
+    assert last == expected, result.stderr
+    assert "Traceback" not in result.output

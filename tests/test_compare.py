@@ -373,3 +373,32 @@ def test_compare_without_random_search_has_no_speedup(cache_dir, tmp_path) -> No
     assert result.exit_code == 0, result.output
     lines = [line.split() for line in result.output.splitlines() if line.startswith("softmax")]
     assert [line[1] for line in lines] == ["asha", "sh"] and all(line[-2] == "-" for line in lines)
+
+
+def test_an_out_the_system_refuses_is_one_line(cache_dir, tmp_path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    result = invoke(*compare_args(cache_dir, blocker / "cmp"))
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.strip().splitlines() == [f"Error: {blocker / 'cmp'}: Not a directory"]
+
+
+def test_more_workers_than_the_budget_can_feed_are_refused(cache_dir, tmp_path) -> None:
+    """Before: --workers 100000 ran for minutes and printed a table of nan, exit 0."""
+    result = invoke(*compare_args(cache_dir, tmp_path / "cmp"), "--workers", "100000")
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
+    assert "less than one median training" in result.output and not (tmp_path / "cmp" / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "field"),
+    [("[]", "not a plan file"), ('{"spec": null}', 'field "spec"'), ("{", "not a plan file")],
+)
+def test_a_damaged_plan_file_is_one_line(cache_dir, tmp_path, content, field) -> None:
+    out = tmp_path / "cmp"
+    assert invoke(*compare_args(cache_dir, out)).exit_code == 0
+    (out / "compare.json").write_text(content)
+    for result in (invoke("report", str(out)), invoke(*compare_args(cache_dir, out))):
+        assert result.exit_code != 0 and "Traceback" not in result.output
+        assert "compare.json" in result.output and len(result.output.strip().splitlines()) == 1
+    assert field in invoke("report", str(out)).output

@@ -20,7 +20,7 @@ from bench.agreement import (
     read_rows,
     run_task,
 )
-from bench.compare import DEFAULT_ALGORITHMS, check_plan_file
+from bench.compare import DEFAULT_ALGORITHMS, check_plan_file, read_plan
 from bench.options import (
     cache_dir_option,
     data_dir_option,
@@ -180,7 +180,11 @@ def write_report(out: Path) -> tuple[Path, dict]:
     plan_path = out / PLAN_FILE
     if not plan_path.is_file():
         raise HPOError(f"{out}: no {PLAN_FILE}; is it the --out of a bench agree?")
-    record = json.loads(plan_path.read_text())
+    record = read_plan(
+        plan_path,
+        {"spec": dict, "command": str, "created": str, "cache": dict},
+        {"model": str, "algorithms": list, "seeds": int, "mode": str, "budget_epochs": int, "settings": dict},
+    )
     spec = record["spec"]
     rows = read_rows(out)
     notes = {

@@ -20,6 +20,7 @@ from bench.compare import (
     plan,
     plan_record,
     prefit_surrogates,
+    read_plan,
     run_tasks,
 )
 from bench.options import cache_dir_option, halving_options, parse_names, progress_bar, quiet_option
@@ -163,7 +164,11 @@ def _report(out: Path) -> tuple[Path, pd.DataFrame]:
     plan_path = out / PLAN_FILE
     if not plan_path.is_file():
         raise HPOError(f"{out}: no {PLAN_FILE}; is it the --out of a bench compare or bench agree?")
-    record = json.loads(plan_path.read_text())
+    record = read_plan(
+        plan_path,
+        {"spec": dict, "command": str, "created": str, "budget_seconds": dict},
+        {"algorithms": list, "models": list, "seeds": int, "workers": int, "mode": str, "settings": dict},
+    )
     frames, usage = [], []
     for path in sorted((out / RUNS_DIR).glob("*/*/seed-*.parquet")):
         rows, meta = read_results(path)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import io
 import math
-import os
-import tempfile
 import time
 import warnings
 from collections.abc import Mapping
@@ -17,6 +16,7 @@ import torch
 
 from hpo.data import Splits
 from hpo.errors import ConfigError
+from hpo.files import atomic_write_bytes
 from hpo.models import Classifier, ModelContext, build_model, validate_config
 from hpo.training.curve import STATUS_DIVERGED, STATUS_OK, EpochRecord
 from hpo.training.device import cpu_has_native_bf16
@@ -233,16 +233,9 @@ class Trainer:
 
 def save_checkpoint(run: Run, path: str | Path) -> None:
     """Write `run`'s state to `path` atomically (temporary file, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(run.state_dict(), tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buffer = io.BytesIO()
+    torch.save(run.state_dict(), buffer)
+    atomic_write_bytes(Path(path), buffer.getvalue())
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
