@@ -28,10 +28,12 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff check and ruff format --check."""
-    session.install("-c", LOCK, "ruff")  # pinned in the lock: formatter output changes between releases
+    """ruff check, ruff format --check, and the package boundaries (import-linter contracts)."""
+    session.install("-c", LOCK, "ruff", "import-linter")  # pinned: formatter output changes between releases
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    # the contracts in pyproject.toml; the packages are found from the repository root
+    session.run("lint-imports", env={"PYTHONPATH": "."})
 
 
 @nox.session

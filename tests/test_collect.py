@@ -246,3 +246,16 @@ def test_trainings_the_shipped_cache_holds_are_not_trained_again(fake_dataset, t
         CollectSpec(model="softmax", n_configs=4, epochs=3, workers=1), other, command="u", reuse=(shipped,)
     )
     assert len(work.missing) == 4
+
+
+def test_two_collect_processes_on_one_cache_lose_and_duplicate_nothing(fake_dataset, tmp_path) -> None:
+    """Two `bench collect` at once into one cache: before the store's lock they lost trainings."""
+    cache_dir = tmp_path / "cache"
+    first = _collect_process(fake_dataset, cache_dir, configs=24, epochs=2)
+    second = _collect_process(fake_dataset, cache_dir, configs=24, epochs=2)
+    for proc in (first, second):
+        assert proc.wait(timeout=300) == 0, proc.stdout.read().decode()
+    rows = rows_of(cache_dir)
+    assert len(rows) == 24 * 2 and not rows.duplicated(["config_id", "train_seed", "epoch"]).any()
+    assert CurveStore(cache_dir).part_paths("softmax") == {}
+    verify_model(CurveStore(cache_dir), "softmax")
