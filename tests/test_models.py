@@ -121,7 +121,9 @@ def test_svm_penalty_uses_sklearn_c_convention() -> None:
     with torch.no_grad():
         model.linear.weight.fill_(1.0)
     n_weights = model.linear.weight.numel()
-    assert float(model.penalty().detach()) == pytest.approx(n_weights / (2 * 2.0 * 1000))
+    # the layer's weights act on sqrt(D)-scaled features: on the kernel's features they are D times
+    # larger in squared norm, and that is what C penalises
+    assert float(model.penalty().detach()) == pytest.approx(100 * n_weights / (2 * 2.0 * 1000))
 
 
 def test_random_fourier_features_approximate_the_rbf_kernel() -> None:
@@ -131,7 +133,7 @@ def test_random_fourier_features_approximate_the_rbf_kernel() -> None:
 
     model = RandomFourierSVM(1.0, gamma, ModelContext((8,), 2, 10), gen(1), n_components=20000)
     x = torch.randn(6, 8, generator=gen(2))
-    z = model.feature_map(x)
+    z = model.feature_map(x) / math.sqrt(20000)  # the features as the kernel sees them
     approx = z @ z.T
     exact = torch.exp(-gamma * torch.cdist(x, x) ** 2)
     assert float((approx - exact).abs().max()) < 0.04
