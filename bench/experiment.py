@@ -172,7 +172,7 @@ def run_live(
         live = LiveRun(spec, outcome, backend, backend.environment or provenance.environment())
         if final_epochs is not None and outcome.incumbent is not None:
             incumbent = outcome.incumbent
-            errors = backend.measure(incumbent.trial_id, final_epochs)
+            errors = backend.measure(incumbent.trial_id, dict(incumbent.config), final_epochs)
             live.final = {
                 "trial_id": incumbent.trial_id,
                 "config": dict(incumbent.config),

@@ -212,7 +212,13 @@ class RunWriter:
             os.write(self._journal, _line(row))
 
     def save_state(self, trial_id: int, state: dict[str, Any]) -> None:
-        """Keep a trial's last state (after its row is journalled: a lagging checkpoint trains again)."""
+        """Keep a trial's last state (after its row is journalled: a lagging checkpoint trains again).
+
+        A trial at the top rung is never continued by the scheduler, so its state is not written
+        (the final training of a resumed run retrains such an incumbent from its seed, same bytes).
+        """
+        if len(state["curve"]) >= self.spec.settings.r_max:
+            return
         import io
 
         import torch

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from distributed import as_completed
 
 from hpo.schedulers import Job
 from hpo.training import STATUS_FAILED, WORST_ERROR, remote
@@ -50,6 +51,7 @@ class LiveBackend:
         self._running: dict[Any, tuple[Job, float]] = {}
         self._worker_ids: dict[str, int] = {}
         self._token = uuid.uuid4().hex[:12]
+        self._completed = as_completed([], with_results=True, raise_errors=False)
         resumed_at = max((r.t_end for r in recorded or []), default=0.0)
         self._started = time.perf_counter() - resumed_at
         self.busy_seconds = sum(r.t_end - r.t_start for r in recorded or [])
@@ -99,27 +101,27 @@ class LiveBackend:
             pure=False,
         )
         self._running[future] = (job, self.now)
+        self._completed.add(future)
 
     def wait(self) -> list[Result]:
-        from distributed import wait
-
         if self._answered:
             self._answered.sort(key=lambda pair: pair[0])
             return [self._answered.pop(0)[1]]
         if not self._running:
             return []
-        done = wait(list(self._running), return_when="FIRST_COMPLETED").done
+        # results arrive with their futures (one round trip to the event loop, not two)
+        done = self._completed.next_batch(block=True)
         results = []
-        for future in sorted(done, key=lambda f: self._running[f][1]):
+        for future, outcome in sorted(done, key=lambda pair: self._running[pair[0]][1]):
             job, start = self._running.pop(future)
             end = self.now
             self.busy_seconds += end - start
-            try:
-                trained: Trained = future.result()
-            except Exception as exc:  # the training, or its worker, failed twice: a result, not a crash
-                self.failures.append({"trial_id": job.trial_id, "epochs": job.epochs, "error": _line(exc)})
+            if future.status != "finished":  # the training, or its worker, failed twice: a result
+                error = outcome[1] if isinstance(outcome, tuple) else outcome
+                self.failures.append({"trial_id": job.trial_id, "epochs": job.epochs, "error": _line(error)})
                 results.append(Result(job, WORST_ERROR, WORST_ERROR, STATUS_FAILED, -1, start, end))
                 continue
+            trained: Trained = outcome
             self.states[job.trial_id] = trained.state
             self.environment = self.environment or trained.environment
             if self.on_state is not None:
@@ -136,16 +138,17 @@ class LiveBackend:
         self.client.cancel(list(self._running))
         self._running.clear()
 
-    def measure(self, trial_id: int, epochs: int) -> dict[str, float]:
-        """Continue a trial to `epochs` on a worker and return its train, validation and test error."""
-        state = self.states[trial_id]
+    def measure(self, trial_id: int, config: dict[str, Any], epochs: int) -> dict[str, float]:
+        """Continue a trial to `epochs` on a worker and return its train, validation and test error
+        (from its seed when no state of it is kept: a resumed run's top-rung trials have none)."""
+        state = self.states.get(trial_id)
         future = self.client.submit(
             remote.train,
             self.settings,
             self.model,
-            state["config"],
+            config,
             epochs,
-            state["seed"],
+            self.seed_of(trial_id),
             state,
             measure=True,
             pure=False,
