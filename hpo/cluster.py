@@ -123,6 +123,20 @@ def _open_client(spec: ClusterSpec) -> Iterator[object]:
             client.close()
 
 
+def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """Raise ClusterError unless something listens at `address` (tcp://HOST:PORT), before any
+    file is written for the work that would go there."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address)
+    try:
+        with socket.create_connection((parts.hostname, parts.port), timeout=timeout):
+            return
+    except (OSError, ValueError) as exc:
+        raise ClusterError(f"cannot reach the Dask scheduler at {address} ({exc})") from None
+
+
 def n_workers(client: object) -> int:
     """Workers the client's scheduler knows now."""
     return len(client.scheduler_info(n_workers=-1)["workers"])  # type: ignore[attr-defined]

@@ -259,6 +259,10 @@ def test_replays_are_reproducible(cache_dir, tmp_path) -> None:
         (["--workers", "0"], "--workers must be an integer >= 1, got 0"),
         (["--scheduler-address", "nowhere"], "--scheduler-address 'nowhere' is not an address"),
         (
+            ["--scheduler-address", "tcp://127.0.0.1:1"],
+            "cannot reach the Dask scheduler at tcp://127.0.0.1:1",
+        ),
+        (
             ["--backend", "replay", "--scheduler-address", "tcp://127.0.0.1:1"],
             "--scheduler-address applies to live",
         ),

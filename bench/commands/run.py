@@ -24,6 +24,7 @@ from bench.results import RESULTS_FILE, RunWriter
 from cache.benchmark import MODES
 from hpo import provenance
 from hpo.algorithms import ALGORITHMS, AlgorithmSettings
+from hpo.cluster import check_reachable
 from hpo.errors import ConfigError
 from hpo.space import SearchSpace
 from hpo.tuner import Budget
@@ -144,6 +145,8 @@ def run(
     default_out = Path("results") / f"run-{model}-{algorithm}-seed{seed}-{stamp}"
     out = Path(resume_dir or out_dir or default_out)
     command = provenance.command_line()
+    if spec.scheduler_address is not None:
+        check_reachable(spec.scheduler_address)  # before the directory is claimed
     writer = RunWriter(out, spec, command, journal=backend == "live")
     recorded, states = writer.resume() if resume_dir else writer.start(overwrite)
 
