@@ -46,6 +46,12 @@ class Searcher(ABC):
         self._candidate_units = (
             np.array([space.to_unit(c) for c in candidates]) if candidates is not None else None
         )
+        # the candidates indexed once: their rows by key, and which are not yet suggested, so a
+        # draw does not build a key for every candidate of the table on every new trial
+        self._rows_of_key: dict[tuple, list[int]] = {}
+        for i, candidate in enumerate(candidates or ()):
+            self._rows_of_key.setdefault(config_key(candidate), []).append(i)
+        self._unsuggested = np.ones(len(candidates or ()), dtype=bool)
         self.observations: list[tuple[dict[str, Any], float, int]] = []
         self._pending: dict[tuple, dict[str, Any]] = {}
         self._suggested: set[tuple] = set()
@@ -56,7 +62,9 @@ class Searcher(ABC):
             config, self._initial = self._initial, None
         else:
             config = self._suggest()
-        self._suggested.add(config_key(config))
+        key = config_key(config)
+        self._suggested.add(key)
+        self._unsuggested[self._rows_of_key.get(key, [])] = False
         return config
 
     @abstractmethod
@@ -85,6 +93,13 @@ class Searcher(ABC):
         """A uniform draw from the space, or from the candidates not yet suggested."""
         if self.candidates is None:
             return self.space.sample(self.rng)
-        fresh = [i for i, c in enumerate(self.candidates) if config_key(c) not in self._suggested]
-        pool = fresh or range(len(self.candidates))
-        return dict(self.candidates[pool[int(self.rng.integers(len(pool)))]])
+        fresh = np.flatnonzero(self._unsuggested)
+        pool = fresh if len(fresh) else np.arange(len(self.candidates))
+        return dict(self.candidates[int(pool[int(self.rng.integers(len(pool)))])])
+
+    def _fresh_candidates(self) -> np.ndarray:
+        """Indices of the candidates neither suggested nor pending, in order."""
+        fresh = self._unsuggested.copy()
+        for key in self._pending:
+            fresh[self._rows_of_key.get(key, [])] = False
+        return np.flatnonzero(fresh)

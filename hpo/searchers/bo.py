@@ -106,13 +106,12 @@ class BOSearcher(Searcher):
         return self._maximise(best, x)
 
     def _best_candidate(self, best: float) -> dict[str, Any]:
-        taken = self._suggested | {config_key(c) for c in self.pending_configs}
-        fresh = [i for i, c in enumerate(self.candidates) if config_key(c) not in taken]
-        if not fresh:
+        fresh = self._fresh_candidates()
+        if not len(fresh):
             return self._random()
         mean, std = self.gp.predict(self._candidate_units[fresh])
         ei = expected_improvement(mean, std, best)
-        return dict(self.candidates[fresh[int(np.argmax(ei))]])
+        return dict(self.candidates[int(fresh[int(np.argmax(ei))])])
 
     def _maximise(self, best: float, x_seen: np.ndarray) -> dict[str, Any]:
         dim = self.space.dim
