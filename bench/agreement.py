@@ -31,6 +31,7 @@ from hpo.algorithms import AlgorithmSettings, get_algorithm
 from hpo.errors import ConfigError, HPOError
 from hpo.models import get_model
 from hpo.tuner import Budget, TuneOutcome
+from hpo.validation import check_int
 from reports.agreement import CACHE_COLUMN
 
 #: Lookup modes a live run's configs can be answered in (tabular replays search only the
@@ -61,10 +62,8 @@ class AgreeSpec:
             raise ConfigError("--algorithms needs at least one algorithm")
         for algorithm in self.algorithms:
             get_algorithm(algorithm)
-        if not isinstance(self.seeds, int) or self.seeds < 1:
-            raise ConfigError(f"--seeds must be an integer >= 1, got {self.seeds!r}")
-        if not isinstance(self.budget_epochs, int) or self.budget_epochs < 1:
-            raise ConfigError(f"--budget-epochs must be an integer >= 1, got {self.budget_epochs!r}")
+        check_int("--seeds", self.seeds)
+        check_int("--budget-epochs", self.budget_epochs)
         if self.mode not in AGREE_MODES:
             raise ConfigError(
                 f"--mode {self.mode!r} cannot answer a live run's configs; accepted: {', '.join(AGREE_MODES)}"

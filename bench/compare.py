@@ -28,6 +28,7 @@ from hpo.errors import ConfigError, HPOError
 from hpo.files import atomic_write_bytes
 from hpo.models import get_model
 from hpo.tuner import Budget
+from hpo.validation import check_int, check_positive
 
 DEFAULT_ALGORITHMS = ("random", "bo", "sh", "asha")
 RUNS_DIR = "runs"
@@ -56,14 +57,11 @@ class CompareSpec:
             get_algorithm(algorithm)
         if not self.algorithms:
             raise ConfigError("--algorithms needs at least one algorithm")
-        if not isinstance(self.seeds, int) or self.seeds < 1:
-            raise ConfigError(f"--seeds must be an integer >= 1, got {self.seeds!r}")
-        if not isinstance(self.workers, int) or self.workers < 1:
-            raise ConfigError(f"--workers must be an integer >= 1, got {self.workers!r}")
+        check_int("--seeds", self.seeds)
+        check_int("--workers", self.workers)
         if self.mode not in MODES:
             raise ConfigError(f"unknown lookup mode {self.mode!r}; accepted: {', '.join(MODES)}")
-        if not self.budget_trainings > 0:
-            raise ConfigError(f"--budget-trainings must be > 0, got {self.budget_trainings!r}")
+        check_positive("--budget-trainings", self.budget_trainings)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, stored in the plan file."""

@@ -23,6 +23,7 @@ from hpo.space import SearchSpace
 from hpo.training import remote
 from hpo.training.remote import WorkerSettings
 from hpo.tuner import Budget, Result, TuneOutcome, Tuner
+from hpo.validation import check_int
 
 BACKENDS = ("live", "replay")
 
@@ -53,8 +54,7 @@ class RunSpec:
         algorithms.get_algorithm(self.algorithm)
         if self.backend not in BACKENDS:
             raise ConfigError(f"unknown backend {self.backend!r}; accepted: {', '.join(BACKENDS)}")
-        if self.workers is not None and (not isinstance(self.workers, int) or self.workers < 1):
-            raise ConfigError(f"--workers must be an integer >= 1, got {self.workers!r}")
+        check_int("--workers", self.workers, optional=True)
         if self.backend == "replay" and self.scheduler_address is not None:
             raise ConfigError("--scheduler-address applies to live training; replays run in this process")
         if self.backend == "live":

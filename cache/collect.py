@@ -28,6 +28,7 @@ from hpo.models import check_space, get_model, validate_config
 from hpo.space import SearchSpace
 from hpo.training import EpochRecord, remote
 from hpo.training.remote import Trained, WorkerSettings
+from hpo.validation import check_int
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,7 @@ class CollectSpec:
             ("--epochs", self.epochs, 1),
             ("--train-seeds", self.train_seeds, 1),
         ):
-            if not isinstance(value, int) or value < low:
-                raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
+            check_int(name, value, low)
         if self.design not in DESIGNS:
             raise ConfigError(f"unknown design {self.design!r}; accepted: {', '.join(DESIGNS)}")
         if self.space is not None:

@@ -10,14 +10,14 @@ from scipy.stats import qmc
 
 from hpo.errors import ConfigError
 from hpo.space import SearchSpace
+from hpo.validation import check_int
 
 DESIGNS = ("sobol", "random", "grid")
 
 
 def design_points(dim: int, n: int, design: str, seed: int) -> np.ndarray:
     """`n` points of the unit cube; the first n of a larger request are the same points."""
-    if n < 1:
-        raise ConfigError(f"--configs must be >= 1, got {n}")
+    check_int("--configs", n)
     if design == "sobol":
         engine = qmc.Sobol(d=dim, scramble=True, seed=np.random.default_rng(seed))
         # Sobol balance holds for powers of two; other n are a prefix of the next power.

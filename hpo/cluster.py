@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from hpo.errors import ConfigError, HPOError
+from hpo.validation import check_int
 
 # A worker that dies under a task gets the task retried once elsewhere, then it fails.
 ALLOWED_FAILURES = 1
@@ -36,10 +37,8 @@ class ClusterSpec:
     threads: int | None = None  # torch threads per worker; None: cores // workers
 
     def __post_init__(self) -> None:
-        if self.workers is not None and (not isinstance(self.workers, int) or self.workers < 1):
-            raise ConfigError(f"--workers must be an integer >= 1, got {self.workers!r}")
-        if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
-            raise ConfigError(f"--threads must be an integer >= 1, got {self.threads!r}")
+        check_int("--workers", self.workers, optional=True)
+        check_int("--threads", self.threads, optional=True)
         if self.address is not None and "://" not in self.address:
             raise ConfigError(
                 f"--scheduler-address {self.address!r} is not an address; accepted: tcp://HOST:PORT"

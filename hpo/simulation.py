@@ -10,9 +10,9 @@ import heapq
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hpo.errors import ConfigError
 from hpo.schedulers import Job
 from hpo.tuner import Result
+from hpo.validation import check_int
 
 
 @dataclass(frozen=True)
@@ -32,8 +32,7 @@ class SimulatedBackend:
     """Runs jobs instantly but reports them in simulated finish-time order."""
 
     def __init__(self, objective: Objective, n_workers: int = 1) -> None:
-        if not isinstance(n_workers, int) or n_workers < 1:
-            raise ConfigError(f"workers must be an integer >= 1, got {n_workers!r}")
+        check_int("workers", n_workers)
         self.objective = objective
         self.n_workers = n_workers
         self._free = list(range(n_workers))  # a heap: the lowest free worker index goes first

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from hpo.errors import ConfigError
 from hpo.schedulers import Job, Scheduler
 from hpo.training.curve import WORST_ERROR
+from hpo.validation import check_positive
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,7 @@ class Budget:
         if self.trials is None and self.epochs is None and self.seconds is None:
             raise ConfigError("a budget needs trials, epochs or seconds")
         for name, value in (("trials", self.trials), ("epochs", self.epochs), ("seconds", self.seconds)):
-            if value is not None and (not isinstance(value, (int, float)) or value <= 0):
-                raise ConfigError(f"budget {name} must be > 0, got {value!r}")
+            check_positive(f"budget {name}", value, optional=True)
 
 
 ROW_FIELDS = (

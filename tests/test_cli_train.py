@@ -100,7 +100,7 @@ def test_train_json_is_one_object_per_epoch(runner, fake_dataset) -> None:
         ),
         (["--model", "softmax", "--set", "batch_size"], "expected name=value"),
         (["--model", "softmax", "--set", "batch_size=abc"], "expected a number"),
-        (["--model", "softmax", "--epochs", "0"], "--epochs must be >= 1, got 0"),
+        (["--model", "softmax", "--epochs", "0"], "--epochs must be an integer >= 1, got 0"),
         (["--model", "softmax", "--device", "cuda"], "CUDA is not available"),
     ],
 )

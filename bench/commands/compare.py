@@ -28,9 +28,10 @@ from bench.results import is_finished, read_results
 from cache.benchmark import MODES
 from cache.tables import available_models, no_curves
 from hpo.algorithms import ALGORITHMS, AlgorithmSettings
-from hpo.errors import ConfigError, HPOError
+from hpo.errors import HPOError
 from hpo.files import atomic_write_bytes
 from hpo.models import MODELS
+from hpo.validation import check_int
 
 REPORT_FILE = "report.html"
 
@@ -92,8 +93,7 @@ def compare(
         settings=settings,
         cache_dir=cache_dir,
     )
-    if processes is not None and processes < 1:
-        raise ConfigError(f"--processes must be >= 1, got {processes}")
+    check_int("--processes", processes, optional=True)
     budgets = model_budgets(spec)
     record = plan_record(spec, budgets)
     # by default one directory per (settings, cache budgets): the same command resumes, another

@@ -28,6 +28,7 @@ from hpo.cluster import check_reachable
 from hpo.errors import ConfigError
 from hpo.space import SearchSpace
 from hpo.tuner import Budget
+from hpo.validation import check_int
 
 
 @click.command()
@@ -115,8 +116,7 @@ def run(
     quiet: bool,
 ) -> None:
     """Run one HPO experiment: live FashionMNIST training, or a replay of the curve cache."""
-    if trials < 1:
-        raise ConfigError(f"--trials must be >= 1, got {trials}")
+    check_int("--trials", trials)
     eta_value = int(eta) if float(eta).is_integer() else eta
     settings = AlgorithmSettings(
         eta=eta_value, r_min=r_min, r_max=r_max, prefact=prefact, n_configs=n_configs

@@ -16,9 +16,9 @@ from bench.options import (
     threads_option,
 )
 from hpo.data import load_splits
-from hpo.errors import ConfigError
 from hpo.models import get_model
 from hpo.training import Trainer, configure, resolve_device
+from hpo.validation import check_int
 
 
 @click.command()
@@ -47,8 +47,7 @@ def train(
     """Train MODEL for --epochs with its default config (plus --set overrides)."""
     from bench.cli import echo_json
 
-    if epochs < 1:
-        raise ConfigError(f"--epochs must be >= 1, got {epochs}")
+    check_int("--epochs", epochs)
     spec = get_model(model)
     config = {**spec.defaults, **parse_assignments(assignments, spec.space)}
     configure(threads)

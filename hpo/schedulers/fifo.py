@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from hpo.errors import ConfigError
 from hpo.schedulers.base import Job, Scheduler
 from hpo.searchers import Searcher
+from hpo.validation import check_int
 
 
 class FIFOScheduler(Scheduler):
@@ -12,8 +12,7 @@ class FIFOScheduler(Scheduler):
 
     def __init__(self, searcher: Searcher, epochs: int) -> None:
         super().__init__(searcher)
-        if not isinstance(epochs, int) or epochs < 1:
-            raise ConfigError(f"epochs must be an integer >= 1, got {epochs!r}")
+        check_int("epochs", epochs)
         self.epochs = epochs
 
     def next_job(self) -> Job | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hpo.errors import ConfigError
+from hpo.validation import check_int
 
 
 def validate(eta: float, r_min: int, r_max: int) -> None:
@@ -10,8 +11,7 @@ def validate(eta: float, r_min: int, r_max: int) -> None:
     if not isinstance(eta, (int, float)) or isinstance(eta, bool) or eta < 2:
         raise ConfigError(f"eta must be >= 2, got {eta!r}")
     for name, value in (("r_min", r_min), ("r_max", r_max)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ConfigError(f"{name} must be an integer >= 1 (epochs), got {value!r}")
+        check_int(name, value, unit=" (epochs)")
     if r_min > r_max:
         raise ConfigError(f"r_min must be <= r_max, got r_min={r_min}, r_max={r_max}")
 

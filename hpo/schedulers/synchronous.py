@@ -12,10 +12,10 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from hpo.errors import ConfigError
 from hpo.schedulers.base import Job, Scheduler, rank_key
 from hpo.schedulers.rungs import rung_levels
 from hpo.searchers import Searcher
+from hpo.validation import check_int
 
 
 def survivors(n: int, eta: float) -> int:
@@ -113,11 +113,10 @@ class SuccessiveHalving(SynchronousHalving):
     ) -> None:
         super().__init__(searcher, eta, r_min, r_max)
         if n_configs is None:
-            if not isinstance(prefact, int) or prefact < 1:
-                raise ConfigError(f"prefact must be an integer >= 1, got {prefact!r}")
+            check_int("prefact", prefact)
             n_configs = prefact * round(eta ** (len(self.levels) - 1))
-        elif not isinstance(n_configs, int) or n_configs < 1:
-            raise ConfigError(f"n_configs must be an integer >= 1, got {n_configs!r}")
+        else:
+            check_int("n_configs", n_configs)
         self.n_configs = n_configs
 
     def _next_bracket(self) -> Bracket:
