@@ -162,12 +162,7 @@ def check_plan_file(
     """Refuse to mix results of another plan into `out` (its `keys` differ); write the plan file if new."""
     path = out / name
     if path.exists():
-        try:
-            existing = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: not a plan file ({exc}); choose another --out or remove it") from None
-        if not isinstance(existing, dict):
-            raise ConfigError(f"{path}: not a plan file (a JSON object); choose another --out or remove it")
+        existing = read_plan(path, {}, {})
         # some keys follow from the cache (budgets, curve counts): a changed cache must not mix with old runs
         if any(existing.get(key) != record.get(key) for key in keys):
             raise ConfigError(

@@ -40,6 +40,17 @@ def rows_table(
     return pa.Table.from_pandas(pd.DataFrame.from_records(records), preserve_index=False)
 
 
+def experiment_columns(spec: Any) -> dict[str, Any]:
+    """The columns that name a run's experiment on each of its rows."""
+    return {
+        "experiment_id": spec.experiment_id,
+        "model": spec.model,
+        "algorithm": spec.algorithm,
+        "backend": spec.backend,
+        "seed": spec.seed,
+    }
+
+
 def write_results(path: Path, table: pa.Table, meta: dict[str, Any]) -> Path:
     """Write `table` with `meta` (spec, versions, command) as Parquet metadata, atomically."""
     table = table.replace_schema_metadata(
@@ -61,14 +72,7 @@ def write_run(
 
     `columns` are added beside the rows (one value per row).
     """
-    experiment = {
-        "experiment_id": spec.experiment_id,
-        "model": spec.model,
-        "algorithm": spec.algorithm,
-        "backend": spec.backend,
-        "seed": spec.seed,
-    }
-    table = rows_table(done.outcome.rows, experiment, spec.search_space.names)
+    table = rows_table(done.outcome.rows, experiment_columns(spec), spec.search_space.names)
     for name, values in (columns or {}).items():
         table = table.append_column(name, [list(values)])
     meta = {
@@ -233,14 +237,7 @@ class RunWriter:
             os.close(self._journal)
             self._journal = None
         spec = self.spec
-        experiment = {
-            "experiment_id": spec.experiment_id,
-            "model": spec.model,
-            "algorithm": spec.algorithm,
-            "backend": spec.backend,
-            "seed": spec.seed,
-        }
-        table = rows_table(outcome.rows, experiment, spec.search_space.names)
+        table = rows_table(outcome.rows, experiment_columns(spec), spec.search_space.names)
         meta = {
             "kind": "run",
             "spec": spec.to_dict(),

@@ -23,7 +23,7 @@ from cache.store import CurveStore
 from hpo import provenance
 from hpo.cluster import ClusterSpec, open_client
 from hpo.data import get_dataset
-from hpo.errors import ConfigError, HPOError
+from hpo.errors import ConfigError, HPOError, one_line
 from hpo.models import check_space, get_model, validate_config
 from hpo.space import SearchSpace
 from hpo.training import EpochRecord, remote
@@ -270,13 +270,8 @@ def _execute(
                 except HPOError:
                     raise  # bad data or config: every task would fail alike
                 except Exception as exc:  # a training, or its worker, failed twice
-                    yield TaskDone(task, 0, 0.0, time.perf_counter() - submitted, "failed", _one_line(exc))
+                    yield TaskDone(task, 0, 0.0, time.perf_counter() - submitted, "failed", one_line(exc))
                     continue
                 yield _store_done(spec, store, meta, task, trained, time.perf_counter() - submitted)
         finally:
             client.cancel(list(futures))
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__

@@ -13,3 +13,9 @@ class DataError(HPOError):
 
 class ConfigError(HPOError):
     """An invalid model name, hyperparameter, search space or option."""
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as `Type: first line of its message`, for a record or a log line."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__

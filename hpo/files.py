@@ -28,7 +28,7 @@ def atomic_write_bytes(path: Path, data: bytes, sync: bool = True, mode: int = 0
     that another writer is still writing.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{_OWNER}.{secrets.token_hex(4)}.tmp"
+    tmp = path.parent / f".{path.name}.{_HOST}-{os.getpid()}.{secrets.token_hex(4)}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -42,35 +42,8 @@ def atomic_write_bytes(path: Path, data: bytes, sync: bool = True, mode: int = 0
         raise
 
 
-# host and process of this writer, in every temporary name it makes
-_OWNER = f"{re.sub(r'[^A-Za-z0-9_-]', '_', socket.gethostname())}-{os.getpid()}"
-_TMP_RE = re.compile(r"^\..+\.(?P<host>[A-Za-z0-9_-]+)-(?P<pid>\d+)\.[0-9a-f]{8}\.tmp$")
-ABANDONED_AFTER_S = 24 * 3600  # a temporary file of another host this old is abandoned
-
-
-def _abandoned(path: Path) -> bool:
-    """Whether a temporary file's writer is gone: a dead process of this host, or a day old."""
-    match = _TMP_RE.match(path.name)
-    try:
-        age = time.time() - path.stat().st_mtime
-    except FileNotFoundError:
-        return False
-    if match is None or match["host"] != _OWNER.rsplit("-", 1)[0]:
-        return age > ABANDONED_AFTER_S
-    pid = int(match["pid"])
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
-# host and process of this writer, in every temporary name it makes
-_OWNER = f"{re.sub(r'[^A-Za-z0-9_-]', '_', socket.gethostname())}-{os.getpid()}"
+# this host, with the writing process's pid in every temporary name it makes
+_HOST = re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname())
 _TMP_RE = re.compile(r"^\..+\.(?P<host>[A-Za-z0-9_-]+)-(?P<pid>\d+)\.[0-9a-f]{8}\.tmp$")
 ABANDONED_AFTER_S = 24 * 3600  # a temporary file of another host this old is abandoned
 
@@ -82,7 +55,7 @@ def abandoned(path: Path) -> bool:
         age = time.time() - path.stat().st_mtime
     except FileNotFoundError:
         return False
-    if match is None or match["host"] != _OWNER.rsplit("-", 1)[0]:
+    if match is None or match["host"] != _HOST:
         return age > ABANDONED_AFTER_S
     pid = int(match["pid"])
     if pid == os.getpid():

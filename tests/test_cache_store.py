@@ -248,7 +248,7 @@ def test_cleanup_spares_a_temporary_file_that_a_live_writer_is_writing(tmp_path)
     store = write_cache(tmp_path, n_configs=2, seeds=1, epochs=1)
     parts = store.model_dir("softmax") / "parts"
     parts.mkdir(exist_ok=True)
-    host = store_module._OWNER.rsplit("-", 1)[0]
+    host = store_module._HOST
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True

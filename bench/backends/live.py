@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from distributed import as_completed
 
+from hpo.errors import one_line
 from hpo.schedulers import Job
 from hpo.training import STATUS_FAILED, WORST_ERROR, remote
 from hpo.training.remote import Trained, WorkerSettings
@@ -118,7 +119,9 @@ class LiveBackend:
             self.busy_seconds += end - start
             if future.status != "finished":  # the training, or its worker, failed twice: a result
                 error = outcome[1] if isinstance(outcome, tuple) else outcome
-                self.failures.append({"trial_id": job.trial_id, "epochs": job.epochs, "error": _line(error)})
+                self.failures.append(
+                    {"trial_id": job.trial_id, "epochs": job.epochs, "error": one_line(error)}
+                )
                 results.append(Result(job, WORST_ERROR, WORST_ERROR, STATUS_FAILED, -1, start, end))
                 continue
             trained: Trained = outcome
@@ -154,8 +157,3 @@ class LiveBackend:
             pure=False,
         )
         return future.result().errors
-
-
-def _line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
