@@ -44,7 +44,7 @@ workers_option = click.option(
     type=int,
     default=None,
     help="Local Dask worker processes that train (default: one per core); with --scheduler-address, "
-    "at most this many of the cluster's workers at once.",
+    "live runs use at most this many of the cluster's workers at once (collect uses them all).",
 )
 scheduler_address_option = click.option(
     "--scheduler-address",

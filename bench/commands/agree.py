@@ -146,7 +146,7 @@ def agree(
         with open_client(cluster) as client:
             settings = WorkerSettings(device, spec.threads, data_dir, get_dataset())
             client.run(warm_up, settings)
-            side_by_side = min(n_workers(client), len(live))
+            side_by_side = min(n_workers(client), workers or len(live), len(live))
             if not quiet:
                 click.echo(f"{len(live)} live runs, {side_by_side} at a time", err=True)
             with ThreadPoolExecutor(side_by_side) as pool:
