@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from bench.experiment import RunSpec, run_replay
 from bench.results import is_finished, write_run
 from cache.benchmark import MODES, Benchmark
@@ -37,14 +35,19 @@ PLAN_FILE = "compare.json"
 
 @dataclass(frozen=True)
 class CompareSpec:
-    """Which models, algorithms and seeds to replay, and how."""
+    """Which models, algorithms, worker counts, budgets and seeds to replay, and how.
+
+    A budget of B trainings is B x r_max training epochs, counted as jobs start, the same for
+    every worker count: more workers spend it sooner. A replay starts no job once its budget is
+    committed and finishes the jobs it started.
+    """
 
     models: tuple[str, ...]
     algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS
     seeds: int = 20
-    workers: int = 4
+    workers: tuple[int, ...] = (4,)
     mode: str = "tabular"
-    budget_trainings: float = 32.0
+    budget_trainings: tuple[float, ...] = (32.0,)
     settings: AlgorithmSettings = field(default_factory=AlgorithmSettings)
     cache_dir: str | None = None
 
@@ -58,10 +61,18 @@ class CompareSpec:
         if not self.algorithms:
             raise ConfigError("--algorithms needs at least one algorithm")
         check_int("--seeds", self.seeds)
-        check_int("--workers", self.workers)
+        if not self.workers or not self.budget_trainings:
+            raise ConfigError("--workers and --budget-trainings need at least one value each")
+        for workers in self.workers:
+            check_int("--workers", workers)
         if self.mode not in MODES:
             raise ConfigError(f"unknown lookup mode {self.mode!r}; accepted: {', '.join(MODES)}")
-        check_positive("--budget-trainings", self.budget_trainings)
+        for trainings in self.budget_trainings:
+            check_positive("--budget-trainings", trainings)
+
+    def budget_epochs(self, trainings: float) -> int:
+        """The epochs a budget of `trainings` trainings to r_max allows (at least one)."""
+        return max(1, round(trainings * self.settings.r_max))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, stored in the plan file."""
@@ -69,29 +80,25 @@ class CompareSpec:
             "models": list(self.models),
             "algorithms": list(self.algorithms),
             "seeds": self.seeds,
-            "workers": self.workers,
+            "workers": list(self.workers),
             "mode": self.mode,
-            "budget_trainings": self.budget_trainings,
+            "budget_trainings": list(self.budget_trainings),
             "settings": self.settings.to_dict(),
         }
 
 
-def budget_seconds(benchmark: Benchmark, trainings: float, r_max: int, workers: int) -> float:
-    """Simulated seconds in which `workers` workers train `trainings` median configs to `r_max` epochs."""
-    if r_max > benchmark.n_epochs:
-        raise ConfigError(
-            f"--r-max {r_max} exceeds the {benchmark.n_epochs} epochs cached for {benchmark.model}"
-        )
-    per_training = np.sum(benchmark.epoch_seconds[:, :, :r_max], axis=2)[benchmark.complete]
-    median = float(np.median(per_training))
-    budget = trainings * median / workers
-    if budget < median:
-        raise ConfigError(
-            f"--budget-trainings {trainings:g} over --workers {workers} gives {benchmark.model} "
-            f"{budget:.1f} simulated s, less than one median training to --r-max ({median:.1f} s): no "
-            f"worker would finish one; use at most {int(trainings)} workers or more --budget-trainings"
-        )
-    return float(budget)
+def cached_curves(spec: CompareSpec) -> dict[str, int]:
+    """Complete curves per compared model; an --r-max beyond a model's cached epochs is refused here,
+    before anything runs."""
+    curves = {}
+    for model in spec.models:
+        table = Benchmark.load(model, "tabular", spec.cache_dir)
+        if spec.settings.r_max > table.n_epochs:
+            raise ConfigError(
+                f"--r-max {spec.settings.r_max} exceeds the {table.n_epochs} epochs cached for {model}"
+            )
+        curves[model] = int(table.complete.sum())
+    return curves
 
 
 @dataclass(frozen=True)
@@ -102,37 +109,32 @@ class Task:
     path: Path
 
 
-def model_budgets(spec: CompareSpec) -> dict[str, float]:
-    """Each model's budget in simulated seconds, from its cached epoch times."""
-    return {
-        model: budget_seconds(
-            Benchmark.load(model, "tabular", spec.cache_dir),
-            spec.budget_trainings,
-            spec.settings.r_max,
-            spec.workers,
-        )
-        for model in spec.models
-    }
+def run_dir(workers: int, trainings: float) -> str:
+    """The directory of one (workers, budget) setting's replays."""
+    return f"workers-{workers}-budget-{trainings:g}"
 
 
-def plan(spec: CompareSpec, budgets: dict[str, float], out: Path) -> list[Task]:
-    """Every (model, algorithm, seed) replay with the result file it writes under `out`."""
+def plan(spec: CompareSpec, out: Path) -> list[Task]:
+    """Every (model, algorithm, workers, budget, seed) replay with the result file it writes under `out`."""
     tasks = []
     for model in spec.models:
         for algorithm in spec.algorithms:
-            for seed in range(spec.seeds):
-                run = RunSpec(
-                    model=model,
-                    algorithm=algorithm,
-                    budget=Budget(seconds=budgets[model]),
-                    settings=spec.settings,
-                    seed=seed,
-                    backend="replay",
-                    workers=spec.workers,
-                    mode=spec.mode,
-                    cache_dir=spec.cache_dir,
-                )
-                tasks.append(Task(run, out / RUNS_DIR / model / algorithm / f"seed-{seed:04d}.parquet"))
+            for workers in spec.workers:
+                for trainings in spec.budget_trainings:
+                    for seed in range(spec.seeds):
+                        run = RunSpec(
+                            model=model,
+                            algorithm=algorithm,
+                            budget=Budget(epochs=spec.budget_epochs(trainings)),
+                            settings=spec.settings,
+                            seed=seed,
+                            backend="replay",
+                            workers=workers,
+                            mode=spec.mode,
+                            cache_dir=spec.cache_dir,
+                        )
+                        path = out / RUNS_DIR / model / algorithm / run_dir(workers, trainings)
+                        tasks.append(Task(run, path / f"seed-{seed:04d}.parquet"))
     return tasks
 
 
@@ -156,7 +158,7 @@ def read_plan(path: Path, fields: dict[str, type], spec_fields: dict[str, type])
 def check_plan_file(
     out: Path,
     record: dict[str, Any],
-    keys: tuple[str, ...] = ("spec", "budget_seconds", "regressors"),
+    keys: tuple[str, ...] = ("spec", "curves", "regressors"),
     name: str = PLAN_FILE,
 ) -> None:
     """Refuse to mix results of another plan into `out` (its `keys` differ); write the plan file if new."""
@@ -234,18 +236,19 @@ def run_tasks(
 def _interleave(tasks: Iterable[Task]) -> list[Task]:
     # seed-major order, so that each process touches every model early and the slow
     # algorithms (BO) do not all land at the end
-    return sorted(tasks, key=lambda t: (t.spec.seed, t.spec.model, t.spec.algorithm))
+    return sorted(tasks, key=lambda t: (t.spec.seed, t.spec.model, t.spec.algorithm, str(t.path)))
 
 
-def plan_record(spec: CompareSpec, budgets: dict[str, float]) -> dict[str, Any]:
-    """What the plan file holds: the spec, the budgets, when and how it was made.
+def plan_record(spec: CompareSpec, curves: dict[str, int]) -> dict[str, Any]:
+    """What the plan file holds: the spec, the curves it reads, when and how it was made.
 
-    Surrogate replays also record each model's regressor: when the preferred one changes, runs
-    answered by the old one must not mix with new ones.
+    The count of complete curves per model stands for the cache: a grown cache must not mix
+    with old runs. Surrogate replays also record each model's regressor: when the preferred
+    one changes, runs answered by the old one must not mix with new ones.
     """
     record = {
         "spec": spec.to_dict(),
-        "budget_seconds": budgets,
+        "curves": curves,
         "command": provenance.command_line(),
         "created": provenance.now_iso(),
     }

@@ -223,10 +223,17 @@ def run_replay(
         benchmark = table if spec.mode == "tabular" else table.in_mode(spec.mode)
     rngs = streams(spec.seed)
     space = spec.space or benchmark.space
-    candidates = benchmark.configs if spec.mode == "tabular" else None
+    tabular = spec.mode == "tabular"
     initial = get_model(spec.model).defaults if spec.initial_default else None
     scheduler = algorithms.build(
-        spec.algorithm, space, rngs.searcher, spec.settings, initial_config=initial, candidates=candidates
+        spec.algorithm,
+        space,
+        rngs.searcher,
+        spec.settings,
+        initial_config=initial,
+        # a tabular trial is one of the table's trainings: a config can be tried once per cached seed
+        candidates=benchmark.configs if tabular else None,
+        candidate_trainings=benchmark.complete.sum(axis=1).tolist() if tabular else None,
     )
     backend = replay_backend(benchmark, rngs.training, spec.n_simulated_workers)
     outcome = Tuner(scheduler, backend, spec.budget, on_result=on_result).run()

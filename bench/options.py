@@ -97,6 +97,22 @@ def parse_names(value: str, accepted, what: str) -> tuple[str, ...]:
     return names
 
 
+def parse_numbers(value: str, option: str, kind: type = int) -> tuple:
+    """Parse a comma-separated list of numbers given to `option` ("1,4,16"), in the order given, without repeats."""
+    numbers = []
+    for item in (part.strip() for part in value.split(",")):
+        try:
+            number = kind(item)
+        except ValueError:
+            raise ConfigError(
+                f"{option} {value!r}: {item!r} is not {'an integer' if kind is int else 'a number'}; "
+                f"expected a comma-separated list such as {'1,4,16' if kind is int else '32,128'}"
+            ) from None
+        if number not in numbers:
+            numbers.append(number)
+    return tuple(numbers)
+
+
 def parse_assignments(items: tuple[str, ...], space: SearchSpace) -> dict[str, Any]:
     """Parse `--set name=value` items, typed by the parameter they name."""
     values: dict[str, Any] = {}

@@ -84,6 +84,7 @@ def write_run(
         "epochs_trained": done.outcome.epochs_trained,
         "busy_seconds": done.backend.busy_seconds,
         "makespan_seconds": done.backend.now,
+        "exhausted_at": done.outcome.exhausted_at,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     return write_results(path, table, meta)

@@ -153,6 +153,16 @@ class Benchmark:
         status = "diverged" if diverged[e] else "ok"
         return Lookup(float(val[e]), float(test[e]), float(seconds[resume_from:epochs].sum()), status)
 
+    def segment_at(self, i: int, s: int, resume_from: int, epochs: int) -> Lookup:
+        """`segment` of collected config `i` and training seed `self.seeds[s]`, unchecked: a replay's hot path."""
+        e = epochs - 1
+        return Lookup(
+            float(self.val_error[i, s, e]),
+            float(self.test_error[i, s, e]),
+            float(self.epoch_seconds[i, s, resume_from:epochs].sum()),
+            "diverged" if self.diverged[i, s, e] else "ok",
+        )
+
     def _arrays(self, config: Mapping[str, Any], train_seed: int) -> tuple[np.ndarray, ...]:
         s = self.seeds.index(train_seed)
         if self.mode == "surrogate":

@@ -75,6 +75,7 @@ def build(
     settings: AlgorithmSettings = AlgorithmSettings(),
     initial_config: Mapping[str, Any] | None = None,
     candidates: Sequence[Mapping[str, Any]] | None = None,
+    candidate_trainings: Sequence[int] | None = None,
 ) -> Scheduler:
     """The scheduler of algorithm `name` with its searcher, ready for a tuner."""
     algorithm = get_algorithm(name)
@@ -84,6 +85,7 @@ def build(
         rng,
         initial_config=initial_config,
         candidates=candidates,
+        candidate_trainings=candidate_trainings,
         **dict(settings.searcher_options),
     )
     if algorithm.scheduler == "fifo":

@@ -103,6 +103,7 @@ class TuneOutcome:
     rows: list[dict[str, Any]] = field(default_factory=list)
     trajectory: list[Incumbent] = field(default_factory=list)
     epochs_trained: int = 0
+    exhausted_at: float | None = None  # when the searcher ran out of candidates (a tabular replay)
 
     @property
     def incumbent(self) -> Incumbent | None:
@@ -141,6 +142,8 @@ class Tuner:
         while True:
             while self.backend.free_workers > 0 and self._may_start():
                 job = self.scheduler.next_job()
+                if self.scheduler.exhausted and self.outcome.exhausted_at is None:
+                    self.outcome.exhausted_at = self.backend.now
                 if job is None:
                     break
                 self.backend.submit(job)

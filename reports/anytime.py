@@ -11,12 +11,23 @@ import zlib
 import numpy as np
 import pandas as pd
 
-RUN_KEYS = ["model", "algorithm", "seed"]
+SETTING_COLUMNS = ("model", "workers", "budget_trainings")
+"""What a comparison varies besides algorithm and seed; a sweep has one panel per setting."""
 
 
-def group_rng(seed: int, *names: str) -> np.random.Generator:
-    """A generator of one (model, algorithm, purpose): its band does not depend on which others are compared."""
-    key = tuple(zlib.crc32(name.encode()) for name in names)
+def setting_keys(frame: pd.DataFrame) -> list[str]:
+    """The setting columns `frame` has (at least the model)."""
+    return [c for c in SETTING_COLUMNS if c in frame.columns]
+
+
+def _grid_key(values: tuple) -> object:
+    # a comparison of models only keys its grids by the model name
+    return values[0] if len(values) == 1 else values
+
+
+def group_rng(seed: int, *names: object) -> np.random.Generator:
+    """A generator of one (setting, algorithm, purpose): its band does not depend on which others are compared."""
+    key = tuple(zlib.crc32(str(name).encode()) for name in names)
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
 
 
@@ -32,22 +43,19 @@ def incumbent_on_grid(rows: pd.DataFrame, grid: np.ndarray) -> np.ndarray:
     return out
 
 
-def trajectories(rows: pd.DataFrame, grids: dict[str, np.ndarray]) -> pd.DataFrame:
-    """Long table (model, algorithm, seed, t, incumbent) on each model's time grid."""
+def trajectories(rows: pd.DataFrame, grids: dict[object, np.ndarray]) -> pd.DataFrame:
+    """Long table (setting..., algorithm, seed, t, incumbent) on each setting's time grid.
+
+    `grids` is keyed by the model, or by the tuple of setting values in a sweep.
+    """
+    setting = setting_keys(rows)
     parts = []
-    for (model, algorithm, seed), run in rows.groupby(RUN_KEYS, sort=True):
-        grid = grids[model]
-        parts.append(
-            pd.DataFrame(
-                {
-                    "model": model,
-                    "algorithm": algorithm,
-                    "seed": seed,
-                    "t": grid,
-                    "incumbent": incumbent_on_grid(run, grid),
-                }
-            )
-        )
+    for values, run in rows.groupby([*setting, "algorithm", "seed"], sort=True):
+        grid = grids[_grid_key(values[: len(setting)])]
+        frame = pd.DataFrame({"t": grid, "incumbent": incumbent_on_grid(run, grid)})
+        for name, value in zip([*setting, "algorithm", "seed"], values, strict=True):
+            frame.insert(len(frame.columns) - 2, name, value)
+        parts.append(frame)
     return pd.concat(parts, ignore_index=True)
 
 
@@ -69,39 +77,35 @@ def resampled_means(values: np.ndarray, rng: np.random.Generator, n_boot: int) -
 
 
 def anytime_bands(traj: pd.DataFrame, seed: int = 0, n_boot: int = 1000) -> pd.DataFrame:
-    """Per model, algorithm and time: mean incumbent over seeds with a 95% bootstrap band."""
+    """Per setting, algorithm and time: mean incumbent over seeds with a 95% bootstrap band."""
+    setting = setting_keys(traj)
     out = []
-    for (model, algorithm), part in traj.groupby(["model", "algorithm"], sort=True):
+    for values, part in traj.groupby([*setting, "algorithm"], sort=True):
         table = part.pivot(index="seed", columns="t", values="incumbent")
         # a seed with no result yet counts as the worst error, so early means are not flattered
-        mean, lo, hi = bootstrap_mean(_filled(table), group_rng(seed, model, algorithm, "anytime"), n_boot)
-        out.append(
-            pd.DataFrame(
-                {
-                    "model": model,
-                    "algorithm": algorithm,
-                    "t": table.columns.to_numpy(dtype=float),
-                    "mean": mean,
-                    "lo": lo,
-                    "hi": hi,
-                    "seeds": len(table),
-                }
-            )
+        mean, lo, hi = bootstrap_mean(_filled(table), group_rng(seed, *values, "anytime"), n_boot)
+        frame = pd.DataFrame(
+            {"t": table.columns.to_numpy(dtype=float), "mean": mean, "lo": lo, "hi": hi, "seeds": len(table)}
         )
+        for i, name in enumerate([*setting, "algorithm"]):
+            frame.insert(i, name, values[i])
+        out.append(frame)
     return pd.concat(out, ignore_index=True)
 
 
 def average_ranks(traj: pd.DataFrame) -> pd.DataFrame:
-    """Per model and time: each algorithm's rank (1 = best, ties averaged) within a seed, averaged over seeds."""
+    """Per setting and time: each algorithm's rank (1 = best, ties averaged) within a seed, averaged over seeds."""
+    setting = setting_keys(traj)
     ranked = traj.assign(incumbent=traj["incumbent"].fillna(np.inf))
-    ranked["rank"] = ranked.groupby(["model", "seed", "t"])["incumbent"].rank(method="average")
-    return ranked.groupby(["model", "algorithm", "t"], sort=True)["rank"].mean().reset_index()
+    ranked["rank"] = ranked.groupby([*setting, "seed", "t"])["incumbent"].rank(method="average")
+    return ranked.groupby([*setting, "algorithm", "t"], sort=True)["rank"].mean().reset_index()
 
 
 def time_to_target(bands: pd.DataFrame, baseline: str = "random") -> pd.DataFrame:
-    """Per model and algorithm: first time the mean incumbent reaches the baseline's final mean, and the speed-up."""
+    """Per setting and algorithm: first time the mean incumbent reaches the baseline's final mean, and the speed-up."""
+    setting = setting_keys(bands)
     rows = []
-    for model, part in bands.groupby("model", sort=True):
+    for values, part in bands.groupby(setting, sort=True):
         base = part[part["algorithm"] == baseline]
         if base.empty:
             continue
@@ -111,7 +115,7 @@ def time_to_target(bands: pd.DataFrame, baseline: str = "random") -> pd.DataFram
             t = _first_time(curve, target)
             rows.append(
                 {
-                    "model": model,
+                    **dict(zip(setting, values, strict=True)),
                     "algorithm": algorithm,
                     "target": target,
                     "time_to_target": t,
@@ -119,22 +123,23 @@ def time_to_target(bands: pd.DataFrame, baseline: str = "random") -> pd.DataFram
                 }
             )
     # without the baseline there is no target: the table keeps its columns, empty
-    return pd.DataFrame(rows, columns=["model", "algorithm", "target", "time_to_target", "speedup"])
+    return pd.DataFrame(rows, columns=[*setting, "algorithm", "target", "time_to_target", "speedup"])
 
 
 def speedup_bands(
     traj: pd.DataFrame, baseline: str = "random", seed: int = 0, n_boot: int = 1000, level: float = 0.95
 ) -> pd.DataFrame:
-    """Per model and algorithm: a percentile-bootstrap band of `time_to_target`'s speed-up.
+    """Per setting and algorithm: a percentile-bootstrap band of `time_to_target`'s speed-up.
 
     Each resample draws the baseline's seeds and the algorithm's seeds (with replacement,
     independently), takes the target as the resampled baseline's final mean and times both
     resampled means to it. A resample in which the algorithm never reaches the target counts
     as a speed-up of 0. The baseline's own row has no band (its speed-up is 1 by definition).
     """
+    setting = setting_keys(traj)
     rows = []
     alpha = (1 - level) / 2
-    for model, part in traj.groupby("model", sort=True):
+    for values, part in traj.groupby(setting, sort=True):
         tables = {
             algorithm: runs.pivot(index="seed", columns="t", values="incumbent")
             for algorithm, runs in part.groupby("algorithm", sort=True)
@@ -142,20 +147,31 @@ def speedup_bands(
         if baseline not in tables:
             continue
         grid = tables[baseline].columns.to_numpy(dtype=float)
-        base = resampled_means(_filled(tables[baseline]), group_rng(seed, model, baseline, "speedup"), n_boot)
+        base = resampled_means(
+            _filled(tables[baseline]), group_rng(seed, *values, baseline, "speedup"), n_boot
+        )
         target = base[:, -1]
         base_time = _first_times(base, target, grid)
         for algorithm, table in tables.items():
             lo = hi = np.nan
             if algorithm != baseline:
-                means = resampled_means(_filled(table), group_rng(seed, model, algorithm, "speedup"), n_boot)
+                means = resampled_means(
+                    _filled(table), group_rng(seed, *values, algorithm, "speedup"), n_boot
+                )
                 times = _first_times(means, target, grid)
                 ratio = np.where(
                     np.isfinite(times) & (times > 0), base_time / np.where(times > 0, times, 1), 0.0
                 )
                 lo, hi = np.quantile(ratio, [alpha, 1 - alpha])
-            rows.append({"model": model, "algorithm": algorithm, "speedup_lo": lo, "speedup_hi": hi})
-    return pd.DataFrame(rows, columns=["model", "algorithm", "speedup_lo", "speedup_hi"])
+            rows.append(
+                {
+                    **dict(zip(setting, values, strict=True)),
+                    "algorithm": algorithm,
+                    "speedup_lo": lo,
+                    "speedup_hi": hi,
+                }
+            )
+    return pd.DataFrame(rows, columns=[*setting, "algorithm", "speedup_lo", "speedup_hi"])
 
 
 def _filled(table: pd.DataFrame) -> np.ndarray:
@@ -174,30 +190,27 @@ def _first_time(curve: pd.DataFrame, target: float) -> float:
     return float(reached["t"].iloc[0]) if len(reached) else np.inf
 
 
-def final_summary(rows: pd.DataFrame, budgets: dict[str, float], seed: int = 0) -> pd.DataFrame:
-    """Per model and algorithm, at the budget: incumbent validation and test error (mean and band over seeds)."""
+def final_summary(rows: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """Per setting and algorithm: each run's final incumbent's validation and test error (mean and band over seeds).
+
+    A run stops starting work at its budget and finishes what it started, so its final
+    incumbent is the best of all its results.
+    """
+    setting = setting_keys(rows)
     records = []
-    for (model, algorithm), part in rows.groupby(["model", "algorithm"], sort=True):
+    for values, part in rows.groupby([*setting, "algorithm"], sort=True):
         vals, tests = [], []
         for _, run in part.groupby("seed"):
-            done = run[run["t_end"] <= budgets[model]]
-            if done.empty:
-                vals.append(np.nan)
-                tests.append(np.nan)
-                continue
-            best = done.sort_values(["val_error", "t_end", "trial_id"], kind="stable").iloc[0]
+            best = run.sort_values(["val_error", "t_end", "trial_id"], kind="stable").iloc[0]
             vals.append(float(best["val_error"]))
             tests.append(float(best["test_error"]))
-        val_mean, val_lo, val_hi = bootstrap_mean(
-            np.array(vals)[:, None], group_rng(seed, model, algorithm, "val")
-        )
+        val_mean, val_lo, val_hi = bootstrap_mean(np.array(vals)[:, None], group_rng(seed, *values, "val"))
         test_mean, test_lo, test_hi = bootstrap_mean(
-            np.array(tests)[:, None], group_rng(seed, model, algorithm, "test")
+            np.array(tests)[:, None], group_rng(seed, *values, "test")
         )
         records.append(
             {
-                "model": model,
-                "algorithm": algorithm,
+                **dict(zip([*setting, "algorithm"], values, strict=True)),
                 "seeds": len(vals),
                 "val_error": float(val_mean[0]),
                 "val_lo": float(val_lo[0]),

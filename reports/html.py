@@ -30,6 +30,7 @@ from reports.anytime import (
     time_to_target,
     trajectories,
 )
+from reports.formatting import readable_summary
 
 GRID_POINTS = 200
 
@@ -46,28 +47,27 @@ def _colors(algorithms: list[str]) -> dict[str, Any]:
     return {a: palette(i % 10) for i, a in enumerate(algorithms)}
 
 
-def anytime_figure(bands: pd.DataFrame, ranks: pd.DataFrame, model: str) -> str:
-    """Mean incumbent with its band, and average rank, against simulated time for one model."""
+def anytime_figure(bands: pd.DataFrame, ranks: pd.DataFrame, title: str) -> str:
+    """Mean incumbent with its band, and average rank, against simulated time for one setting."""
     fig, (ax, ax_rank) = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
-    part = bands[bands["model"] == model]
     colors = _colors(sorted(bands["algorithm"].unique()))
-    for algorithm, curve in part.groupby("algorithm", sort=True):
+    for algorithm, curve in bands.groupby("algorithm", sort=True):
         ax.step(curve["t"], curve["mean"], where="post", color=colors[algorithm], label=algorithm)
         ax.fill_between(curve["t"], curve["lo"], curve["hi"], step="post", color=colors[algorithm], alpha=0.2)
-    finite = part[part["mean"] < 1.0]
+    finite = bands[bands["mean"] < 1.0]
     if len(finite):
         low, high = float(finite["lo"].min()), float(finite["mean"].quantile(0.9))
         ax.set_ylim(max(0.0, low - 0.01), min(1.0, high + 0.01))
     ax.set_xlabel("simulated wall-clock time (s)")
     ax.set_ylabel("best validation error so far")
-    ax.set_title(f"{model}: incumbent, mean and 95% bootstrap band over seeds")
+    ax.set_title(f"{title}: incumbent, mean and 95% band")
     ax.grid(alpha=0.3)
     ax.legend()
-    for algorithm, curve in ranks[ranks["model"] == model].groupby("algorithm", sort=True):
+    for algorithm, curve in ranks.groupby("algorithm", sort=True):
         ax_rank.step(curve["t"], curve["rank"], where="post", color=colors[algorithm], label=algorithm)
     ax_rank.set_xlabel("simulated wall-clock time (s)")
     ax_rank.set_ylabel("average rank (1 = best)")
-    ax_rank.set_title(f"{model}: average rank over seeds")
+    ax_rank.set_title(f"{title}: average rank over seeds")
     ax_rank.grid(alpha=0.3)
     return _png(fig)
 
@@ -90,41 +90,55 @@ def _head(title: str, notes: Mapping[str, str]) -> list[str]:
     return parts + [f"<p><b>{html.escape(k)}:</b> {html.escape(str(v))}</p>" for k, v in notes.items()]
 
 
+SETTING = ["model", "workers", "budget_trainings"]
+
+
 def build_report(
     rows: pd.DataFrame,
-    budgets: Mapping[str, float],
-    utilisation: pd.DataFrame,
+    usage: pd.DataFrame,
     title: str,
     notes: Mapping[str, str],
     seed: int = 0,
 ) -> tuple[str, pd.DataFrame]:
-    """The HTML text of the report from the rows of every run of a comparison, and its summary table."""
-    grids = {m: np.linspace(0.0, budgets[m], GRID_POINTS) for m in budgets}
+    """The HTML text of the report from the rows of every run of a comparison, and its summary table.
+
+    `rows` carry the setting columns (model, workers, budget_trainings); `usage` has per setting
+    and algorithm the mean utilisation, trainings to r_max and share of runs that exhausted the table.
+    """
+    # each setting's time axis runs to its last result: more workers spend the same budget sooner
+    ends = rows.groupby(SETTING)["t_end"].max()
+    grids = {key: np.linspace(0.0, float(end), GRID_POINTS) for key, end in ends.items()}
     traj = trajectories(rows, grids)
     bands = anytime_bands(traj, seed)
     ranks = average_ranks(traj)
-    final = final_summary(rows, dict(budgets), seed)
-    speed = time_to_target(bands).merge(speedup_bands(traj, seed=seed), on=["model", "algorithm"], how="left")
-    summary = final.merge(speed, on=["model", "algorithm"], how="left").merge(
-        utilisation, on=["model", "algorithm"], how="left"
-    )
+    keys = [*SETTING, "algorithm"]
+    speed = time_to_target(bands).merge(speedup_bands(traj, seed=seed), on=keys, how="left")
+    summary = final_summary(rows, seed).merge(speed, on=keys, how="left").merge(usage, on=keys, how="left")
     parts = _head(title, notes)
     parts.append(
-        "<h2>Summary at the budget</h2><p>Incumbent = the config with the best validation error "
-        "reported by the budget; its test error is shown beside it (HPO never saw it). Bands are 95% "
-        "percentile bootstraps over seeds. Time to target: first time the mean incumbent reaches random "
-        "search's final mean; speed-up = random search's time over the algorithm's, with a 95% bootstrap "
-        "band over both algorithms' seeds (a resample that never reaches the target counts as 0). "
-        "Utilisation: busy "
-        "worker time over workers x makespan.</p>"
+        "<h2>Summary</h2><p>Each replay starts jobs until its budget (trainings x r_max epochs, the "
+        "same for every worker count) is committed and finishes what it started. Incumbent = the "
+        "config with the best validation error a run reported; its test error is shown beside it "
+        "(HPO never saw it). Bands are 95% percentile bootstraps over seeds. Speed-up: random "
+        "search's time to reach its own final mean incumbent over the algorithm's, with a 95% "
+        "bootstrap band over both algorithms' seeds (never: the mean never reached it). Busy: busy "
+        "worker time over workers x makespan. Trainings to r_max: results at the top rung per run. "
+        "Table exhausted: runs that used every training in the table and then started no new trial.</p>"
     )
-    parts.append(_table(summary))
-    for model in sorted(budgets):
+    parts.append(_table(readable_summary(summary)))
+    for model in sorted(rows["model"].unique()):
         parts.append(f"<h2>{html.escape(model)}</h2>")
-        parts.append(f"<p>budget {budgets[model]:.1f} simulated seconds</p>")
-        parts.append(
-            f"<img alt='{html.escape(model)} anytime performance' src='{anytime_figure(bands, ranks, model)}'>"
-        )
+        for (workers, trainings), end in ends[model].items():
+            label = f"{model}, {workers} workers, {trainings:g} trainings"
+            select = (bands["model"] == model) & (bands["workers"] == workers)
+            select &= bands["budget_trainings"] == trainings
+            rank_select = (ranks["model"] == model) & (ranks["workers"] == workers)
+            rank_select &= ranks["budget_trainings"] == trainings
+            figure = anytime_figure(bands[select], ranks[rank_select], label)
+            parts.append(
+                f"<h3>{html.escape(label)}</h3><p>budget {trainings:g} trainings to r_max; last result "
+                f"at {end:.1f} simulated seconds</p><img alt='{html.escape(label)}' src='{figure}'>"
+            )
     parts.append("</body></html>")
     return "\n".join(parts), summary
 

@@ -103,8 +103,8 @@ def test_a_band_does_not_depend_on_the_other_algorithms_compared() -> None:
     pd.testing.assert_frame_equal(
         band_together[band_together["algorithm"] == "y"][columns].reset_index(drop=True), band_alone
     )
-    final_alone = final_summary(alone, {"m": 3.0}, 0).iloc[0]
-    final_together = final_summary(together, {"m": 3.0}, 0).set_index("algorithm").loc["y"]
+    final_alone = final_summary(alone, 0).iloc[0]
+    final_together = final_summary(together, 0).set_index("algorithm").loc["y"]
     for column in ("val_lo", "val_hi", "test_lo", "test_hi"):
         assert final_together[column] == final_alone[column]
     assert band_alone["lo"].iloc[-1] < band_alone["hi"].iloc[-1]  # a band of real width
@@ -158,20 +158,37 @@ def test_speedup_band_collapses_when_every_seed_agrees_and_widens_when_they_do_n
     assert again.equals(band)
 
 
-def test_final_summary_takes_the_incumbent_reported_by_the_budget() -> None:
+def test_final_summary_takes_each_runs_final_incumbent() -> None:
     rows = pd.concat(
         [
-            run_rows("m", "a", 0, [1.0, 5.0], [0.3, 0.1], test=[0.35, 0.12]),  # 0.1 arrives after the budget
+            run_rows("m", "a", 0, [1.0, 5.0], [0.3, 0.1], test=[0.35, 0.12]),
             run_rows("m", "a", 1, [1.0, 2.0], [0.2, 0.25], test=[0.22, 0.3]),
         ]
     )
-    got = final_summary(rows, {"m": 4.0}, 0).iloc[0]
-    assert got["val_error"] == pytest.approx((0.3 + 0.2) / 2)
-    assert got["test_error"] == pytest.approx((0.35 + 0.22) / 2)
+    got = final_summary(rows, 0).iloc[0]
+    assert got["val_error"] == pytest.approx((0.1 + 0.2) / 2)
+    assert got["test_error"] == pytest.approx((0.12 + 0.22) / 2)
     assert got["seeds"] == 2
 
 
+def test_a_sweep_keeps_its_settings_apart() -> None:
+    rows = pd.concat(
+        [
+            run_rows("m", "a", 0, [1.0, 2.0], [0.3, 0.1]).assign(workers=1),
+            run_rows("m", "a", 0, [0.5, 1.0], [0.3, 0.2]).assign(workers=4),
+        ]
+    )
+    grids = {("m", 1): np.array([1.0, 2.0]), ("m", 4): np.array([0.5, 1.0])}
+    traj = trajectories(rows, grids)
+    assert traj.groupby("workers")["incumbent"].apply(list).to_dict() == {1: [0.3, 0.1], 4: [0.3, 0.2]}
+    final = final_summary(rows, 0).set_index("workers")["val_error"]
+    assert final.to_dict() == {1: 0.1, 4: 0.2}
+
+
 # -- bench compare -------------------------------------------------------------------------
+
+
+SETTING_DIR = "workers-4-budget-32"
 
 
 def compare_args(cache_dir, out, *extra):
@@ -196,7 +213,7 @@ def compare_args(cache_dir, out, *extra):
 
 
 def all_rows(out):
-    frames = [read_results(p)[0] for p in sorted((out / "runs").glob("*/*/seed-*.parquet"))]
+    frames = [read_results(p)[0] for p in sorted((out / "runs").glob("*/*/*/seed-*.parquet"))]
     return pd.concat(frames, ignore_index=True)
 
 
@@ -204,26 +221,26 @@ def test_compare_writes_every_replay_and_a_self_contained_report(cache_dir, tmp_
     out = tmp_path / "cmp"
     result = invoke(*compare_args(cache_dir, out))
     assert result.exit_code == 0, result.output
-    files = sorted((out / "runs").glob("*/*/seed-*.parquet"))
+    files = sorted((out / "runs").glob("*/*/*/seed-*.parquet"))
     assert len(files) == 2 * 2 * 3
     summary = [
         line.split()[:2] for line in result.output.splitlines() if line.startswith(("softmax", "lenet"))
     ]
     assert summary == [["lenet", "asha"], ["lenet", "random"], ["softmax", "asha"], ["softmax", "random"]]
-    rows, meta = read_results(out / "runs" / "softmax" / "asha" / "seed-0002.parquet")
+    rows, meta = read_results(out / "runs" / "softmax" / "asha" / SETTING_DIR / "seed-0002.parquet")
     assert meta["spec"]["seed"] == 2 and meta["spec"]["backend"] == "replay" and meta["spec"]["workers"] == 4
     assert set(rows["algorithm"]) == {"asha"} and len(rows) > 0
     html = (out / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 2  # one figure per model
     assert "http://" not in html and "https://" not in html and "<script" not in html
-    assert "softmax" in html and "lenet" in html and "speedup" in html
+    assert "softmax" in html and "lenet" in html and "speed-up" in html and "nan" not in html
 
 
 def test_compare_resumes_and_does_not_depend_on_processes(cache_dir, tmp_path) -> None:
     one, two = tmp_path / "one", tmp_path / "two"
     assert invoke(*compare_args(cache_dir, one)).exit_code == 0
-    victim = one / "runs" / "lenet" / "random" / "seed-0001.parquet"
-    kept = one / "runs" / "softmax" / "asha" / "seed-0000.parquet"
+    victim = one / "runs" / "lenet" / "random" / SETTING_DIR / "seed-0001.parquet"
+    kept = one / "runs" / "softmax" / "asha" / SETTING_DIR / "seed-0000.parquet"
     before = kept.stat().st_mtime_ns
     victim.unlink()  # as if the run had been killed before this replay finished
     again = CliRunner().invoke(cli, compare_args(cache_dir, one))
@@ -240,7 +257,7 @@ def test_compare_resumes_and_does_not_depend_on_processes(cache_dir, tmp_path) -
 def test_a_truncated_run_file_is_run_again_on_resume(cache_dir, tmp_path) -> None:
     out = tmp_path / "one"
     assert invoke(*compare_args(cache_dir, out)).exit_code == 0
-    victim = out / "runs" / "lenet" / "random" / "seed-0001.parquet"
+    victim = out / "runs" / "lenet" / "random" / SETTING_DIR / "seed-0001.parquet"
     whole = victim.read_bytes()
     victim.write_bytes(whole[: len(whole) // 2])  # as if the disk filled up while it was written
     again = CliRunner().invoke(cli, compare_args(cache_dir, out))
@@ -276,7 +293,7 @@ def test_another_comparison_into_the_same_out_is_refused(cache_dir, tmp_path) ->
     result = invoke(*args)
     assert result.exit_code == 2
     assert "holds results made with other settings" in result.output
-    assert len(list((out / "runs").glob("*/*/seed-*.parquet"))) == 12
+    assert len(list((out / "runs").glob("*/*/*/seed-*.parquet"))) == 12
 
 
 def test_surrogate_replays_of_another_regressor_are_not_mixed_in(cache_dir, tmp_path, monkeypatch) -> None:
@@ -316,6 +333,8 @@ def test_report_rebuilds_from_stored_results(cache_dir, tmp_path) -> None:
         (("--models", "resnet"), "Error: unknown model 'resnet' in --models; accepted: softmax"),
         (("--r-max", "9"), "Error: --r-max 9 exceeds the 6 epochs cached for softmax"),
         (("--workers", "0"), "Error: --workers must be an integer >= 1, got 0"),
+        (("--workers", "1,x"), "Error: --workers '1,x': 'x' is not an integer"),
+        (("--budget-trainings", "32,-1"), "Error: --budget-trainings must be > 0, got -1.0"),
         (("--budget-trainings", "0"), "Error: --budget-trainings must be > 0, got 0.0"),
     ],
 )
@@ -372,7 +391,9 @@ def test_compare_without_random_search_has_no_speedup(cache_dir, tmp_path) -> No
     result = invoke(*args)
     assert result.exit_code == 0, result.output
     lines = [line.split() for line in result.output.splitlines() if line.startswith("softmax")]
-    assert [line[1] for line in lines] == ["asha", "sh"] and all(line[-2] == "-" for line in lines)
+    # model, algorithm, workers, budget, "val [lo, hi]" (3 words), test error, speed-up
+    assert [line[1] for line in lines] == ["asha", "sh"] and all(line[8] == "-" for line in lines)
+    assert "nan" not in result.output
 
 
 def test_an_out_the_system_refuses_is_one_line(cache_dir, tmp_path) -> None:
@@ -383,11 +404,36 @@ def test_an_out_the_system_refuses_is_one_line(cache_dir, tmp_path) -> None:
     assert result.output.strip().splitlines() == [f"Error: {blocker / 'cmp'}: Not a directory"]
 
 
-def test_more_workers_than_the_budget_can_feed_are_refused(cache_dir, tmp_path) -> None:
-    """Before: --workers 100000 ran for minutes and printed a table of nan, exit 0."""
-    result = invoke(*compare_args(cache_dir, tmp_path / "cmp"), "--workers", "100000")
-    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
-    assert "less than one median training" in result.output and not (tmp_path / "cmp" / "runs").exists()
+def test_a_sweep_gives_every_worker_count_and_budget_a_row_and_more_workers_finish_sooner(
+    cache_dir, tmp_path
+) -> None:
+    """Before: --workers 64 gave each worker half a training and printed nan rows."""
+    out = tmp_path / "cmp"
+    args = compare_args(cache_dir, out, "--workers", "1,64", "--budget-trainings", "2,8")
+    args[args.index("--seeds") + 1] = "2"
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    assert "nan" not in result.output.lower() and "inf" not in result.output
+    lines = [line.split() for line in result.output.splitlines() if line.startswith(("softmax", "lenet"))]
+    settings = sorted((line[0], line[1], line[2], line[3]) for line in lines)
+    expected = [
+        (m, a, w, b)
+        for m in ("lenet", "softmax")
+        for a in ("asha", "random")
+        for w in ("1", "64")
+        for b in ("2", "8")
+    ]
+    assert settings == expected
+    assert len(list((out / "runs").glob("*/*/*/seed-*.parquet"))) == 2 * 2 * 2 * 2 * 2
+    # one budget, the same epochs for any worker count: 64 workers spend it sooner than one
+    for model in ("softmax", "lenet"):
+        spans = {}
+        for workers in (1, 64):
+            path = out / "runs" / model / "random" / f"workers-{workers}-budget-8" / "seed-0000.parquet"
+            rows, meta = read_results(path)
+            assert meta["spec"]["budget"]["epochs"] == 8 * 6 and rows["epochs"].sum() == 8 * 6
+            spans[workers] = meta["makespan_seconds"]
+        assert spans[64] < spans[1] / 4
 
 
 @pytest.mark.parametrize(

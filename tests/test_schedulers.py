@@ -252,11 +252,34 @@ def test_asha_never_promotes_a_config_outside_the_top() -> None:
     assert promoted == [1, 2, 3]
 
 
-def test_asha_promotes_a_duplicate_config_once() -> None:
+def test_asha_promotes_a_repeated_config_like_any_other_training() -> None:
+    # A repeated config is a new training (its own seed): before, ASHA promoted a config at most
+    # once, so a replay that had tried every config of its table never promoted again.
     asha = ASHA(Scripted([1.0, 1.0, 5.0, 6.0, 7.0, 8.0]), eta=2, r_min=1, r_max=2)
     jobs = drive(asha, lambda j: j.config["x"], max_jobs=8)
     promoted = [j for j in jobs if j.epochs == 2]
-    assert [j.config["x"] for j in promoted].count(1.0) == 1
+    assert [(j.trial_id, j.config["x"]) for j in promoted][:2] == [(0, 1.0), (1, 1.0)]
+
+
+@pytest.mark.parametrize("name", ["sh", "hyperband", "asha", "fifo"])
+def test_an_exhausted_searcher_stops_new_trials_and_lets_the_started_ones_finish(name) -> None:
+    candidates = [{"x": 0.1 * i} for i in range(5)]
+    searcher = searchers.make(
+        "random", SPACE, np.random.default_rng(0), candidates=candidates, candidate_trainings=[2, 1, 0, 1, 2]
+    )
+    options = {"epochs": 4} if name == "fifo" else {"eta": 2, "r_min": 1, "r_max": 4}
+    scheduler = schedulers.make(name, searcher, **options)
+    jobs = drive(scheduler, lambda j: j.config["x"] + 1 / j.epochs, workers=3)
+    new = [j for j in jobs if j.resume_from == 0]
+    # six trainings in the table: six trials, each config as often as it has trainings
+    assert len(new) == 6 and scheduler.exhausted and not scheduler.accepting_new_trials
+    counts = {
+        round(x, 1): [round(j.config["x"], 1) for j in new].count(round(x, 1))
+        for x in (0.0, 0.1, 0.2, 0.3, 0.4)
+    }
+    assert counts == {0.0: 2, 0.1: 1, 0.2: 0, 0.3: 1, 0.4: 2}
+    # every trial that was started got its results: the last promotions were not cut off
+    assert max(j.epochs for j in jobs) == 4
 
 
 def test_asha_never_waits() -> None:

@@ -2,33 +2,66 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from cache.benchmark import Benchmark
+from cache.schema import CacheError
 from hpo.schedulers import Job
+from hpo.searchers import config_key
 from hpo.simulation import Evaluation, SimulatedBackend
 
 
 class CacheObjective:
-    """What a job would report, looked up in the cache with the trial's own training seed.
+    """What a job would report, looked up in the cache with the trial's own training.
 
-    Each new trial draws its training seed from the replay's stream among the seeds cached
-    for its config, so replays over many seeds see the real noise between trainings.
+    A new trial is one training: its seed is drawn from the replay's stream among the seeds
+    cached for its config that this replay has not used yet (all of them again once every one
+    is used, which only nearest and surrogate lookups reach), so a repeated config is a new
+    training, as it would be live. A trial's collected config and seed are found once; its
+    promotions read the same curve.
     """
 
     def __init__(self, benchmark: Benchmark, rng: np.random.Generator) -> None:
         self.benchmark = benchmark
         self.rng = rng
-        self.train_seeds: dict[int, int] = {}
+        self.trials: dict[int, tuple[Any, int]] = {}  # trial id -> (collected config or key, seed index)
+        self._used: dict[Any, set[int]] = {}
+        surrogate = benchmark.mode == "surrogate"
+        self._seed_indices = (
+            None if surrogate else [np.flatnonzero(row).tolist() for row in benchmark.complete]
+        )
+
+    def train_seed(self, trial_id: int) -> int:
+        """The training seed of a trial already run."""
+        return self.benchmark.seeds[self.trials[trial_id][1]]
 
     def __call__(self, job: Job) -> Evaluation:
-        seed = self.train_seeds.get(job.trial_id)
-        if seed is None:
-            seeds = self.benchmark.seeds_of(job.config)
-            seed = seeds[int(self.rng.integers(len(seeds)))]
-            self.train_seeds[job.trial_id] = seed
-        look = self.benchmark.segment(job.config, seed, job.resume_from, job.epochs)
+        found = self.trials.get(job.trial_id)
+        if found is None:
+            found = self.trials[job.trial_id] = self._new_training(job.config)
+        where, s = found
+        if self._seed_indices is None:
+            seed = self.benchmark.seeds[s]
+            look = self.benchmark.segment(job.config, seed, job.resume_from, job.epochs)
+        else:
+            look = self.benchmark.segment_at(where, s, job.resume_from, job.epochs)
         return Evaluation(look.val_error, look.test_error, look.epoch_seconds, look.status)
+
+    def _new_training(self, config: dict[str, Any]) -> tuple[Any, int]:
+        if self._seed_indices is None:
+            where, seeds = config_key(config), list(range(len(self.benchmark.seeds)))
+        else:
+            where = self.benchmark.index(config)
+            seeds = self._seed_indices[where]
+            if not seeds:
+                raise CacheError(f"config {self.benchmark.config_ids[where]} has no complete curve")
+        used = self._used.setdefault(where, set())
+        fresh = [s for s in seeds if s not in used] or seeds
+        s = fresh[int(self.rng.integers(len(fresh)))]
+        used.add(s)
+        return where, s
 
 
 def replay_backend(benchmark: Benchmark, rng: np.random.Generator, workers: int = 1) -> SimulatedBackend:

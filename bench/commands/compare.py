@@ -15,15 +15,22 @@ from bench.compare import (
     PLAN_FILE,
     RUNS_DIR,
     CompareSpec,
+    cached_curves,
     check_plan_file,
-    model_budgets,
     plan,
     plan_record,
     prefit_surrogates,
     read_plan,
     run_tasks,
 )
-from bench.options import cache_dir_option, halving_options, parse_names, progress_bar, quiet_option
+from bench.options import (
+    cache_dir_option,
+    halving_options,
+    parse_names,
+    parse_numbers,
+    progress_bar,
+    quiet_option,
+)
 from bench.results import is_finished, read_results
 from cache.benchmark import MODES
 from cache.tables import available_models, no_curves
@@ -47,14 +54,19 @@ REPORT_FILE = "report.html"
     help=f"Comma-separated algorithms ({', '.join(ALGORITHMS)}).",
 )
 @click.option("--seeds", type=int, default=20, show_default=True, help="Replays per model and algorithm.")
-@click.option("--workers", type=int, default=4, show_default=True, help="Simulated parallel workers.")
+@click.option(
+    "--workers",
+    default="4",
+    show_default=True,
+    help="Simulated parallel workers; a comma-separated list (1,4,16,64) sweeps them.",
+)
 @click.option("--mode", default="tabular", show_default=True, type=click.Choice(MODES), help="Cache lookups.")
 @click.option(
     "--budget-trainings",
-    type=float,
-    default=32.0,
+    default="32",
     show_default=True,
-    help="Budget per replay: the simulated time the workers need to train this many median configs to --r-max.",
+    help="Budget per replay: this many trainings' worth of epochs (x --r-max), the same for every worker "
+    "count; a comma-separated list (32,128) sweeps them.",
 )
 @halving_options
 @cache_dir_option
@@ -70,9 +82,9 @@ def compare(
     models: str | None,
     algorithms: str,
     seeds: int,
-    workers: int,
+    workers: str,
     mode: str,
-    budget_trainings: float,
+    budget_trainings: str,
     eta: float,
     r_min: int,
     r_max: int,
@@ -87,21 +99,21 @@ def compare(
         models=parse_names(models, MODELS, "model") if models else _cached_models(cache_dir),
         algorithms=parse_names(algorithms, ALGORITHMS, "algorithm"),
         seeds=seeds,
-        workers=workers,
+        workers=parse_numbers(workers, "--workers", int),
         mode=mode,
-        budget_trainings=budget_trainings,
+        budget_trainings=parse_numbers(budget_trainings, "--budget-trainings", float),
         settings=settings,
         cache_dir=cache_dir,
     )
     check_int("--processes", processes, optional=True)
-    budgets = model_budgets(spec)
-    record = plan_record(spec, budgets)
-    # by default one directory per (settings, cache budgets): the same command resumes, another
-    # one (or a changed cache) starts afresh beside it
-    hashed = [record["spec"], budgets] + ([record["regressors"]] if "regressors" in record else [])
+    curves = cached_curves(spec)
+    record = plan_record(spec, curves)
+    # by default one directory per (settings, cache): the same command resumes, another one (or
+    # a grown cache) starts afresh beside it
+    hashed = [record["spec"], curves] + ([record["regressors"]] if "regressors" in record else [])
     key = hashlib.sha256(json.dumps(hashed, sort_keys=True).encode()).hexdigest()[:8]
     out = Path(out_dir) if out_dir else Path("results") / f"compare-{mode}-{seeds}seeds-{key}"
-    tasks = plan(spec, budgets, out)
+    tasks = plan(spec, out)
     check_plan_file(out, record)
     todo = sum(not is_finished(t.path) for t in tasks)
     if not quiet:
@@ -144,17 +156,14 @@ def report(directory: str) -> None:
 
 
 def _echo_summary(summary: pd.DataFrame) -> None:
-    click.echo(
-        f"{'model':8} {'algorithm':10} {'val error [95% band]':>24} {'test error':>10} "
-        f"{'speed-up [95% band]':>21} {'busy':>5}"
-    )
-    for r in summary.itertuples(index=False):
-        band = f"{r.val_error:.4f} [{r.val_lo:.4f}, {r.val_hi:.4f}]"
-        speed = f"{r.speedup:.2f}x" if r.speedup == r.speedup else "-"
-        if r.speedup_lo == r.speedup_lo:
-            speed += f" [{r.speedup_lo:.2f}, {r.speedup_hi:.2f}]"
+    from reports.formatting import readable_summary
+
+    table = readable_summary(summary)
+    widths = {c: max(len(c), *(len(str(v)) for v in table[c])) for c in table.columns}
+    click.echo("  ".join(c.ljust(widths[c]) for c in table.columns).rstrip())
+    for row in table.itertuples(index=False):
         click.echo(
-            f"{r.model:8} {r.algorithm:10} {band:>24} {r.test_error:>10.4f} {speed:>21} {r.utilisation:>5.0%}"
+            "  ".join(str(v).ljust(widths[c]) for c, v in zip(table.columns, row, strict=True)).rstrip()
         )
 
 
@@ -166,39 +175,58 @@ def _report(out: Path) -> tuple[Path, pd.DataFrame]:
         raise HPOError(f"{out}: no {PLAN_FILE}; is it the --out of a bench compare or bench agree?")
     record = read_plan(
         plan_path,
-        {"spec": dict, "command": str, "created": str, "budget_seconds": dict},
-        {"algorithms": list, "models": list, "seeds": int, "workers": int, "mode": str, "settings": dict},
+        {"spec": dict, "command": str, "created": str, "curves": dict},
+        {
+            "algorithms": list,
+            "models": list,
+            "seeds": int,
+            "workers": list,
+            "budget_trainings": list,
+            "mode": str,
+            "settings": dict,
+        },
     )
+    spec = record["spec"]
+    r_max = spec["settings"].get("r_max")
     frames, usage = [], []
-    for path in sorted((out / RUNS_DIR).glob("*/*/seed-*.parquet")):
+    for path in sorted((out / RUNS_DIR).glob("*/*/*/seed-*.parquet")):
         rows, meta = read_results(path)
-        frames.append(rows)
-        spec = meta["spec"]
+        run = meta["spec"]
+        setting = {
+            "workers": run["workers"],
+            "budget_trainings": run["budget"]["epochs"] / r_max,
+        }
+        frames.append(rows.assign(**setting))
         usage.append(
             {
-                "model": spec["model"],
-                "algorithm": spec["algorithm"],
-                "utilisation": meta["busy_seconds"] / (spec["workers"] * meta["makespan_seconds"])
+                "model": run["model"],
+                "algorithm": run["algorithm"],
+                **setting,
+                "utilisation": meta["busy_seconds"] / (run["workers"] * meta["makespan_seconds"])
                 if meta["makespan_seconds"] > 0
                 else float("nan"),
+                "full_trainings": int((rows["epochs"] == r_max).sum()),
+                "exhausted": meta.get("exhausted_at") is not None,
             }
         )
     if not frames:
         raise HPOError(f"{out}: no replay results under {out / RUNS_DIR}")
     rows = pd.concat(frames, ignore_index=True)
-    utilisation = pd.DataFrame(usage).groupby(["model", "algorithm"], as_index=False)["utilisation"].mean()
-    spec = record["spec"]
+    keys = ["model", "algorithm", "workers", "budget_trainings"]
+    usage_table = (
+        pd.DataFrame(usage)
+        .groupby(keys, as_index=False)[["utilisation", "full_trainings", "exhausted"]]
+        .mean()
+    )
     notes = {
         "command": record["command"],
         "created": record["created"],
         "replays": f"{len(frames)} ({', '.join(spec['algorithms'])} x {spec['seeds']} seeds x "
-        f"{', '.join(spec['models'])}), {spec['workers']} simulated workers, {spec['mode']} lookups",
+        f"{', '.join(spec['models'])} x workers {', '.join(map(str, spec['workers']))} x budgets "
+        f"{', '.join(f'{b:g}' for b in spec['budget_trainings'])} trainings), {spec['mode']} lookups",
         "settings": json.dumps(spec["settings"], sort_keys=True),
     }
-    budgets = {m: b for m, b in record["budget_seconds"].items() if m in set(rows["model"])}
-    text, summary = build_report(
-        rows, budgets, utilisation, "HPO comparison on the learning-curve cache", notes
-    )
+    text, summary = build_report(rows, usage_table, "HPO comparison on the learning-curve cache", notes)
     path = out / REPORT_FILE
     atomic_write_bytes(path, text.encode("utf-8"))
     return path, summary

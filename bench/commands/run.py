@@ -200,7 +200,7 @@ def run(
         )
     click.echo(f"results: {out / RESULTS_FILE}\nfigure:  {figure}")
     if not no_final and backend == "replay":
-        train_seed = done.backend.objective.train_seeds[best.trial_id]
+        train_seed = done.backend.objective.train_seed(best.trial_id)
         end = done.benchmark.value(best.config, r_max, train_seed)
         click.echo(
             f"best config at {r_max} epochs in the cache ({mode}, training seed {train_seed}): "

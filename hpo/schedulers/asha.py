@@ -18,20 +18,18 @@ from sortedcontainers import SortedList
 
 from hpo.schedulers.base import Job, Scheduler, rank_key
 from hpo.schedulers.rungs import rung_levels
-from hpo.searchers import Searcher, config_key
+from hpo.searchers import Searcher
 
 
 class _Rung:
-    __slots__ = ("blocked", "configs", "keys", "promoted_configs", "results", "unpromoted")
+    __slots__ = ("blocked", "configs", "results", "unpromoted")
 
     def __init__(self) -> None:
         self.results: SortedList = SortedList()
         self.unpromoted: SortedList = SortedList()
         self.configs: dict[int, dict[str, Any]] = {}
-        self.keys: dict[int, tuple] = {}  # config_key of each trial's config, computed once
         # no promotion possible until the rung's next result: its results and quota are unchanged
         self.blocked = False
-        self.promoted_configs: set[tuple] = set()
 
 
 class ASHA(Scheduler):
@@ -49,15 +47,10 @@ class ASHA(Scheduler):
         if rung.blocked:
             return None
         quota = math.floor(len(rung.results) / self.eta)
-        while rung.unpromoted:
+        if rung.unpromoted:
             best = rung.unpromoted[0]
-            if rung.results.bisect_left(best) >= quota:
-                rung.blocked = True
-                return None
-            if rung.keys[best[1]] in rung.promoted_configs:
-                rung.unpromoted.remove(best)  # a duplicate config is promoted at most once
-                continue
-            return best
+            if rung.results.bisect_left(best) < quota:
+                return best
         rung.blocked = True
         return None
 
@@ -69,7 +62,6 @@ class ASHA(Scheduler):
                 rung.unpromoted.remove(best)
                 trial_id = best[1]
                 config = rung.configs[trial_id]
-                rung.promoted_configs.add(rung.keys[trial_id])
                 return Job(trial_id, config, self.levels[k + 1], self.levels[k])
         if not self.accepting_new_trials:
             return None
@@ -85,5 +77,4 @@ class ASHA(Scheduler):
         rung.results.add(key)
         rung.unpromoted.add(key)
         rung.configs[job.trial_id] = job.config
-        rung.keys[job.trial_id] = config_key(job.config)
         rung.blocked = False

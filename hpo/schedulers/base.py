@@ -45,12 +45,18 @@ class Scheduler(ABC):
         self.searcher = searcher
         self.n_trials = 0
         self.accepting_new_trials = True
+        self.exhausted = False  # the searcher's candidates ran out: no new trial can start
 
     def stop_new_trials(self) -> None:
         """No new trials from now on; running trials may still be continued or promoted."""
         self.accepting_new_trials = False
 
-    def _new_trial(self, epochs: int) -> Job:
+    def _new_trial(self, epochs: int) -> Job | None:
+        """A new trial's first job, or None (and no new trials from now on) when the searcher is exhausted."""
+        if self.searcher.exhausted:
+            self.exhausted = True
+            self.stop_new_trials()
+            return None
         config = self.searcher.suggest()
         self.searcher.pending(config)
         job = Job(self.n_trials, config, epochs, 0)

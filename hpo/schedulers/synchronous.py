@@ -80,9 +80,11 @@ class SynchronousHalving(Scheduler):
             bracket.outstanding += 1
             return bracket.queue.popleft()
         if bracket.to_start > 0 and self.accepting_new_trials:
-            bracket.to_start -= 1
-            bracket.outstanding += 1
-            return self._new_trial(bracket.levels[bracket.start])
+            job = self._new_trial(bracket.levels[bracket.start])
+            if job is not None:
+                bracket.to_start -= 1
+                bracket.outstanding += 1
+                return job
         bracket.to_start = 0  # trials budget hit mid-rung: the rung holds what was started
         if bracket.outstanding > 0:
             return None  # the barrier: wait for the rung to finish

@@ -21,7 +21,11 @@ class Searcher(ABC):
     """Suggests configs; observes (config, error, epochs); tracks pending configs.
 
     `candidates`, when given, restricts suggestions to that finite set (the tabular mode of
-    a replay). `initial_config`, when given, is the first suggestion.
+    a replay); `candidate_trainings` says how many times each may be suggested (the trainings
+    the table holds for it; default: without limit). Configs not yet suggested come first;
+    after them a config is repeated (a new training of it) while it has trainings left, and
+    once none has, the searcher is `exhausted`. `initial_config`, when given, is the first
+    suggestion.
     """
 
     def __init__(
@@ -30,6 +34,7 @@ class Searcher(ABC):
         rng: np.random.Generator,
         initial_config: Mapping[str, Any] | None = None,
         candidates: Sequence[Mapping[str, Any]] | None = None,
+        candidate_trainings: Sequence[int] | None = None,
     ) -> None:
         if not isinstance(rng, np.random.Generator):
             raise ConfigError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
@@ -52,6 +57,12 @@ class Searcher(ABC):
         for i, candidate in enumerate(candidates or ()):
             self._rows_of_key.setdefault(config_key(candidate), []).append(i)
         self._unsuggested = np.ones(len(candidates or ()), dtype=bool)
+        if candidate_trainings is not None:
+            if candidates is None or len(candidate_trainings) != len(candidates):
+                raise ConfigError("candidate_trainings needs one count per candidate")
+            self._trainings_left = np.array(candidate_trainings, dtype=np.int64)
+        else:
+            self._trainings_left = np.full(len(candidates or ()), np.iinfo(np.int64).max)
         self.observations: list[tuple[dict[str, Any], float, int]] = []
         self._pending: dict[tuple, dict[str, Any]] = {}
         self._suggested: set[tuple] = set()
@@ -64,8 +75,18 @@ class Searcher(ABC):
             config = self._suggest()
         key = config_key(config)
         self._suggested.add(key)
-        self._unsuggested[self._rows_of_key.get(key, [])] = False
+        rows = self._rows_of_key.get(key, [])
+        self._unsuggested[rows] = False
+        for row in rows:  # one training of the config is used
+            if self._trainings_left[row] > 0:
+                self._trainings_left[row] -= 1
+                break
         return config
+
+    @property
+    def exhausted(self) -> bool:
+        """Whether every candidate has used all its trainings (never true without candidates)."""
+        return self.candidates is not None and not self._trainings_left.any()
 
     @abstractmethod
     def _suggest(self) -> dict[str, Any]:
@@ -90,16 +111,20 @@ class Searcher(ABC):
         return list(self._pending.values())
 
     def _random(self) -> dict[str, Any]:
-        """A uniform draw from the space, or from the candidates not yet suggested."""
+        """A uniform draw from the space, or from the candidates not yet suggested, else from those
+        with trainings left."""
         if self.candidates is None:
             return self.space.sample(self.rng)
-        fresh = np.flatnonzero(self._unsuggested)
-        pool = fresh if len(fresh) else np.arange(len(self.candidates))
+        left = self._trainings_left > 0
+        fresh = np.flatnonzero(self._unsuggested & left)
+        pool = fresh if len(fresh) else np.flatnonzero(left)
+        if not len(pool):
+            raise ConfigError("every candidate config has used all its trainings (the table is exhausted)")
         return dict(self.candidates[int(pool[int(self.rng.integers(len(pool)))])])
 
     def _fresh_candidates(self) -> np.ndarray:
-        """Indices of the candidates neither suggested nor pending, in order."""
-        fresh = self._unsuggested.copy()
+        """Indices of the candidates neither suggested nor pending, with trainings left, in order."""
+        fresh = self._unsuggested & (self._trainings_left > 0)
         for key in self._pending:
             fresh[self._rows_of_key.get(key, [])] = False
         return np.flatnonzero(fresh)

@@ -34,12 +34,13 @@ class BOSearcher(Searcher):
         rng: np.random.Generator,
         initial_config: Mapping[str, Any] | None = None,
         candidates: Sequence[Mapping[str, Any]] | None = None,
+        candidate_trainings: Sequence[int] | None = None,
         n_initial: int | None = None,
         n_candidates: int = 2000,
         n_restarts: int = 25,
         refit_every: int = 1,
     ) -> None:
-        super().__init__(space, rng, initial_config, candidates)
+        super().__init__(space, rng, initial_config, candidates, candidate_trainings)
         self.min_points = space.dim + 2
         self.n_initial = self.min_points if n_initial is None else n_initial
         for name, value, low in (
