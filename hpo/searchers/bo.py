@@ -1,5 +1,7 @@
 """Bayesian optimisation: GP (Matérn 5/2, ARD) + expected improvement on the unit cube.
 
+Kernel hyperparameters are refitted on every observation up to 64 points, then every n/32.
+
 Multi-fidelity use (inside SH, Hyperband or ASHA): the GP is fitted on the highest number
 of epochs that has at least dim + 2 observations, as BOHB does. Pending configs are
 fantasised with the constant liar at the incumbent, so parallel workers get different
@@ -89,7 +91,11 @@ class BOSearcher(Searcher):
             return self._random()
         mean, std = y.mean(), y.std()
         y_norm = (y - mean) / std
-        if len(self.observations) - self._fitted_on >= self.refit_every or self._fitted_on < 0:
+        # The hyperparameters move little once there are many points, and a fit costs O(n^3) per
+        # step: beyond 64 points they are refitted every n/32 observations (the GP is still
+        # conditioned on every point), so long budgets stay affordable.
+        due = max(self.refit_every, len(y) // 32)
+        if len(self.observations) - self._fitted_on >= due or self._fitted_on < 0:
             # a random restart now and then keeps the warm-started fit out of a poor optimum
             restarts = 1 if self._n_fits % 10 == 0 else 0
             self.gp.fit(x, y_norm, self.rng, restarts=restarts)
