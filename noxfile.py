@@ -1,4 +1,4 @@
-"""nox sessions: tests, lint, bench, lock. Every session installs from the lock file."""
+"""nox sessions: tests, lint, report, bench, lock. Every session installs from the lock file."""
 
 from __future__ import annotations
 
@@ -34,6 +34,37 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", ".")
     # the contracts in pyproject.toml; the packages are found from the repository root
     session.run("lint-imports", env={"PYTHONPATH": "."})
+
+
+@nox.session
+def report(session: nox.Session) -> None:
+    """A small comparison's report rendered in headless Chromium, offline: every figure must render and
+    the page must request nothing outside itself (Debian: apt-get install chromium)."""
+    _install(session, "test")
+    out = session.create_tmp()
+    session.run(
+        "bench",
+        "compare",
+        "--models",
+        "softmax,svm",
+        "--seeds",
+        "3",
+        "--workers",
+        "1,4",
+        "--out",
+        f"{out}/compare",
+        "--quiet",
+    )
+    # regret and rank over time (2), the worker sweep, two critical-difference diagrams, the curves
+    session.run(
+        "python",
+        "tools/check_report.py",
+        f"{out}/compare/report.html",
+        "--screenshot",
+        f"{out}/report.png",
+        "--min-images",
+        "6",
+    )
 
 
 @nox.session

@@ -184,9 +184,11 @@ def run_task(
     return write_run(task.path, spec, done, command, "agree", columns)
 
 
-def read_rows(out: Path) -> pd.DataFrame:
-    """Every stored row of an agreement directory, live and replayed."""
-    frames = [read_results(path)[0] for path in sorted((out / RUNS_DIR).glob("*/*/seed-*.parquet"))]
-    if not frames:
+def read_rows(out: Path) -> tuple[pd.DataFrame, list[dict]]:
+    """Every stored row of an agreement directory, live and replayed, and each run's environment."""
+    found = [read_results(path) for path in sorted((out / RUNS_DIR).glob("*/*/seed-*.parquet"))]
+    if not found:
         raise HPOError(f"{out}: no results under {out / RUNS_DIR}")
-    return pd.concat(frames, ignore_index=True)
+    return pd.concat([rows for rows, _ in found], ignore_index=True), [
+        m.get("environment", {}) for _, m in found
+    ]

@@ -16,8 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
 from bench.experiment import RunSpec, run_replay
-from bench.results import is_finished, write_run
+from bench.results import is_finished, write_results, write_run
 from cache.benchmark import MODES, Benchmark
 from cache.surrogate import preferred_regressor
 from hpo import provenance
@@ -87,18 +91,58 @@ class CompareSpec:
         }
 
 
-def cached_curves(spec: CompareSpec) -> dict[str, int]:
-    """Complete curves per compared model; an --r-max beyond a model's cached epochs is refused here,
-    before anything runs."""
-    curves = {}
+CURVES_FILE = "curves.parquet"
+CONFIG_ERROR = "config_error"
+SAMPLE_CONFIGS = 12
+
+
+def cache_facts(spec: CompareSpec) -> tuple[dict[str, dict[str, Any]], pd.DataFrame]:
+    """Per compared model what the report needs from the cache, and a sample of its learning curves.
+
+    The facts: complete curves, a digest of the table, and the best and worst seed-mean
+    validation error at r_max over its configs (the ends of the normalised regret). The sample: the
+    seed-mean curves of configs spread evenly over the ranks of their final error. An
+    --r-max beyond a model's cached epochs is refused here, before anything runs.
+    """
+    facts, samples = {}, []
     for model in spec.models:
         table = Benchmark.load(model, "tabular", spec.cache_dir)
         if spec.settings.r_max > table.n_epochs:
             raise ConfigError(
                 f"--r-max {spec.settings.r_max} exceeds the {table.n_epochs} epochs cached for {model}"
             )
-        curves[model] = int(table.complete.sum())
-    return curves
+        final = table.mean_curves()[:, spec.settings.r_max - 1]
+        usable = np.flatnonzero(np.isfinite(final))
+        facts[model] = {
+            "curves": int(table.complete.sum()),
+            "digest": table.digest(),
+            "best": float(final[usable].min()),
+            "worst": float(final[usable].max()),
+        }
+        ranked = usable[np.argsort(final[usable], kind="stable")]
+        picks = ranked[np.unique(np.linspace(0, len(ranked) - 1, SAMPLE_CONFIGS).round().astype(int))]
+        means = table.mean_curves()
+        for rank, i in enumerate(picks):
+            samples.append(
+                pd.DataFrame(
+                    {
+                        "model": model,
+                        "config_id": table.config_ids[i],
+                        "config_rank": rank,
+                        "epoch": np.arange(1, table.n_epochs + 1),
+                        "val_error": means[i],
+                    }
+                )
+            )
+    return facts, pd.concat(samples, ignore_index=True)
+
+
+def write_curves(out: Path, curves: pd.DataFrame) -> None:
+    """Keep the cache's curve sample beside the results, so the report reads result files only."""
+    if not (out / CURVES_FILE).is_file():
+        out.mkdir(parents=True, exist_ok=True)
+        table = pa.Table.from_pandas(curves, preserve_index=False)
+        write_results(out / CURVES_FILE, table, {"kind": "curve-sample", "configs_per_model": SAMPLE_CONFIGS})
 
 
 @dataclass(frozen=True)
@@ -158,7 +202,7 @@ def read_plan(path: Path, fields: dict[str, type], spec_fields: dict[str, type])
 def check_plan_file(
     out: Path,
     record: dict[str, Any],
-    keys: tuple[str, ...] = ("spec", "curves", "regressors"),
+    keys: tuple[str, ...] = ("spec", "cache", "regressors"),
     name: str = PLAN_FILE,
 ) -> None:
     """Refuse to mix results of another plan into `out` (its `keys` differ); write the plan file if new."""
@@ -190,8 +234,12 @@ def _benchmark(spec: RunSpec) -> Benchmark:
 
 def run_task(task: Task, command: str) -> Path:
     """Replay one task and write its rows; returns the file written."""
-    done = run_replay(task.spec, _benchmark(task.spec))
-    return write_run(task.path, task.spec, done, command, "compare-replay")
+    benchmark = _benchmark(task.spec)
+    done = run_replay(task.spec, benchmark)
+    # what each row's config is worth (its seed mean at r_max): the regret of an incumbent is
+    # measured on it, not on the lucky reading that made it the incumbent
+    worth = benchmark.config_errors([row["config"] for row in done.outcome.rows], task.spec.settings.r_max)
+    return write_run(task.path, task.spec, done, command, "compare-replay", columns={CONFIG_ERROR: worth})
 
 
 def prefit_surrogates(tasks: Sequence[Task], on_model: Callable[[str], None] | None = None) -> None:
@@ -239,16 +287,16 @@ def _interleave(tasks: Iterable[Task]) -> list[Task]:
     return sorted(tasks, key=lambda t: (t.spec.seed, t.spec.model, t.spec.algorithm, str(t.path)))
 
 
-def plan_record(spec: CompareSpec, curves: dict[str, int]) -> dict[str, Any]:
-    """What the plan file holds: the spec, the curves it reads, when and how it was made.
+def plan_record(spec: CompareSpec, facts: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """What the plan file holds: the spec, the cache it reads, when and how it was made.
 
-    The count of complete curves per model stands for the cache: a grown cache must not mix
-    with old runs. Surrogate replays also record each model's regressor: when the preferred
+    The cache's facts (curves, digest, best and worst config) stand for it: a changed cache
+    must not mix with old runs. Surrogate replays also record each model's regressor: when the preferred
     one changes, runs answered by the old one must not mix with new ones.
     """
     record = {
         "spec": spec.to_dict(),
-        "curves": curves,
+        "cache": facts,
         "command": provenance.command_line(),
         "created": provenance.now_iso(),
     }

@@ -7,6 +7,8 @@ are separate from the lookup each mode implements (`_index`, `_values`).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,6 +175,40 @@ class Benchmark:
                 f"config {self.config_ids[i]} has no complete curve for training seed {train_seed}"
             )
         return self.val_error[i, s], self.test_error[i, s], self.epoch_seconds[i, s], self.diverged[i, s]
+
+    def config_errors(self, configs: list[Mapping[str, Any]], epoch: int) -> np.ndarray:
+        """The expected validation error at `epoch` of each config: the mean over training seeds of
+        the curves that answer for it (its collected config's complete seeds, or the surrogate's seeds).
+
+        This is what a config is worth, apart from the luck of the training a replay drew for it.
+        """
+        out = np.empty(len(configs))
+        memo: dict[tuple, float] = {}
+        means = self.mean_curves()[:, epoch - 1] if self.mode != "surrogate" else None
+        for n, config in enumerate(configs):
+            key = config_key(config)
+            if key not in memo:
+                if means is not None:
+                    memo[key] = float(means[self.index(config)])
+                else:
+                    arrays = [self._surrogate.arrays(config, s)[0][epoch - 1] for s in range(len(self.seeds))]
+                    memo[key] = float(np.mean(arrays))
+            out[n] = memo[key]
+        return out
+
+    def digest(self) -> str:
+        """16 hex digits of SHA-256 over what a replay reads: configs, seeds and every curve."""
+        h = hashlib.sha256()
+        h.update(json.dumps([self.config_ids, self.seeds]).encode())
+        for array in (self.val_error, self.test_error, self.epoch_seconds, self.diverged, self.present):
+            h.update(np.ascontiguousarray(array).tobytes())
+        return h.hexdigest()[:16]
+
+    def mean_curves(self) -> np.ndarray:
+        """Validation error per config and epoch, averaged over the config's complete seeds: (n_configs, n_epochs)."""
+        curves = np.where(self.complete[:, :, None], self.val_error, np.nan)
+        with np.errstate(invalid="ignore"):
+            return np.nanmean(curves, axis=1)
 
     def final_errors(self) -> np.ndarray:
         """Last-epoch validation error per config, averaged over complete seeds: (n_configs,)."""

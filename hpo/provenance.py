@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import importlib.metadata
 import platform
 import shlex
 import subprocess
@@ -54,6 +55,9 @@ def environment(device: torch.device | str | None = None, model: str | None = No
         "python": platform.python_version(),
         "torch": torch.__version__,
         "numpy": np.__version__,
+        "scipy": _version("scipy"),
+        "pandas": _version("pandas"),
+        "pyarrow": _version("pyarrow"),
         "platform": platform.platform(),
         "cpu": cpu_name(),
         # oneDNN picks its kernels by instruction set: the same code and seed give other bits
@@ -70,6 +74,13 @@ def environment(device: torch.device | str | None = None, model: str | None = No
     if model is not None:
         info.update(get_model(model).runtime_facts(torch.device(device or "cpu")))
     return info
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def command_line() -> str:

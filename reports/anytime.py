@@ -31,11 +31,23 @@ def group_rng(seed: int, *names: object) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
 
 
-def incumbent_on_grid(rows: pd.DataFrame, grid: np.ndarray) -> np.ndarray:
-    """Best validation error of one run reported by each time in `grid` (NaN before the first result)."""
+def incumbent_on_grid(rows: pd.DataFrame, grid: np.ndarray, value: str = "val_error") -> np.ndarray:
+    """The incumbent of one run at each time in `grid` (NaN before the first result).
+
+    The incumbent is the result with the lowest validation error so far (the earlier one on a
+    tie); `value` is which of its columns to report: its validation error, or for instance what
+    its config is worth (`config_error`).
+    """
     ordered = rows.sort_values(["t_end", "trial_id"], kind="stable")
     t = ordered["t_end"].to_numpy(dtype=float)
-    best = np.minimum.accumulate(ordered["val_error"].to_numpy(dtype=float))
+    val = ordered["val_error"].to_numpy(dtype=float)
+    if value == "val_error":
+        best = np.minimum.accumulate(val)
+    else:
+        previous = np.concatenate([[np.inf], np.minimum.accumulate(val)[:-1]])
+        improved = (val < previous) | (np.arange(len(val)) == 0)
+        where = np.maximum.accumulate(np.where(improved, np.arange(len(val)), 0))
+        best = ordered[value].to_numpy(dtype=float)[where]
     idx = np.searchsorted(t, grid, side="right") - 1
     out = np.full(len(grid), np.nan)
     seen = idx >= 0
@@ -43,18 +55,21 @@ def incumbent_on_grid(rows: pd.DataFrame, grid: np.ndarray) -> np.ndarray:
     return out
 
 
-def trajectories(rows: pd.DataFrame, grids: dict[object, np.ndarray]) -> pd.DataFrame:
+def trajectories(
+    rows: pd.DataFrame, grids: dict[object, np.ndarray], value: str = "val_error"
+) -> pd.DataFrame:
     """Long table (setting..., algorithm, seed, t, incumbent) on each setting's time grid.
 
-    `grids` is keyed by the model, or by the tuple of setting values in a sweep.
+    `grids` is keyed by the model, or by the tuple of setting values in a sweep; `incumbent` is
+    the incumbent's `value` (see `incumbent_on_grid`).
     """
     setting = setting_keys(rows)
     parts = []
     for values, run in rows.groupby([*setting, "algorithm", "seed"], sort=True):
         grid = grids[_grid_key(values[: len(setting)])]
-        frame = pd.DataFrame({"t": grid, "incumbent": incumbent_on_grid(run, grid)})
-        for name, value in zip([*setting, "algorithm", "seed"], values, strict=True):
-            frame.insert(len(frame.columns) - 2, name, value)
+        frame = pd.DataFrame({"t": grid, "incumbent": incumbent_on_grid(run, grid, value)})
+        for name, v in zip([*setting, "algorithm", "seed"], values, strict=True):
+            frame.insert(len(frame.columns) - 2, name, v)
         parts.append(frame)
     return pd.concat(parts, ignore_index=True)
 

@@ -1,20 +1,17 @@
-"""The HTML reports (comparison, live-versus-replay agreement): self-contained files, figures inline."""
+"""The HTML reports (comparison, live-versus-replay agreement): Jinja2 templates with autoescaping,
+figures inline, one self-contained file each."""
 
 from __future__ import annotations
 
-import base64
-import html
-import io
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+import jinja2
 import numpy as np
 import pandas as pd
 
+from reports import figures
 from reports.agreement import (
     CACHE_COLUMN,
     epoch_bands,
@@ -22,174 +19,167 @@ from reports.agreement import (
     order_agreement,
     outcome_agreement,
 )
-from reports.anytime import (
-    anytime_bands,
-    average_ranks,
-    final_summary,
-    speedup_bands,
-    time_to_target,
-    trajectories,
+from reports.comparison import SETTING, compute
+from reports.formatting import (
+    number,
+    readable_lookups,
+    readable_outcomes,
+    readable_summary,
+    readable_sweep,
 )
-from reports.formatting import readable_summary
 
-GRID_POINTS = 200
-
-
-def _png(fig) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("reports", "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    keep_trailing_newline=True,
+)
 
 
-def _colors(algorithms: list[str]) -> dict[str, Any]:
-    palette = plt.get_cmap("tab10")
-    return {a: palette(i % 10) for i, a in enumerate(algorithms)}
+def _render(template: str, **context: Any) -> str:
+    return _TEMPLATES.get_template(template).render(**context)
 
 
-def anytime_figure(bands: pd.DataFrame, ranks: pd.DataFrame, title: str) -> str:
-    """Mean incumbent with its band, and average rank, against simulated time for one setting."""
-    fig, (ax, ax_rank) = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
-    colors = _colors(sorted(bands["algorithm"].unique()))
-    for algorithm, curve in bands.groupby("algorithm", sort=True):
-        ax.step(curve["t"], curve["mean"], where="post", color=colors[algorithm], label=algorithm)
-        ax.fill_between(curve["t"], curve["lo"], curve["hi"], step="post", color=colors[algorithm], alpha=0.2)
-    finite = bands[bands["mean"] < 1.0]
-    if len(finite):
-        low, high = float(finite["lo"].min()), float(finite["mean"].quantile(0.9))
-        ax.set_ylim(max(0.0, low - 0.01), min(1.0, high + 0.01))
-    ax.set_xlabel("simulated wall-clock time (s)")
-    ax.set_ylabel("best validation error so far")
-    ax.set_title(f"{title}: incumbent, mean and 95% band")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    for algorithm, curve in ranks.groupby("algorithm", sort=True):
-        ax_rank.step(curve["t"], curve["rank"], where="post", color=colors[algorithm], label=algorithm)
-    ax_rank.set_xlabel("simulated wall-clock time (s)")
-    ax_rank.set_ylabel("average rank (1 = best)")
-    ax_rank.set_title(f"{title}: average rank over seeds")
-    ax_rank.grid(alpha=0.3)
-    return _png(fig)
+def provenance_items(
+    plan: Mapping[str, Any], environments: Sequence[Mapping[str, Any]]
+) -> list[tuple[str, str]]:
+    """The report footer: what made the results and on what, from the plan and the result files."""
 
+    def values(key: str) -> str:
+        found = sorted({str(e.get(key)) for e in environments if e.get(key) is not None})
+        return ", ".join(found) if found else "not recorded"
 
-def _table(frame: pd.DataFrame) -> str:
-    return frame.to_html(index=False, border=0, classes="results", float_format=lambda v: f"{v:.4g}")
-
-
-def _head(title: str, notes: Mapping[str, str]) -> list[str]:
-    """The opening of a report page: title, styles and the notes that say how it was made."""
-    parts = [
-        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
-        f"<title>{html.escape(title)}</title>",
-        "<style>body{font-family:sans-serif;max-width:1150px;margin:2em auto;padding:0 1em}"
-        "table.results{border-collapse:collapse;font-size:0.9em}"
-        "table.results td,table.results th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right}"
-        "img{max-width:100%}code{background:#f4f4f4;padding:1px 4px}</style></head><body>",
-        f"<h1>{html.escape(title)}</h1>",
+    spec = plan.get("spec", {})
+    items = [
+        ("package", f"hpobench {values('package_version')}, commit {values('commit')}"),
+        (
+            "libraries",
+            f"python {values('python')}, numpy {values('numpy')}, scipy {values('scipy')}, "
+            f"pandas {values('pandas')}, pyarrow {values('pyarrow')}, torch {values('torch')}",
+        ),
+        ("machine", f"{values('cpu')} ({values('cpu_capability')}), {values('platform')}"),
+        ("threads", values("threads")),
+        ("seeds", f"0..{spec['seeds'] - 1}" if "seeds" in spec else "not recorded"),
     ]
-    return parts + [f"<p><b>{html.escape(k)}:</b> {html.escape(str(v))}</p>" for k, v in notes.items()]
-
-
-SETTING = ["model", "workers", "budget_trainings"]
+    for model, facts in sorted(plan.get("cache", {}).items()):
+        if isinstance(facts, Mapping) and "digest" in facts:
+            items.append((f"cache {model}", f"{facts['curves']} curves, digest {facts['digest']}"))
+    items.append(("created", str(plan.get("created", "not recorded"))))
+    return items
 
 
 def build_report(
     rows: pd.DataFrame,
     usage: pd.DataFrame,
-    title: str,
-    notes: Mapping[str, str],
+    plan: Mapping[str, Any],
+    environments: Sequence[Mapping[str, Any]],
+    curves: pd.DataFrame | None = None,
+    log_time: bool = False,
     seed: int = 0,
 ) -> tuple[str, pd.DataFrame]:
-    """The HTML text of the report from the rows of every run of a comparison, and its summary table.
+    """The HTML text of a comparison's report and its summary table.
 
-    `rows` carry the setting columns (model, workers, budget_trainings); `usage` has per setting
-    and algorithm the mean utilisation, trainings to r_max and share of runs that exhausted the table.
+    `rows` are every run's rows with the setting columns (model, workers, budget_trainings);
+    `usage` per setting and algorithm the mean utilisation, trainings to r_max and share of runs
+    that used up the table; `plan` the comparison's plan record (its spec and cache facts);
+    `environments` the result files' environments; `curves` a sample of the cache's curves.
     """
-    # each setting's time axis runs to its last result: more workers spend the same budget sooner
-    ends = rows.groupby(SETTING)["t_end"].max()
-    grids = {key: np.linspace(0.0, float(end), GRID_POINTS) for key, end in ends.items()}
-    traj = trajectories(rows, grids)
-    bands = anytime_bands(traj, seed)
-    ranks = average_ranks(traj)
-    keys = [*SETTING, "algorithm"]
-    speed = time_to_target(bands).merge(speedup_bands(traj, seed=seed), on=keys, how="left")
-    summary = final_summary(rows, seed).merge(speed, on=keys, how="left").merge(usage, on=keys, how="left")
-    parts = _head(title, notes)
-    parts.append(
-        "<h2>Summary</h2><p>Each replay starts jobs until its budget (trainings x r_max epochs, the "
-        "same for every worker count) is committed and finishes what it started. Incumbent = the "
-        "config with the best validation error a run reported; its test error is shown beside it "
-        "(HPO never saw it). Bands are 95% percentile bootstraps over seeds. Speed-up: random "
-        "search's time to reach its own final mean incumbent over the algorithm's, with a 95% "
-        "bootstrap band over both algorithms' seeds (never: the mean never reached it). Busy: busy "
-        "worker time over workers x makespan. Trainings to r_max: results at the top rung per run. "
-        "Table exhausted: runs that used every training in the table and then started no new trial.</p>"
-    )
-    parts.append(_table(readable_summary(summary)))
-    for model in sorted(rows["model"].unique()):
-        parts.append(f"<h2>{html.escape(model)}</h2>")
-        for (workers, trainings), end in ends[model].items():
-            label = f"{model}, {workers} workers, {trainings:g} trainings"
-            select = (bands["model"] == model) & (bands["workers"] == workers)
-            select &= bands["budget_trainings"] == trainings
-            rank_select = (ranks["model"] == model) & (ranks["workers"] == workers)
-            rank_select &= ranks["budget_trainings"] == trainings
-            figure = anytime_figure(bands[select], ranks[rank_select], label)
-            parts.append(
-                f"<h3>{html.escape(label)}</h3><p>budget {trainings:g} trainings to r_max; last result "
-                f"at {end:.1f} simulated seconds</p><img alt='{html.escape(label)}' src='{figure}'>"
-            )
-    parts.append("</body></html>")
-    return "\n".join(parts), summary
+    reference = {m: f for m, f in plan["cache"].items()}
+    numbers = compute(rows, usage, reference, seed)
+    colours = figures.palette(rows["algorithm"].unique())
+    summary = numbers["summary"]
+    spec = plan["spec"]
 
-
-def agreement_figure(bands: pd.DataFrame) -> str:
-    """Incumbent against epochs trained, live (solid) and replayed (dashed), one panel per algorithm."""
-    algorithms = sorted(bands["algorithm"].unique())
-    fig, axes = plt.subplots(
-        1, len(algorithms), figsize=(3.6 * len(algorithms) + 1, 3.6), sharey=True, constrained_layout=True
-    )
-    axes = np.atleast_1d(axes)
-    colors = _colors(algorithms)
-    finite = bands[bands["mean"] < 1.0]
-    for ax, algorithm in zip(axes, algorithms, strict=True):
-        for backend, style in (("live", "-"), ("replay", "--")):
-            curve = bands[(bands["algorithm"] == algorithm) & (bands["backend"] == backend)]
-            if curve.empty:
-                continue
-            ax.step(
-                curve["epochs"], curve["mean"], where="post", ls=style, color=colors[algorithm], label=backend
-            )
-            ax.fill_between(
-                curve["epochs"], curve["lo"], curve["hi"], step="post", color=colors[algorithm], alpha=0.15
-            )
-        ax.set_title(algorithm)
-        ax.set_xlabel("epochs trained")
-        ax.grid(alpha=0.3)
-        ax.legend()
-    if len(finite):
-        low, high = float(finite["lo"].min()), float(finite["mean"].quantile(0.9))
-        axes[0].set_ylim(max(0.0, low - 0.01), min(1.0, high + 0.01))
-    axes[0].set_ylabel("best validation error so far")
-    return _png(fig)
-
-
-def lookup_figure(rows: pd.DataFrame) -> str:
-    """The cache's validation error against the live training's, one point per live result."""
-    live = rows[rows["backend"] == "live"]
-    fig, ax = plt.subplots(figsize=(4.6, 4.4), constrained_layout=True)
-    colors = _colors(sorted(live["algorithm"].unique()))
-    for algorithm, part in live.groupby("algorithm", sort=True):
-        ax.scatter(
-            part["val_error"], part[CACHE_COLUMN], s=10, alpha=0.6, color=colors[algorithm], label=algorithm
+    rankings = []
+    for ranking in numbers["rankings"]:
+        title = f"{ranking['workers']} workers, budget {ranking['budget_trainings']:g} trainings"
+        table = pd.DataFrame(
+            {
+                "algorithm": ranking["ranks"].index,
+                "average rank": [f"{r:.2f}" for r in ranking["ranks"]],
+                "mean normalised regret": [
+                    number(ranking["mean_regret"][a], 4) for a in ranking["ranks"].index
+                ],
+            }
         )
-    ax.plot([0, 1], [0, 1], color="grey", lw=0.8)
-    ax.set_xlabel("live validation error")
-    ax.set_ylabel("cache's validation error (mean over its seeds)")
-    ax.set_title("every live result against the cache")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    return _png(fig)
+        if np.isnan(ranking["friedman"]):
+            verdict = (
+                f"{ranking['blocks']} blocks over {', '.join(ranking['models'])}; Friedman's test needs at "
+                "least three algorithms."
+            )
+        else:
+            verdict = (
+                f"{ranking['blocks']} blocks over {', '.join(ranking['models'])}: Friedman chi-square "
+                f"{ranking['friedman']:.1f}, p {number(ranking['friedman_p'], p=True)}; critical difference "
+                f"{ranking['critical_difference']:.2f} ranks."
+            )
+        figure = None
+        if ranking["nemenyi"] is not None:
+            figure = figures.critical_difference_figure(ranking["ranks"], ranking["nemenyi"], colours, title)
+        rankings.append({"title": title, "table": table, "verdict": verdict, "figure": figure})
+
+    sweep = numbers["sweep"]
+    several_workers = rows["workers"].nunique() > 1
+    models = [
+        {"name": model, "table": readable_summary(part).drop(columns=["model"])}
+        for model, part in summary.groupby("model", sort=True)
+    ]
+    anytime = []
+    for (workers, trainings), part in numbers["regret"].groupby(["workers", "budget_trainings"], sort=True):
+        ranks = numbers["ranks"]
+        ranks = ranks[(ranks["workers"] == workers) & (ranks["budget_trainings"] == trainings)]
+        anytime.append(
+            {
+                "title": f"{workers} workers, budget {trainings:g} trainings",
+                "figure": figures.anytime_figure(part, ranks, colours, log_time),
+            }
+        )
+    text = _render(
+        "comparison.html.j2",
+        title="HPO comparison on the learning-curve cache",
+        command=plan["command"],
+        replays=replays_text(rows, spec),
+        rankings=rankings,
+        sweep_figure=figures.speedup_figure(sweep, colours) if several_workers else None,
+        sweep_text=(
+            "Target: random search's mean final incumbent with the fewest workers, per model and budget. "
+            "Speed-up at w workers: an algorithm's time to reach the target with the fewest workers over "
+            "its time with w (dashed: linear). An algorithm that never reaches it has no point."
+        ),
+        sweep_table=readable_sweep(sweep) if several_workers else None,
+        summary_text=summary_text(),
+        models=models,
+        anytime=anytime,
+        curves_figure=figures.curves_figure(curves) if curves is not None and len(curves) else None,
+        provenance=provenance_items(plan, environments),
+    )
+    return text, summary
+
+
+def replays_text(rows: pd.DataFrame, spec: Mapping[str, Any]) -> str:
+    """One line: how many replays of what."""
+    runs = rows[[*SETTING, "algorithm", "seed"]].drop_duplicates()
+    return (
+        f"{len(runs)} ({', '.join(spec['algorithms'])} x {spec['seeds']} seeds x {', '.join(spec['models'])} "
+        f"x workers {', '.join(map(str, spec['workers']))} x budgets "
+        f"{', '.join(f'{b:g}' for b in spec['budget_trainings'])} trainings), {spec['mode']} lookups, "
+        f"settings {json.dumps(spec['settings'], sort_keys=True)}"
+    )
+
+
+def summary_text() -> str:
+    """What the per-model tables show."""
+    return (
+        "Each replay starts jobs until its budget (trainings x r_max epochs, the same for every worker count) "
+        "is committed and finishes what it started. Incumbent: the config with the best validation error a run "
+        "reported; its test error beside it (HPO never saw it). Bands: 95% percentile bootstraps over seeds. "
+        "Regret: normalised, 0 the cache's best config, 1 its worst. Against random search: the median paired "
+        "difference in final validation error over seeds (negative: better), the matched-pairs rank-biserial "
+        "correlation r, and the Wilcoxon signed-rank p-value, Holm-corrected over the algorithms. Speed-up: "
+        "random search's time to its own final mean over the algorithm's (never: the mean never reached it). "
+        "Busy: busy worker time over workers x makespan. To r_max: results at the top rung per run. Table "
+        "exhausted: runs that used every training in the table and then started no new trial."
+    )
 
 
 def build_agreement_report(
@@ -198,6 +188,8 @@ def build_agreement_report(
     title: str,
     notes: Mapping[str, str],
     seed_to_seed_mae: Sequence[float] | None = None,
+    environments: Sequence[Mapping[str, Any]] = (),
+    plan: Mapping[str, Any] | None = None,
     seed: int = 0,
 ) -> tuple[str, pd.DataFrame, dict, pd.DataFrame]:
     """The HTML text of a live-versus-replay report, with its outcome table, orders and lookup table."""
@@ -205,27 +197,26 @@ def build_agreement_report(
     order = order_agreement(outcomes)
     lookups = lookup_agreement(rows, seed_to_seed_mae)
     bands = epoch_bands(rows, budget_epochs, seed)
-    parts = _head(title, notes)
-    parts.append(
-        "<h2>Final incumbents</h2><p>Best validation error each run reported; the live run and its "
-        "replay share the spec and the seed. Gap = replay - live, paired by seed. Bands are 95% "
-        "percentile bootstraps over seeds.</p>"
+    colours = figures.palette(rows["algorithm"].unique())
+    live = rows[(rows["backend"] == "live") & rows[CACHE_COLUMN].notna()]
+    tau = order["kendall"]
+    order_text = (
+        f"Algorithms, best first: live {' < '.join(order['live'])}; replayed {' < '.join(order['replay'])}; "
+        + (
+            f"Kendall's tau {tau:.2f}."
+            if tau is not None
+            else "Kendall's tau: too few algorithms with both runs."
+        )
     )
-    parts.append(_table(outcomes))
-    parts.append(
-        f"<p>Algorithms, best first: live {html.escape(' < '.join(order['live']))}; replayed "
-        f"{html.escape(' < '.join(order['replay']))}"
-        + (f"; Kendall's tau {order['kendall']:.2f}" if order["kendall"] is not None else "")
-        + "</p>"
+    text = _render(
+        "agreement.html.j2",
+        title=title,
+        notes=list(notes.items()),
+        outcomes=readable_outcomes(outcomes),
+        order_text=order_text,
+        agreement_figure=figures.agreement_figure(bands, colours),
+        lookups=readable_lookups(lookups),
+        lookup_figure=figures.lookup_figure(live, CACHE_COLUMN, colours),
+        provenance=provenance_items(plan or {}, environments),
     )
-    parts.append(f"<img alt='incumbent against epochs' src='{agreement_figure(bands)}'>")
-    parts.append(
-        "<h2>The cache against live trainings</h2><p>Every live result beside the cache's answer for "
-        "its config and epoch (mean over the cache's training seeds); live runs draw training seeds "
-        "the cache never saw. Bias = cache - live. Seed-to-seed MAE: how far two trainings of one "
-        "config differ in the cache, on the same epochs (the noise a perfect cache would still show).</p>"
-    )
-    parts.append(_table(lookups))
-    parts.append(f"<img alt='cache against live' src='{lookup_figure(rows)}'>")
-    parts.append("</body></html>")
-    return "\n".join(parts), outcomes, order, lookups
+    return text, outcomes, order, lookups

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import re
+from html import unescape
 
 import numpy as np
 import pandas as pd
@@ -212,6 +214,20 @@ def compare_args(cache_dir, out, *extra):
     ]
 
 
+def summary_rows(output: str) -> list[dict[str, str]]:
+    """The printed summary table as dicts, cut at the header's column starts."""
+    # the progress bar (stderr, mixed in by the runner) may share the header's line
+    lines = [line[line.index("model ") :] if "model " in line else line for line in output.splitlines()]
+    header = next(i for i, line in enumerate(lines) if line.startswith("model "))
+    names = re.split(r"\s{2,}", lines[header].strip())
+    starts = [lines[header].index(n) for n in names] + [None]
+    return [
+        {n: line[starts[k] : starts[k + 1]].strip() for k, n in enumerate(names)}
+        for line in lines[header + 1 :]
+        if line.startswith(("softmax", "lenet", "sgd", "svm"))
+    ]
+
+
 def all_rows(out):
     frames = [read_results(p)[0] for p in sorted((out / "runs").glob("*/*/*/seed-*.parquet"))]
     return pd.concat(frames, ignore_index=True)
@@ -231,9 +247,22 @@ def test_compare_writes_every_replay_and_a_self_contained_report(cache_dir, tmp_
     assert meta["spec"]["seed"] == 2 and meta["spec"]["backend"] == "replay" and meta["spec"]["workers"] == 4
     assert set(rows["algorithm"]) == {"asha"} and len(rows) > 0
     html = (out / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 2  # one figure per model
+    # regret and rank over time (one figure for the setting), the learning-curve sample; two
+    # algorithms give no critical-difference diagram and one worker count no sweep figure
+    assert html.count("data:image/png;base64,") == 2
     assert "http://" not in html and "https://" not in html and "<script" not in html
-    assert "softmax" in html and "lenet" in html and "speed-up" in html and "nan" not in html
+    text = unescape(re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", html))
+    for section in (
+        "Across models",
+        "Per model",
+        "Regret and rank over time",
+        "learning curves",
+        "Provenance",
+    ):
+        assert section in text
+    assert "softmax" in text and "lenet" in text and "speed-up" in text
+    assert not re.search(r"\b(nan|NaN|inf)\b", text)
+    assert "Friedman's test needs at least three algorithms" in text
 
 
 def test_compare_resumes_and_does_not_depend_on_processes(cache_dir, tmp_path) -> None:
@@ -319,10 +348,14 @@ def test_surrogate_replays_of_another_regressor_are_not_mixed_in(cache_dir, tmp_
 def test_report_rebuilds_from_stored_results(cache_dir, tmp_path) -> None:
     out = tmp_path / "cmp"
     assert invoke(*compare_args(cache_dir, out)).exit_code == 0
+    first = (out / "report.html").read_bytes()
     (out / "report.html").unlink()
     result = invoke("report", str(out))
     assert result.exit_code == 0, result.output
-    assert (out / "report.html").read_text().count("data:image/png;base64,") == 2
+    # the report is a function of the stored results: the same bytes, figures included
+    assert (out / "report.html").read_bytes() == first
+    logged = invoke("report", str(out), "--log-time")
+    assert logged.exit_code == 0 and (out / "report.html").read_bytes() != first
 
 
 @pytest.mark.parametrize(
@@ -390,9 +423,11 @@ def test_compare_without_random_search_has_no_speedup(cache_dir, tmp_path) -> No
     args[args.index("--algorithms") + 1] = "asha,sh"
     result = invoke(*args)
     assert result.exit_code == 0, result.output
-    lines = [line.split() for line in result.output.splitlines() if line.startswith("softmax")]
-    # model, algorithm, workers, budget, "val [lo, hi]" (3 words), test error, speed-up
-    assert [line[1] for line in lines] == ["asha", "sh"] and all(line[8] == "-" for line in lines)
+    table = [r for r in summary_rows(result.output) if r["model"] == "softmax"]
+    assert [r["algorithm"] for r in table] == ["asha", "sh"]
+    assert all(
+        r["speed-up [95% band]"] == "-" and r["vs random (median diff, r, Holm p)"] == "-" for r in table
+    )
     assert "nan" not in result.output
 
 
@@ -414,8 +449,9 @@ def test_a_sweep_gives_every_worker_count_and_budget_a_row_and_more_workers_fini
     result = invoke(*args)
     assert result.exit_code == 0, result.output
     assert "nan" not in result.output.lower() and "inf" not in result.output
-    lines = [line.split() for line in result.output.splitlines() if line.startswith(("softmax", "lenet"))]
-    settings = sorted((line[0], line[1], line[2], line[3]) for line in lines)
+    settings = sorted(
+        (r["model"], r["algorithm"], r["workers"], r["budget"]) for r in summary_rows(result.output)
+    )
     expected = [
         (m, a, w, b)
         for m in ("lenet", "softmax")

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import click
+import pandas as pd
 
 from bench.agreement import (
     AGREE_MODES,
@@ -186,7 +187,7 @@ def write_report(out: Path) -> tuple[Path, dict]:
         {"model": str, "algorithms": list, "seeds": int, "mode": str, "budget_epochs": int, "settings": dict},
     )
     spec = record["spec"]
-    rows = read_rows(out)
+    rows, environments = read_rows(out)
     notes = {
         "command": record["command"],
         "created": record["created"],
@@ -201,6 +202,8 @@ def write_report(out: Path) -> tuple[Path, dict]:
         f"Live versus replay: {spec['model']}",
         notes,
         record["cache"].get("seed_to_seed_mae"),
+        environments,
+        record,
     )
     path = out / REPORT_FILE
     atomic_write_bytes(path, text.encode("utf-8"))
@@ -215,22 +218,22 @@ def write_report(out: Path) -> tuple[Path, dict]:
 
 
 def echo_summary(summary: dict) -> None:
-    """Print the outcome table, the orders and the lookup figures."""
+    """Print the outcome table, the orders and the lookup figures (words where there is no number)."""
+    from reports.formatting import readable_lookups, readable_outcomes
+
     click.echo(
         f"{'algorithm':10} {'pairs':>5} {'live [95% band]':>24} {'replay [95% band]':>24} "
         f"{'gap replay - live [95% band]':>30}"
     )
-    for r in summary["outcomes"]:
-        live = f"{r['live']:.4f} [{r['live_lo']:.4f}, {r['live_hi']:.4f}]"
-        replay = f"{r['replay']:.4f} [{r['replay_lo']:.4f}, {r['replay_hi']:.4f}]"
-        gap = f"{r['gap']:+.4f} [{r['gap_lo']:+.4f}, {r['gap_hi']:+.4f}]"
-        click.echo(f"{r['algorithm']:10} {r['pairs']:>5} {live:>24} {replay:>24} {gap:>30}")
+    table = readable_outcomes(pd.DataFrame(summary["outcomes"]))
+    for r in table.itertuples(index=False):
+        click.echo(f"{r[0]:10} {r[1]:>5} {r[2]:>24} {r[3]:>24} {r[4]:>30}")
     order = summary["order"]
     tau = "" if order["kendall"] is None else f" (Kendall's tau {order['kendall']:.2f})"
     click.echo(f"best first, live: {' < '.join(order['live'])}; replayed: {' < '.join(order['replay'])}{tau}")
-    for r in summary["lookups"]:
+    for r in readable_lookups(pd.DataFrame(summary["lookups"])).to_dict(orient="records"):
         click.echo(
-            f"cache vs live, {r['results']} ({r['n']}): Spearman {r['spearman']:.3f}, "
-            f"Kendall {r['kendall']:.3f}, MAE {r['mae']:.4f} (two trainings of one config: "
-            f"{r['seed_to_seed_mae']:.4f}), bias {r['bias']:+.4f}"
+            f"cache vs live, {r['results']} ({r['n']}): Spearman {r['Spearman']}, Kendall {r['Kendall']}, "
+            f"MAE {r['MAE']} (two trainings of one config: {r['two trainings of one config (MAE)']}), "
+            f"bias {r['bias']}"
         )

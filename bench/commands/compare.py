@@ -11,17 +11,19 @@ import click
 import pandas as pd
 
 from bench.compare import (
+    CURVES_FILE,
     DEFAULT_ALGORITHMS,
     PLAN_FILE,
     RUNS_DIR,
     CompareSpec,
-    cached_curves,
+    cache_facts,
     check_plan_file,
     plan,
     plan_record,
     prefit_surrogates,
     read_plan,
     run_tasks,
+    write_curves,
 )
 from bench.options import (
     cache_dir_option,
@@ -77,6 +79,7 @@ REPORT_FILE = "report.html"
     help="Processes running replays (default: the CPU count); results do not depend on it.",
 )
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None, help="Output directory.")
+@click.option("--log-time", is_flag=True, help="Draw simulated time on a log axis in the report.")
 @quiet_option
 def compare(
     models: str | None,
@@ -91,6 +94,7 @@ def compare(
     cache_dir: str | None,
     processes: int | None,
     out_dir: str | None,
+    log_time: bool,
     quiet: bool,
 ) -> None:
     """Replay algorithms x seeds on the curve cache and write the anytime-performance HTML report."""
@@ -106,15 +110,16 @@ def compare(
         cache_dir=cache_dir,
     )
     check_int("--processes", processes, optional=True)
-    curves = cached_curves(spec)
-    record = plan_record(spec, curves)
+    facts, curves = cache_facts(spec)
+    record = plan_record(spec, facts)
     # by default one directory per (settings, cache): the same command resumes, another one (or
-    # a grown cache) starts afresh beside it
-    hashed = [record["spec"], curves] + ([record["regressors"]] if "regressors" in record else [])
+    # a changed cache) starts afresh beside it
+    hashed = [record["spec"], facts] + ([record["regressors"]] if "regressors" in record else [])
     key = hashlib.sha256(json.dumps(hashed, sort_keys=True).encode()).hexdigest()[:8]
     out = Path(out_dir) if out_dir else Path("results") / f"compare-{mode}-{seeds}seeds-{key}"
     tasks = plan(spec, out)
     check_plan_file(out, record)
+    write_curves(out, curves)
     todo = sum(not is_finished(t.path) for t in tasks)
     if not quiet:
         click.echo(
@@ -126,7 +131,7 @@ def compare(
     bar = progress_bar(quiet, total=todo, unit="replay", desc="compare")
     run_tasks(tasks, processes or os.cpu_count() or 1, record["command"], on_done=lambda task: bar.update(1))
     bar.close()
-    path, summary = _report(out)
+    path, summary = _report(out, log_time)
     _echo_summary(summary)
     click.echo(f"report: {path}")
 
@@ -140,7 +145,8 @@ def _cached_models(cache_dir: str | None) -> tuple[str, ...]:
 
 @click.command()
 @click.argument("directory", type=click.Path(file_okay=False))
-def report(directory: str) -> None:
+@click.option("--log-time", is_flag=True, help="Draw simulated time on a log axis (comparisons).")
+def report(directory: str, log_time: bool) -> None:
     """Rebuild the HTML report of a comparison (or of a bench agree) from its stored results."""
     from bench import agreement
 
@@ -150,7 +156,7 @@ def report(directory: str) -> None:
         path, record = write_report(Path(directory))
         echo_summary(record)
     else:
-        path, summary = _report(Path(directory))
+        path, summary = _report(Path(directory), log_time)
         _echo_summary(summary)
     click.echo(f"report: {path}")
 
@@ -167,7 +173,7 @@ def _echo_summary(summary: pd.DataFrame) -> None:
         )
 
 
-def _report(out: Path) -> tuple[Path, pd.DataFrame]:
+def _report(out: Path, log_time: bool = False) -> tuple[Path, pd.DataFrame]:
     from reports.html import build_report
 
     plan_path = out / PLAN_FILE
@@ -175,7 +181,7 @@ def _report(out: Path) -> tuple[Path, pd.DataFrame]:
         raise HPOError(f"{out}: no {PLAN_FILE}; is it the --out of a bench compare or bench agree?")
     record = read_plan(
         plan_path,
-        {"spec": dict, "command": str, "created": str, "curves": dict},
+        {"spec": dict, "command": str, "created": str, "cache": dict},
         {
             "algorithms": list,
             "models": list,
@@ -188,15 +194,13 @@ def _report(out: Path) -> tuple[Path, pd.DataFrame]:
     )
     spec = record["spec"]
     r_max = spec["settings"].get("r_max")
-    frames, usage = [], []
+    frames, usage, environments = [], [], []
     for path in sorted((out / RUNS_DIR).glob("*/*/*/seed-*.parquet")):
         rows, meta = read_results(path)
         run = meta["spec"]
-        setting = {
-            "workers": run["workers"],
-            "budget_trainings": run["budget"]["epochs"] / r_max,
-        }
+        setting = {"workers": run["workers"], "budget_trainings": run["budget"]["epochs"] / r_max}
         frames.append(rows.assign(**setting))
+        environments.append(meta.get("environment", {}))
         usage.append(
             {
                 "model": run["model"],
@@ -218,15 +222,8 @@ def _report(out: Path) -> tuple[Path, pd.DataFrame]:
         .groupby(keys, as_index=False)[["utilisation", "full_trainings", "exhausted"]]
         .mean()
     )
-    notes = {
-        "command": record["command"],
-        "created": record["created"],
-        "replays": f"{len(frames)} ({', '.join(spec['algorithms'])} x {spec['seeds']} seeds x "
-        f"{', '.join(spec['models'])} x workers {', '.join(map(str, spec['workers']))} x budgets "
-        f"{', '.join(f'{b:g}' for b in spec['budget_trainings'])} trainings), {spec['mode']} lookups",
-        "settings": json.dumps(spec["settings"], sort_keys=True),
-    }
-    text, summary = build_report(rows, usage_table, "HPO comparison on the learning-curve cache", notes)
+    curves = read_results(out / CURVES_FILE)[0] if (out / CURVES_FILE).is_file() else None
+    text, summary = build_report(rows, usage_table, record, environments, curves, log_time)
     path = out / REPORT_FILE
     atomic_write_bytes(path, text.encode("utf-8"))
     return path, summary
