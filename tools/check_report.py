@@ -84,7 +84,10 @@ def main() -> int:
         )
     found = re.search(r'<pre id="report-check">(.*?)</pre>', dom.stdout, re.S)
     if not found:
-        print(f"{args.report}: the page did not finish loading in Chromium\n{dom.stderr[-2000:]}", file=sys.stderr)
+        print(
+            f"{args.report}: the page did not finish loading in Chromium\n{dom.stderr[-2000:]}",
+            file=sys.stderr,
+        )
         return 1
     check = json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
     problems = []
@@ -99,7 +102,9 @@ def main() -> int:
     for problem in problems:
         print(f"{args.report}: {problem}", file=sys.stderr)
     if not problems:
-        print(f"{args.report}: {check['images']} figures rendered, no outside request; screenshot {args.screenshot}")
+        print(
+            f"{args.report}: {check['images']} figures rendered, no outside request; screenshot {args.screenshot}"
+        )
     return 1 if problems else 0
 
 
