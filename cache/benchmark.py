@@ -23,6 +23,7 @@ from cache.tables import read_model
 from cache.timing import clock_factors
 from hpo.errors import ConfigError
 from hpo.searchers import config_key
+from hpo.simulation import Evaluation
 from hpo.space import SearchSpace
 
 MODES = ("tabular", "nearest", "surrogate")
@@ -81,6 +82,7 @@ class Benchmark:
         self.present[ci, si, ei] = True
         # A (config, seed) is usable when its curve is complete.
         self.complete = self.present.all(axis=2)
+        self._flat: tuple[np.ndarray, ...] | None = None
         self._tree = cKDTree(self.units) if mode == "nearest" else None
         self._surrogate = None
         if mode == "surrogate":
@@ -155,15 +157,29 @@ class Benchmark:
         status = "diverged" if diverged[e] else "ok"
         return Lookup(float(val[e]), float(test[e]), float(seconds[resume_from:epochs].sum()), status)
 
-    def segment_at(self, i: int, s: int, resume_from: int, epochs: int) -> Lookup:
-        """`segment` of collected config `i` and training seed `self.seeds[s]`, unchecked: a replay's hot path."""
-        e = epochs - 1
-        return Lookup(
-            float(self.val_error[i, s, e]),
-            float(self.test_error[i, s, e]),
-            float(self.epoch_seconds[i, s, resume_from:epochs].sum()),
-            "diverged" if self.diverged[i, s, e] else "ok",
+    def evaluation_at(self, i: int, s: int, resume_from: int, epochs: int) -> Evaluation:
+        """What a replayed job reports: collected config `i` trained with seed `self.seeds[s]` from
+        `resume_from` to `epochs`; unchecked, the replay's hot path."""
+        if self._flat is None:
+            self._flat = self._flatten()
+        val, test, diverged, cumulative = self._flat
+        n_epochs = self.n_epochs
+        row = i * len(self.seeds) + s
+        at = row * n_epochs + epochs - 1
+        start = row * (n_epochs + 1)
+        return Evaluation(
+            val.item(at),
+            test.item(at),
+            cumulative.item(start + epochs) - cumulative.item(start + resume_from),
+            "diverged" if diverged.item(at) else "ok",
         )
+
+    def _flatten(self) -> tuple[np.ndarray, ...]:
+        # flat arrays read with `.item(k)`: the cheapest scalar read numpy has; seconds as running
+        # sums per training, so a job's time is one subtraction
+        seconds = np.nan_to_num(self.epoch_seconds.astype(np.float64))
+        cumulative = np.concatenate([np.zeros((*seconds.shape[:2], 1)), np.cumsum(seconds, axis=2)], axis=2)
+        return self.val_error.ravel(), self.test_error.ravel(), self.diverged.ravel(), cumulative.ravel()
 
     def _arrays(self, config: Mapping[str, Any], train_seed: int) -> tuple[np.ndarray, ...]:
         s = self.seeds.index(train_seed)

@@ -15,7 +15,7 @@ from hpo.tuner import Result
 from hpo.validation import check_int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Evaluation:
     """What a job reports, and the simulated seconds it takes."""
 

@@ -23,7 +23,7 @@ from hpo.training.curve import WORST_ERROR
 from hpo.validation import check_positive
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Result:
     """What a backend reports for a finished job."""
 
@@ -163,7 +163,7 @@ class Tuner:
         outcome.epochs_trained += job.new_epochs
         row = {
             "trial_id": job.trial_id,
-            "config": dict(job.config),
+            "config": job.config,  # shared, not copied: a config is never changed once suggested
             "epochs": job.epochs,
             "resume_from": job.resume_from,
             "val_error": error,

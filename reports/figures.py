@@ -12,6 +12,7 @@ import io
 from collections.abc import Iterable, Mapping, Sequence
 
 import matplotlib
+import matplotlib.lines
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -111,7 +112,7 @@ def speedup_figure(sweep: pd.DataFrame, colours: Mapping[str, tuple]) -> str:
             palette={a: colours[a] for a in part["algorithm"].unique()},
             marker="o",
             ax=ax,
-            legend=j == 0,
+            legend=False,
         )
         ticks = sorted(sweep["workers"].unique())
         ax.plot(ticks, [w / fewest for w in ticks], ls="--", color="grey", lw=1, label="linear")
@@ -121,6 +122,13 @@ def speedup_figure(sweep: pd.DataFrame, colours: Mapping[str, tuple]) -> str:
         ax.set_title(model)
         ax.set_xlabel("workers")
         ax.set_ylabel("speed-up to target" if j == 0 else "")
+    # every algorithm in the legend, also one that reaches the target on no model shown first
+    handles = [
+        matplotlib.lines.Line2D([], [], color=colours[a], marker="o", label=a)
+        for a in sorted(sweep["algorithm"].unique())
+    ]
+    handles.append(matplotlib.lines.Line2D([], [], color="grey", ls="--", label="linear"))
+    axes[0, 0].legend(handles=handles, fontsize="small")
     return png(fig)
 
 

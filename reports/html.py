@@ -92,7 +92,7 @@ def build_report(
 
     rankings = []
     for ranking in numbers["rankings"]:
-        title = f"{ranking['workers']} workers, budget {ranking['budget_trainings']:g} trainings"
+        title = setting_title(ranking["workers"], ranking["budget_trainings"])
         table = pd.DataFrame(
             {
                 "algorithm": ranking["ranks"].index,
@@ -130,7 +130,7 @@ def build_report(
         ranks = ranks[(ranks["workers"] == workers) & (ranks["budget_trainings"] == trainings)]
         anytime.append(
             {
-                "title": f"{workers} workers, budget {trainings:g} trainings",
+                "title": setting_title(workers, trainings),
                 "figure": figures.anytime_figure(part, ranks, colours, log_time),
             }
         )
@@ -154,6 +154,11 @@ def build_report(
         provenance=provenance_items(plan, environments),
     )
     return text, summary
+
+
+def setting_title(workers: int, trainings: float) -> str:
+    """ "4 workers, budget 32 trainings"."""
+    return f"{workers} worker{'s' if workers != 1 else ''}, budget {trainings:g} trainings"
 
 
 def replays_text(rows: pd.DataFrame, spec: Mapping[str, Any]) -> str:

@@ -27,11 +27,12 @@ class CacheObjective:
         self.benchmark = benchmark
         self.rng = rng
         self.trials: dict[int, tuple[Any, int]] = {}  # trial id -> (collected config or key, seed index)
-        self._used: dict[Any, set[int]] = {}
         surrogate = benchmark.mode == "surrogate"
         self._seed_indices = (
             None if surrogate else [np.flatnonzero(row).tolist() for row in benchmark.complete]
         )
+        # per collected config (or surrogate config key): its seed indices not used yet, in order
+        self._unused: dict[Any, list[int]] = {}
 
     def train_seed(self, trial_id: int) -> int:
         """The training seed of a trial already run."""
@@ -45,23 +46,24 @@ class CacheObjective:
         if self._seed_indices is None:
             seed = self.benchmark.seeds[s]
             look = self.benchmark.segment(job.config, seed, job.resume_from, job.epochs)
-        else:
-            look = self.benchmark.segment_at(where, s, job.resume_from, job.epochs)
-        return Evaluation(look.val_error, look.test_error, look.epoch_seconds, look.status)
+            return Evaluation(look.val_error, look.test_error, look.epoch_seconds, look.status)
+        return self.benchmark.evaluation_at(where, s, job.resume_from, job.epochs)
 
     def _new_training(self, config: dict[str, Any]) -> tuple[Any, int]:
         if self._seed_indices is None:
-            where, seeds = config_key(config), list(range(len(self.benchmark.seeds)))
+            where, seeds = config_key(config), range(len(self.benchmark.seeds))
         else:
             where = self.benchmark.index(config)
             seeds = self._seed_indices[where]
             if not seeds:
                 raise CacheError(f"config {self.benchmark.config_ids[where]} has no complete curve")
-        used = self._used.setdefault(where, set())
-        fresh = [s for s in seeds if s not in used] or seeds
-        s = fresh[int(self.rng.integers(len(fresh)))]
-        used.add(s)
-        return where, s
+        unused = self._unused.get(where)
+        if unused is None:
+            unused = self._unused[where] = list(seeds)
+        if unused:
+            return where, unused.pop(int(self.rng.integers(len(unused))))
+        # every seed of the config used (only nearest and surrogate lookups get here): any of them
+        return where, seeds[int(self.rng.integers(len(seeds)))]
 
 
 def replay_backend(benchmark: Benchmark, rng: np.random.Generator, workers: int = 1) -> SimulatedBackend:

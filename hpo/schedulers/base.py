@@ -10,7 +10,7 @@ from typing import Any
 from hpo.searchers import Searcher
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Job:
     """Train `trial_id`'s config until `epochs`, continuing from `resume_from` epochs already trained."""
 

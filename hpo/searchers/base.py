@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -10,6 +11,13 @@ import numpy as np
 
 from hpo.errors import ConfigError
 from hpo.space import SearchSpace
+
+
+def _discard(rows: list[int], row: int) -> None:
+    """Remove `row` from the sorted list `rows` if it is there."""
+    i = bisect.bisect_left(rows, row)
+    if i < len(rows) and rows[i] == row:
+        del rows[i]
 
 
 def config_key(config: Mapping[str, Any]) -> tuple:
@@ -63,6 +71,10 @@ class Searcher(ABC):
             self._trainings_left = np.array(candidate_trainings, dtype=np.int64)
         else:
             self._trainings_left = np.full(len(candidates or ()), np.iinfo(np.int64).max)
+        # the same two sets as sorted lists, kept up to date one row at a time, so a draw costs
+        # no pass over the table: rows with trainings left, and those of them not yet suggested
+        self._rows_left = np.flatnonzero(self._trainings_left > 0).tolist()
+        self._fresh_rows = list(self._rows_left)
         self.observations: list[tuple[dict[str, Any], float, int]] = []
         self._pending: dict[tuple, dict[str, Any]] = {}
         self._suggested: set[tuple] = set()
@@ -75,18 +87,23 @@ class Searcher(ABC):
             config = self._suggest()
         key = config_key(config)
         self._suggested.add(key)
-        rows = self._rows_of_key.get(key, [])
-        self._unsuggested[rows] = False
+        rows = self._rows_of_key.get(key, ())
+        for row in rows:
+            if self._unsuggested[row]:
+                self._unsuggested[row] = False
+                _discard(self._fresh_rows, row)
         for row in rows:  # one training of the config is used
             if self._trainings_left[row] > 0:
                 self._trainings_left[row] -= 1
+                if self._trainings_left[row] == 0:
+                    _discard(self._rows_left, row)
                 break
         return config
 
     @property
     def exhausted(self) -> bool:
         """Whether every candidate has used all its trainings (never true without candidates)."""
-        return self.candidates is not None and not self._trainings_left.any()
+        return self.candidates is not None and not self._rows_left
 
     @abstractmethod
     def _suggest(self) -> dict[str, Any]:
@@ -95,7 +112,7 @@ class Searcher(ABC):
     def observe(self, config: Mapping[str, Any], error: float, epochs: int) -> None:
         """Record the validation error of `config` after `epochs` epochs; it is no longer pending."""
         self._pending.pop(config_key(config), None)
-        self.observations.append((dict(config), float(error), int(epochs)))
+        self.observations.append((config, float(error), int(epochs)))  # configs are never changed once made
 
     def pending(self, config: Mapping[str, Any]) -> None:
         """Mark `config` as being evaluated."""
@@ -115,10 +132,8 @@ class Searcher(ABC):
         with trainings left."""
         if self.candidates is None:
             return self.space.sample(self.rng)
-        left = self._trainings_left > 0
-        fresh = np.flatnonzero(self._unsuggested & left)
-        pool = fresh if len(fresh) else np.flatnonzero(left)
-        if not len(pool):
+        pool = self._fresh_rows or self._rows_left
+        if not pool:
             raise ConfigError("every candidate config has used all its trainings (the table is exhausted)")
         return dict(self.candidates[int(pool[int(self.rng.integers(len(pool)))])])
 
