@@ -4,6 +4,10 @@
 
 Each peer is tuned over a small grid on the validation split (the 12,000 images the project's
 HPO sees) and its test accuracy is that of the grid point with the best validation accuracy.
+Peers with randomness of their own (the SVM's random Fourier features, SGD's order) are fitted
+with `--draws` random states at each grid point and scored by the mean, as the project's
+figure is a mean over training seeds: one draw's best grid point reads high (on the SVM's
+random features, 81.99% for random_state 0 against 81.17-81.48% for states 1-3).
 The project's figure is the best config of its shipped cache by mean validation error at the
 last cached epoch (over its training seeds). LeNet's peer is the reference notebook's claim.
 """
@@ -21,7 +25,10 @@ GRIDS = {
 }
 
 
-def _peer(model: str, params: dict[str, float]):
+RANDOM = ("sgd", "svm")  # peers whose fit depends on a random state
+
+
+def _peer(model: str, params: dict[str, float], state: int = 0):
     from sklearn.kernel_approximation import RBFSampler
     from sklearn.linear_model import LogisticRegression, SGDClassifier
     from sklearn.pipeline import make_pipeline
@@ -31,9 +38,9 @@ def _peer(model: str, params: dict[str, float]):
         return LogisticRegression(C=params["C"], max_iter=300)
     if model == "sgd":
         return SGDClassifier(
-            loss="hinge", penalty="elasticnet", max_iter=20, tol=None, random_state=0, **params
+            loss="hinge", penalty="elasticnet", max_iter=20, tol=None, random_state=state, **params
         )
-    sampler = RBFSampler(gamma=params["gamma"], n_components=100, random_state=0)
+    sampler = RBFSampler(gamma=params["gamma"], n_components=100, random_state=state)
     return make_pipeline(sampler, LinearSVC(C=params["C"], max_iter=5000))
 
 
@@ -44,8 +51,8 @@ PEER_NAMES = {
 }
 
 
-def best_peer(model: str, splits) -> tuple[str, float, float, float]:
-    """(parameters, validation accuracy, test accuracy, seconds) of the best grid point."""
+def best_peer(model: str, splits, draws: int = 4) -> tuple[str, float, float, float]:
+    """(parameters, validation accuracy, test accuracy, seconds) of the best grid point (means over draws)."""
     x = {name: getattr(splits, f"{name}_x").flatten(1).numpy() for name in ("train", "val", "test")}
     y = {name: getattr(splits, f"{name}_y").numpy() for name in ("train", "val", "test")}
     best = None
@@ -53,10 +60,13 @@ def best_peer(model: str, splits) -> tuple[str, float, float, float]:
     grid = GRIDS[model]
     for values in itertools.product(*grid.values()):
         params = dict(zip(grid, values, strict=True))
-        estimator = _peer(model, params).fit(x["train"], y["train"])
-        val = estimator.score(x["val"], y["val"])
+        scores = []
+        for state in range(draws if model in RANDOM else 1):
+            estimator = _peer(model, params, state).fit(x["train"], y["train"])
+            scores.append((estimator.score(x["val"], y["val"]), estimator.score(x["test"], y["test"])))
+        val, test = (sum(v) / len(scores) for v in zip(*scores, strict=True))
         if best is None or val > best[1]:
-            best = (params, val, estimator.score(x["test"], y["test"]))
+            best = (params, val, test)
     params, val, test = best
     return ", ".join(f"{k}={v:g}" for k, v in params.items()), val, test, time.perf_counter() - started
 
@@ -78,18 +88,20 @@ def main() -> None:
     """Print the table (markdown)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache-dir", default=None)
+    parser.add_argument("--draws", type=int, default=4, help="random states per grid point (sgd, svm)")
+    parser.add_argument("--models", default="softmax,sgd,svm,lenet")
     args = parser.parse_args()
     from hpo.data import load_splits
 
     splits = load_splits()
     print("| model | project, best tuned (val / test) | peer | peer, tuned (val / test) |")
     print("|---|---|---|---|")
-    for model in ("softmax", "sgd", "svm", "lenet"):
+    for model in args.models.split(","):
         config, val, test = best_project(model, args.cache_dir)
         if model == "lenet":
             peer = "the reference notebook's claim", "85-90% (test)"
         else:
-            params, pval, ptest, _ = best_peer(model, splits)
+            params, pval, ptest, _ = best_peer(model, splits, args.draws)
             peer = f"{PEER_NAMES[model]} ({params})", f"{pval:.2%} / {ptest:.2%}"
         print(f"| {model} | {val:.2%} / {test:.2%} ({config}) | {peer[0]} | {peer[1]} |", flush=True)
 

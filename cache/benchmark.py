@@ -22,9 +22,8 @@ from cache.schema import RUN_COLUMN, UNKNOWN_RUN, CacheError
 from cache.tables import read_model
 from cache.timing import clock_factors
 from hpo.errors import ConfigError
-from hpo.searchers import config_key
 from hpo.simulation import Evaluation
-from hpo.space import SearchSpace
+from hpo.space import SearchSpace, config_key
 
 MODES = ("tabular", "nearest", "surrogate")
 

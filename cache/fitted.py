@@ -28,8 +28,7 @@ import numpy as np
 import sklearn
 
 from cache.surrogate import Surrogate, preferred_regressor
-from hpo.data.source import user_cache_dir
-from hpo.files import UnsafeFileError, atomic_write_bytes, check_private, private_dir
+from hpo.files import UnsafeFileError, atomic_write_bytes, check_private, private_dir, user_cache_dir
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cache.store import CurveStore
-from hpo.data.source import user_cache_dir
+from hpo.files import user_cache_dir
 
 SHIPPED_ROOT = Path(__file__).resolve().parent / "shipped"
 

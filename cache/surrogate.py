@@ -26,8 +26,7 @@ from sklearn.multioutput import MultiOutputRegressor
 from sklearn.neighbors import KNeighborsRegressor
 
 from hpo.errors import ConfigError
-from hpo.searchers import config_key
-from hpo.space import SearchSpace
+from hpo.space import SearchSpace, config_key
 
 if TYPE_CHECKING:
     from cache.benchmark import Benchmark

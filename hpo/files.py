@@ -92,3 +92,9 @@ def private_dir(path: Path) -> Path:
     if info.st_uid == os.getuid() and info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         path.chmod(info.st_mode & ~(stat.S_IWGRP | stat.S_IWOTH) & 0o7777)
     return path
+
+
+def user_cache_dir() -> Path:
+    """The user's cache directory for this project ($XDG_CACHE_HOME/hpobench)."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "hpobench"

@@ -15,6 +15,12 @@ import numpy as np
 
 from hpo.errors import ConfigError
 
+
+def config_key(config: Mapping[str, Any]) -> tuple:
+    """A hashable key of a config: its identity wherever a config is compared or looked up."""
+    return tuple(sorted(config.items()))
+
+
 KINDS = ("uniform", "loguniform", "int", "logint", "choice")
 
 

@@ -9,8 +9,8 @@ import numpy as np
 from cache.benchmark import Benchmark
 from cache.schema import CacheError
 from hpo.schedulers import Job
-from hpo.searchers import config_key
 from hpo.simulation import Evaluation, SimulatedBackend
+from hpo.space import config_key
 
 
 class CacheObjective:

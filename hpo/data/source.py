@@ -15,6 +15,7 @@ from pathlib import Path
 
 from hpo.data.idx import decompressed_bytes
 from hpo.errors import DataError
+from hpo.files import user_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +35,6 @@ class DatasetSpec:
     def filename(self, role: str) -> str:
         """The file name of one role ('train_images', ...)."""
         return self.files[role][0]
-
-
-def user_cache_dir() -> Path:
-    """The user's cache directory for this project ($XDG_CACHE_HOME/hpobench)."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "hpobench"
 
 
 FASHION_MNIST = DatasetSpec(

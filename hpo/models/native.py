@@ -19,8 +19,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from hpo.data.source import user_cache_dir
-from hpo.files import UnsafeFileError, check_private, private_dir
+from hpo.files import UnsafeFileError, check_private, private_dir, user_cache_dir
 
 FLAGS = ("-O3", "-march=native", "-fopenmp", "-std=c++17", "-shared", "-fPIC")
 COMPILER_ENV = "CXX"

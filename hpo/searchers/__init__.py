@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from hpo.errors import ConfigError
-from hpo.searchers.base import Searcher, config_key
+from hpo.searchers.base import Searcher
 from hpo.searchers.bo import BOSearcher
 from hpo.searchers.random_search import RandomSearcher
 from hpo.space import SearchSpace
@@ -28,4 +28,4 @@ def make(name: str, space: SearchSpace, rng: np.random.Generator, **options: Any
         raise ConfigError(f"searcher {name!r}: {exc}") from None
 
 
-__all__ = ["SEARCHERS", "BOSearcher", "RandomSearcher", "Searcher", "config_key", "make"]
+__all__ = ["SEARCHERS", "BOSearcher", "RandomSearcher", "Searcher", "make"]

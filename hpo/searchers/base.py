@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from hpo.errors import ConfigError
-from hpo.space import SearchSpace
+from hpo.space import SearchSpace, config_key
 
 
 def _discard(rows: list[int], row: int) -> None:
@@ -18,11 +18,6 @@ def _discard(rows: list[int], row: int) -> None:
     i = bisect.bisect_left(rows, row)
     if i < len(rows) and rows[i] == row:
         del rows[i]
-
-
-def config_key(config: Mapping[str, Any]) -> tuple:
-    """A hashable key of a config."""
-    return tuple(sorted(config.items()))
 
 
 class Searcher(ABC):

@@ -20,9 +20,9 @@ from threadpoolctl import ThreadpoolController
 
 from hpo.errors import ConfigError
 from hpo.searchers.acquisition import expected_improvement, expected_improvement_grad
-from hpo.searchers.base import Searcher, config_key
+from hpo.searchers.base import Searcher
 from hpo.searchers.gp import GaussianProcess
-from hpo.space import SearchSpace
+from hpo.space import SearchSpace, config_key
 
 _BLAS = ThreadpoolController()
 
