@@ -183,8 +183,17 @@ class SearchSpace:
         for p in self.parameters:
             if p.name not in config:
                 raise ConfigError(f"missing hyperparameter {p.name!r}; required: {', '.join(self.names)}")
-            if not p.contains(config[p.name]):
-                raise ConfigError(f"{p.name}={config[p.name]!r} is outside the space: {_describe(p)}")
+            value = config[p.name]
+            if p.kind != "choice" and (
+                isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
+            ):
+                raise ConfigError(
+                    f"{p.name}={value!r} is a {type(value).__name__}, not a number: {_describe(p)}"
+                )
+            if p.is_int and math.isfinite(value) and value != int(value):
+                raise ConfigError(f"{p.name}={value!r} is not an integer: {_describe(p)}")
+            if not p.contains(value):
+                raise ConfigError(f"{p.name}={value!r} is outside the space: {_describe(p)}")
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """The declarative (JSON/TOML) form of the space."""
