@@ -12,6 +12,7 @@ from hpo import schedulers, searchers
 from hpo.errors import ConfigError
 from hpo.schedulers import Scheduler
 from hpo.schedulers.rungs import validate as validate_rungs
+from hpo.searchers.optuna_adapter import optuna_module
 from hpo.space import SearchSpace
 
 
@@ -35,6 +36,13 @@ ALGORITHMS: dict[str, Algorithm] = {
         Algorithm("asha", "random", "asha", "asynchronous successive halving, random configs"),
         Algorithm("bohb", "bo", "hyperband", "Hyperband with a GP-EI searcher (BOHB-style)"),
         Algorithm("asha-bo", "bo", "asha", "ASHA with a GP-EI searcher"),
+        # Optuna's samplers as baselines (optional extra `optuna`)
+        Algorithm("tpe", "tpe", "fifo", "Optuna's TPE, every trial to r_max epochs"),
+        Algorithm("optuna-gp", "optuna-gp", "fifo", "Optuna's GPSampler, every trial to r_max epochs"),
+        Algorithm("cmaes", "cmaes", "fifo", "Optuna's CMA-ES, every trial to r_max epochs"),
+        Algorithm("qmc", "qmc", "fifo", "Optuna's quasi-Monte Carlo (Sobol) sampler"),
+        Algorithm("asha-tpe", "tpe", "asha", "ASHA with Optuna's TPE"),
+        Algorithm("bohb-tpe", "tpe", "hyperband", "Hyperband with Optuna's TPE (BOHB in its usual TPE form)"),
     )
 }
 
@@ -63,9 +71,12 @@ class AlgorithmSettings:
 def get_algorithm(name: str) -> Algorithm:
     """The registry entry `name`, or a ConfigError listing the accepted names."""
     try:
-        return ALGORITHMS[name]
+        algorithm = ALGORITHMS[name]
     except KeyError:
         raise ConfigError(f"unknown algorithm {name!r}; accepted: {', '.join(ALGORITHMS)}") from None
+    if algorithm.searcher in searchers.OPTUNA_SEARCHERS:
+        optuna_module()  # naming an Optuna baseline without Optuna: one line saying how to install it
+    return algorithm
 
 
 def build(

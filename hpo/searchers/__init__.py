@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -10,14 +11,24 @@ import numpy as np
 from hpo.errors import ConfigError
 from hpo.searchers.base import Searcher
 from hpo.searchers.bo import BOSearcher
+from hpo.searchers.optuna_adapter import OptunaSearcher
 from hpo.searchers.random_search import RandomSearcher
 from hpo.space import SearchSpace
 
-SEARCHERS: dict[str, Callable[..., Searcher]] = {"random": RandomSearcher, "bo": BOSearcher}
+SEARCHERS: dict[str, Callable[..., Searcher]] = {
+    "random": RandomSearcher,
+    "bo": BOSearcher,
+    # Optuna's samplers (optional extra `optuna`)
+    "tpe": functools.partial(OptunaSearcher, sampler="tpe"),
+    "optuna-gp": functools.partial(OptunaSearcher, sampler="gp"),
+    "cmaes": functools.partial(OptunaSearcher, sampler="cmaes"),
+    "qmc": functools.partial(OptunaSearcher, sampler="qmc"),
+}
+OPTUNA_SEARCHERS = ("tpe", "optuna-gp", "cmaes", "qmc")
 
 
 def make(name: str, space: SearchSpace, rng: np.random.Generator, **options: Any) -> Searcher:
-    """Build the searcher `name` ('random' or 'bo') over `space`, drawing from `rng`."""
+    """Build the searcher `name` (a key of SEARCHERS) over `space`, drawing from `rng`."""
     try:
         factory = SEARCHERS[name]
     except KeyError:
@@ -28,4 +39,12 @@ def make(name: str, space: SearchSpace, rng: np.random.Generator, **options: Any
         raise ConfigError(f"searcher {name!r}: {exc}") from None
 
 
-__all__ = ["SEARCHERS", "BOSearcher", "RandomSearcher", "Searcher", "make"]
+__all__ = [
+    "OPTUNA_SEARCHERS",
+    "SEARCHERS",
+    "BOSearcher",
+    "OptunaSearcher",
+    "RandomSearcher",
+    "Searcher",
+    "make",
+]
