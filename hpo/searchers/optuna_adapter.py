@@ -77,9 +77,12 @@ class OptunaSearcher(Searcher):
         super().__init__(space, rng, initial_config, candidates, candidate_trainings)
         self.optuna = optuna_module()
         seed = int(rng.integers(2**31 - 1))
-        self.study = self.optuna.create_study(
-            direction="minimize", sampler=_sampler(self.optuna, sampler, seed)
-        )
+        with warnings.catch_warnings():
+            # QMC and GP are marked experimental in Optuna: a warning per replay says nothing new
+            warnings.simplefilter("ignore", self.optuna.exceptions.ExperimentalWarning)
+            self.study = self.optuna.create_study(
+                direction="minimize", sampler=_sampler(self.optuna, sampler, seed)
+            )
         self.distributions = _distributions(self.optuna, space)
         self._asked: dict[tuple, list[Any]] = {}  # config key -> trials asked for it, not yet told
 
