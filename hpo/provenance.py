@@ -86,7 +86,8 @@ def _version(distribution: str) -> str | None:
 def command_line() -> str:
     """The command that started this process, as a shell would read it."""
     argv = list(sys.argv)
-    if argv and argv[0].endswith(("/bench", "bench", "bench/__main__.py")):  # the script or `python -m bench`
+    # the script, `python -m bench` or `python -m bench.cli`
+    if argv and argv[0].endswith(("/bench", "bench", "bench/__main__.py", "bench/cli.py")):
         argv[0] = "bench"
     return shlex.join(argv)
 
