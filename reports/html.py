@@ -153,6 +153,14 @@ def build_report(
         curves_figure=figures.curves_figure(curves) if curves is not None and len(curves) else None,
         provenance=provenance_items(plan, environments),
     )
+    summary.attrs["rankings"] = [
+        {
+            "title": r["title"],
+            "ranks": [(a, float(v)) for a, v in zip(r["table"]["algorithm"], ranking["ranks"], strict=True)],
+            "verdict": r["verdict"],
+        }
+        for r, ranking in zip(rankings, numbers["rankings"], strict=True)
+    ]
     return text, summary
 
 

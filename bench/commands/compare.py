@@ -164,6 +164,9 @@ def report(directory: str, log_time: bool) -> None:
 def _echo_summary(summary: pd.DataFrame) -> None:
     from reports.formatting import readable_summary
 
+    for ranking in summary.attrs.get("rankings", []):
+        ranks = ", ".join(f"{a} {r:.2f}" for a, r in ranking["ranks"])
+        click.echo(f"across models, {ranking['title']}: average rank {ranks}. {ranking['verdict']}")
     table = readable_summary(summary)
     widths = {c: max(len(c), *(len(str(v)) for v in table[c])) for c in table.columns}
     click.echo("  ".join(c.ljust(widths[c]) for c in table.columns).rstrip())
