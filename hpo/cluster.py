@@ -99,6 +99,15 @@ def _open_client(spec: ClusterSpec) -> Iterator[object]:
             )
             try:
                 with Client(cluster) as client:
+                    # every local worker registered before the first job: on a loaded machine the
+                    # scheduler can learn of them after the cluster object is built
+                    try:
+                        client.wait_for_workers(spec.n_local_workers, timeout=WORKERS_TIMEOUT_S)
+                    except TimeoutError:
+                        raise ClusterError(
+                            f"{spec.n_local_workers} local Dask workers did not start within "
+                            f"{WORKERS_TIMEOUT_S:.0f} s"
+                        ) from None
                     yield client
             finally:
                 cluster.close()
@@ -138,4 +147,5 @@ def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
 
 def n_workers(client: object) -> int:
     """Workers the client's scheduler knows now."""
-    return len(client.scheduler_info(n_workers=-1)["workers"])  # type: ignore[attr-defined]
+    # asks the scheduler now: `scheduler_info()` is a copy refreshed every few seconds
+    return len(client.nthreads())  # type: ignore[attr-defined]
