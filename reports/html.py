@@ -84,8 +84,7 @@ def build_report(
     that used up the table; `plan` the comparison's plan record (its spec and cache facts);
     `environments` the result files' environments; `curves` a sample of the cache's curves.
     """
-    reference = {m: f for m, f in plan["cache"].items()}
-    numbers = compute(rows, usage, reference, seed)
+    numbers = compute(rows, usage, plan["cache"], seed)
     colours = figures.palette(rows["algorithm"].unique())
     summary = numbers["summary"]
     spec = plan["spec"]
