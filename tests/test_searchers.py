@@ -116,8 +116,10 @@ def test_rng_must_be_a_generator(name) -> None:
 
 
 def test_unknown_searcher() -> None:
-    with pytest.raises(ConfigError, match="unknown searcher 'tpe'; accepted: random, bo"):
-        searchers.make("tpe", MIXED, np.random.default_rng(0))
+    with pytest.raises(
+        ConfigError, match="unknown searcher 'smac'; accepted: random, bo, tpe, optuna-gp, cmaes, qmc"
+    ):
+        searchers.make("smac", MIXED, np.random.default_rng(0))
 
 
 def test_random_search_is_log_uniform_on_the_learning_rate() -> None:
