@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 from click.testing import CliRunner
+from processes import kill_busiest_worker
 
 from bench.cli import cli
 from cache.collect import CollectSpec, collect
@@ -205,7 +206,6 @@ def test_a_worker_that_cannot_start_is_an_error_not_a_hang(fake_dataset, tmp_pat
 
 def test_a_worker_killed_mid_collection_loses_nothing(fake_dataset, tmp_path) -> None:
     """SIGKILL of a Dask worker process while it trains: its task runs again elsewhere."""
-    import psutil
 
     killed: list[int] = []
 
@@ -213,10 +213,7 @@ def test_a_worker_killed_mid_collection_loses_nothing(fake_dataset, tmp_path) ->
         if killed:
             return
         # the local cluster's worker processes are children of this one: kill the one training
-        children = [p for p in psutil.Process().children(recursive=True) if _is_worker(p)]
-        busy = max(children, key=lambda p: p.cpu_percent(interval=0.05))
-        killed.append(busy.pid)
-        os.kill(busy.pid, signal.SIGKILL)
+        killed.append(kill_busiest_worker())
 
     spec = CollectSpec(model="softmax", n_configs=12, epochs=3, workers=2, threads=1)
     store = CurveStore(tmp_path)
@@ -224,12 +221,6 @@ def test_a_worker_killed_mid_collection_loses_nothing(fake_dataset, tmp_path) ->
     assert killed
     rows = rows_of(tmp_path)
     assert len(rows) == 12 * 3 and not rows.duplicated(["config_id", "train_seed", "epoch"]).any()
-
-
-def _is_worker(process) -> bool:
-    """A local Dask worker process (spawned by multiprocessing, not its resource tracker)."""
-    cmdline = " ".join(process.cmdline())
-    return "spawn_main" in cmdline and "resource_tracker" not in cmdline
 
 
 def test_trainings_the_shipped_cache_holds_are_not_trained_again(fake_dataset, tmp_path) -> None:

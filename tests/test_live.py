@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from processes import kill_busiest_worker
 
 from bench.cli import cli
 from bench.results import read_results
@@ -228,7 +229,6 @@ def test_a_run_on_a_cluster_started_with_the_dask_commands(fake_dataset, tmp_pat
 
 
 def test_a_worker_killed_mid_run_is_retried_and_the_run_goes_on(fake_dataset, tmp_path) -> None:
-    import psutil
 
     from bench.experiment import RunSpec, run_live
     from hpo.algorithms import AlgorithmSettings
@@ -238,10 +238,7 @@ def test_a_worker_killed_mid_run_is_retried_and_the_run_goes_on(fake_dataset, tm
 
     def kill_a_worker(row, outcome) -> None:
         if not killed:
-            children = [p for p in psutil.Process().children(recursive=True) if _is_worker(p)]
-            busy = max(children, key=lambda p: p.cpu_percent(interval=0.05))
-            killed.append(busy.pid)
-            os.kill(busy.pid, signal.SIGKILL)
+            killed.append(kill_busiest_worker())
 
     spec = RunSpec(
         model="sgd", algorithm="random", budget=Budget(trials=8), settings=AlgorithmSettings(r_max=6),
@@ -252,9 +249,3 @@ def test_a_worker_killed_mid_run_is_retried_and_the_run_goes_on(fake_dataset, tm
     rows = done.outcome.rows
     assert len(rows) == 8 and {r["trial_id"] for r in rows} == set(range(8))
     assert all(r["status"] == "ok" for r in rows), [r["status"] for r in rows]
-
-
-def _is_worker(process) -> bool:
-    """A local Dask worker process (spawned by multiprocessing, not its resource tracker)."""
-    cmdline = " ".join(process.cmdline())
-    return "spawn_main" in cmdline and "resource_tracker" not in cmdline
