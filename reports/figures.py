@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 
 import matplotlib
 import matplotlib.lines
@@ -223,8 +223,3 @@ def lookup_figure(live: pd.DataFrame, cache_column: str, colours: Mapping[str, t
     ax.set_xlabel("live validation error")
     ax.set_ylabel("cache's validation error (mean over its seeds)")
     return png(fig)
-
-
-def names_in(frames: Sequence[pd.DataFrame]) -> list[str]:
-    """Every algorithm named in `frames`."""
-    return sorted({a for f in frames for a in f["algorithm"].unique()})
