@@ -7,8 +7,10 @@ are separate from the lookup each mode implements (`_index`, `_values`).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -199,7 +201,7 @@ class Benchmark:
         """
         out = np.empty(len(configs))
         memo: dict[tuple, float] = {}
-        means = self.mean_curves()[:, epoch - 1] if self.mode != "surrogate" else None
+        means = self._mean_curves[:, epoch - 1] if self.mode != "surrogate" else None
         for n, config in enumerate(configs):
             key = config_key(config)
             if key not in memo:
@@ -219,11 +221,16 @@ class Benchmark:
             h.update(np.ascontiguousarray(array).tobytes())
         return h.hexdigest()[:16]
 
+    @functools.cached_property
+    def _mean_curves(self) -> np.ndarray:
+        curves = np.where(self.complete[:, :, None], self.val_error, np.nan)
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a config with no complete seed: NaN
+            return np.nanmean(curves, axis=1)
+
     def mean_curves(self) -> np.ndarray:
         """Validation error per config and epoch, averaged over the config's complete seeds: (n_configs, n_epochs)."""
-        curves = np.where(self.complete[:, :, None], self.val_error, np.nan)
-        with np.errstate(invalid="ignore"):
-            return np.nanmean(curves, axis=1)
+        return self._mean_curves.copy()
 
     def final_errors(self) -> np.ndarray:
         """Last-epoch validation error per config, averaged over complete seeds: (n_configs,)."""

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from reports import anytime
 from reports.anytime import anytime_bands, bootstrap_mean, group_rng, trajectories
 
 RUN = ["backend", "algorithm", "seed"]
@@ -28,8 +29,7 @@ def with_epoch_clock(rows: pd.DataFrame) -> pd.DataFrame:
 
 def final_incumbents(rows: pd.DataFrame) -> pd.DataFrame:
     """Per backend, algorithm and seed: the best validation error reported and its test error."""
-    best = rows.sort_values([*RUN, "val_error", "t_end", "trial_id"], kind="stable")
-    return best.groupby(RUN, sort=True).head(1)[[*RUN, "val_error", "test_error"]].reset_index(drop=True)
+    return anytime.final_incumbents(rows, RUN)
 
 
 def outcome_agreement(rows: pd.DataFrame, seed: int = 0, n_boot: int = 1000) -> pd.DataFrame:

@@ -205,6 +205,19 @@ def _first_time(curve: pd.DataFrame, target: float) -> float:
     return float(reached["t"].iloc[0]) if len(reached) else np.inf
 
 
+def final_incumbents(rows: pd.DataFrame, keys: list[str] | None = None) -> pd.DataFrame:
+    """One row per run (`keys`; default: setting, algorithm, seed): its best validation error, that
+    result's test error, and `config_error` (what its config is worth) where the rows have it.
+
+    A tie on validation error goes to the earlier result, then the lower trial id.
+    """
+    keys = keys or [*setting_keys(rows), "algorithm", "seed"]
+    ordered = rows.sort_values([*keys, "val_error", "t_end", "trial_id"], kind="stable")
+    best = ordered.drop_duplicates(keys, keep="first")
+    values = ["val_error", "test_error"] + (["config_error"] if "config_error" in rows else [])
+    return best[[*keys, *values]].reset_index(drop=True)
+
+
 def final_summary(rows: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     """Per setting and algorithm: each run's final incumbent's validation and test error (mean and band over seeds).
 
@@ -213,12 +226,8 @@ def final_summary(rows: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     """
     setting = setting_keys(rows)
     records = []
-    for values, part in rows.groupby([*setting, "algorithm"], sort=True):
-        vals, tests = [], []
-        for _, run in part.groupby("seed"):
-            best = run.sort_values(["val_error", "t_end", "trial_id"], kind="stable").iloc[0]
-            vals.append(float(best["val_error"]))
-            tests.append(float(best["test_error"]))
+    for values, part in final_incumbents(rows).groupby([*setting, "algorithm"], sort=True):
+        vals, tests = part["val_error"].tolist(), part["test_error"].tolist()
         val_mean, val_lo, val_hi = bootstrap_mean(np.array(vals)[:, None], group_rng(seed, *values, "val"))
         test_mean, test_lo, test_hi = bootstrap_mean(
             np.array(tests)[:, None], group_rng(seed, *values, "test")

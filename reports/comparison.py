@@ -11,6 +11,7 @@ import pandas as pd
 from reports.anytime import (
     anytime_bands,
     average_ranks,
+    final_incumbents,
     final_summary,
     speedup_bands,
     time_to_target,
@@ -22,7 +23,6 @@ from reports.statistics import (
 from reports.statistics import (
     block_matrix,
     critical_difference,
-    final_incumbents,
     friedman,
     nemenyi,
     paired_against,

@@ -17,16 +17,6 @@ from statsmodels.stats.multitest import multipletests
 from reports.anytime import setting_keys
 
 
-def final_incumbents(rows: pd.DataFrame) -> pd.DataFrame:
-    """One row per (setting, algorithm, seed): the run's best validation error and that result's test
-    error (and `config_error`, what its config is worth, where the rows have it)."""
-    keys = [*setting_keys(rows), "algorithm", "seed"]
-    ordered = rows.sort_values([*keys, "val_error", "t_end", "trial_id"], kind="stable")
-    best = ordered.drop_duplicates(keys, keep="first")
-    values = ["val_error", "test_error"] + (["config_error"] if "config_error" in rows else [])
-    return best[[*keys, *values]].reset_index(drop=True)
-
-
 def with_regret(finals: pd.DataFrame, reference: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
     """Add `regret` (the incumbent config's worth - the cache's best config) and `normalised_regret`
     (over best..worst).

@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from reports.anytime import final_incumbents
 from reports.statistics import (
     average_ranks,
     block_matrix,
     critical_difference,
-    final_incumbents,
     friedman,
     nemenyi,
     paired_against,
