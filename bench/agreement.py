@@ -13,6 +13,7 @@ run draws fresh training seeds.
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,14 +22,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.compare import DEFAULT_ALGORITHMS, RUNS_DIR, Task
+from bench.compare import DEFAULT_ALGORITHMS, RUNS_DIR
 from bench.experiment import RunSpec, run_live, run_replay
 from bench.results import read_results, write_run
+from bench.study import Task, open_plan, write_report
 from cache.benchmark import Benchmark
 from cache.surrogate import preferred_regressor
 from hpo import provenance
 from hpo.algorithms import AlgorithmSettings, get_algorithm
 from hpo.errors import ConfigError, HPOError
+from hpo.files import atomic_write_bytes
 from hpo.models import get_model
 from hpo.tuner import Budget, TuneOutcome
 from hpo.validation import check_int
@@ -38,6 +41,8 @@ from reports.agreement import CACHE_COLUMN
 #: collected configs, so they would not propose what the live run trains).
 AGREE_MODES = ("surrogate", "nearest")
 PLAN_FILE = "agree.json"
+REPORT_FILE = "agreement.html"
+SUMMARY_FILE = "agreement.json"
 
 
 @dataclass(frozen=True)
@@ -192,3 +197,44 @@ def read_rows(out: Path) -> tuple[pd.DataFrame, list[dict]]:
     return pd.concat([rows for rows, _ in found], ignore_index=True), [
         m.get("environment", {}) for _, m in found
     ]
+
+
+def make_report(out: Path) -> tuple[Path, dict]:
+    """Build the agreement report of `out` from its stored rows; write the HTML and the JSON summary."""
+    from reports.html import build_agreement_report  # seaborn and matplotlib: only when a report is built
+
+    record = open_plan(
+        out,
+        PLAN_FILE,
+        "bench agree",
+        {"spec": dict, "command": str, "created": str, "cache": dict},
+        {"model": str, "algorithms": list, "seeds": int, "mode": str, "budget_epochs": int, "settings": dict},
+    )
+    spec = record["spec"]
+    rows, environments = read_rows(out)
+    notes = {
+        "command": record["command"],
+        "created": record["created"],
+        "runs": f"{spec['model']}: {', '.join(spec['algorithms'])} x {spec['seeds']} seeds, live and "
+        f"replayed ({spec['mode']} lookups), {spec['budget_epochs']} epochs each, one worker",
+        "cache": f"{record['cache']['configs']} configs, {record['cache']['curves']} curves",
+        "settings": json.dumps(spec["settings"], sort_keys=True),
+    }
+    text, outcomes, order, lookups = build_agreement_report(
+        rows,
+        spec["budget_epochs"],
+        f"Live versus replay: {spec['model']}",
+        notes,
+        record["cache"].get("seed_to_seed_mae"),
+        environments,
+        record,
+    )
+    path = write_report(out, text, REPORT_FILE)
+    summary = {
+        "model": spec["model"],
+        "outcomes": outcomes.to_dict(orient="records"),
+        "order": order,
+        "lookups": lookups.to_dict(orient="records"),
+    }
+    atomic_write_bytes(out / SUMMARY_FILE, json.dumps(summary, indent=2, allow_nan=True).encode())
+    return path, summary

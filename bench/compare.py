@@ -21,7 +21,8 @@ import pandas as pd
 import pyarrow as pa
 
 from bench.experiment import RunSpec, run_replay
-from bench.results import is_finished, write_results, write_run
+from bench.results import is_finished, path_name, read_results, write_results, write_run
+from bench.study import Task, open_plan, unfinished, write_report
 from cache.benchmark import MODES, Benchmark
 from cache.surrogate import preferred_regressor
 from hpo import provenance
@@ -29,12 +30,14 @@ from hpo.algorithms import AlgorithmSettings, get_algorithm
 from hpo.errors import ConfigError, HPOError
 from hpo.files import atomic_write_bytes
 from hpo.models import get_model
+from hpo.plugins import PluginFailure
 from hpo.tuner import Budget
 from hpo.validation import check_int, check_positive
 
 DEFAULT_ALGORITHMS = ("random", "bo", "sh", "asha")
 RUNS_DIR = "runs"
 PLAN_FILE = "compare.json"
+FAILED_SUFFIX = ".failed.json"
 
 
 @dataclass(frozen=True)
@@ -145,14 +148,6 @@ def write_curves(out: Path, curves: pd.DataFrame) -> None:
         write_results(out / CURVES_FILE, table, {"kind": "curve-sample", "configs_per_model": SAMPLE_CONFIGS})
 
 
-@dataclass(frozen=True)
-class Task:
-    """One replay of the plan and the file it writes."""
-
-    spec: RunSpec
-    path: Path
-
-
 def run_dir(workers: int, trainings: float) -> str:
     """The directory of one (workers, budget) setting's replays."""
     return f"workers-{workers}-budget-{trainings:g}"
@@ -177,45 +172,9 @@ def plan(spec: CompareSpec, out: Path) -> list[Task]:
                             mode=spec.mode,
                             cache_dir=spec.cache_dir,
                         )
-                        path = out / RUNS_DIR / model / algorithm / run_dir(workers, trainings)
+                        path = out / RUNS_DIR / model / path_name(algorithm) / run_dir(workers, trainings)
                         tasks.append(Task(run, path / f"seed-{seed:04d}.parquet"))
     return tasks
-
-
-def read_plan(path: Path, fields: dict[str, type], spec_fields: dict[str, type]) -> dict[str, Any]:
-    """A plan file, checked for the `fields` (and `spec_fields` inside its "spec") a report reads;
-    a damaged or foreign file is one line naming the file and the field."""
-    try:
-        record = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise HPOError(f"{path}: not a plan file ({exc})") from None
-    if not isinstance(record, dict):
-        raise HPOError(f"{path}: not a plan file (expected a JSON object, got {type(record).__name__})")
-    for where, holder, wanted in (("", record, fields), ("spec.", record.get("spec"), spec_fields)):
-        for name, kind in wanted.items():
-            value = holder.get(name) if isinstance(holder, dict) else None
-            if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
-                raise HPOError(f'{path}: field "{where}{name}" is missing or not a {kind.__name__}')
-    return record
-
-
-def check_plan_file(
-    out: Path,
-    record: dict[str, Any],
-    keys: tuple[str, ...] = ("spec", "cache", "regressors"),
-    name: str = PLAN_FILE,
-) -> None:
-    """Refuse to mix results of another plan into `out` (its `keys` differ); write the plan file if new."""
-    path = out / name
-    if path.exists():
-        existing = read_plan(path, {}, {})
-        # some keys follow from the cache (budgets, curve counts): a changed cache must not mix with old runs
-        if any(existing.get(key) != record.get(key) for key in keys):
-            raise ConfigError(
-                f"{out} holds results made with other settings ({path}); choose another --out or remove it"
-            )
-        return
-    atomic_write_bytes(path, json.dumps(record, indent=2, sort_keys=True).encode())
 
 
 # -- running -------------------------------------------------------------------------------
@@ -232,10 +191,34 @@ def _benchmark(spec: RunSpec) -> Benchmark:
     return _BENCHMARKS[key]
 
 
+def failure_path(result: Path) -> Path:
+    """Where a replay whose plug-in failed keeps the message (`seed-0000.failed.json`)."""
+    return result.with_suffix(FAILED_SUFFIX)
+
+
 def run_task(task: Task, command: str) -> Path:
-    """Replay one task and write its rows; returns the file written."""
+    """Replay one task and write its rows; returns the file written.
+
+    A plug-in algorithm's failure is that replay's result: its message is kept in the task's
+    failure file (and the task runs again when the comparison resumes).
+    """
     benchmark = _benchmark(task.spec)
-    done = run_replay(task.spec, benchmark)
+    try:
+        done = run_replay(task.spec, benchmark)
+    except PluginFailure as exc:
+        spec = task.spec
+        record = {
+            "model": spec.model,
+            "algorithm": spec.algorithm,
+            "workers": spec.workers,
+            "budget_trainings": spec.budget.epochs / spec.settings.r_max,
+            "seed": spec.seed,
+            "message": str(exc).removeprefix(f"{spec.algorithm}: "),
+        }
+        task.path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(failure_path(task.path), json.dumps(record, sort_keys=True).encode())
+        return failure_path(task.path)
+    failure_path(task.path).unlink(missing_ok=True)
     # what each row's config is worth (its seed mean at r_max): the regret of an incumbent is
     # measured on it, not on the lucky reading that made it the incumbent
     worth = benchmark.config_errors([row["config"] for row in done.outcome.rows], task.spec.settings.r_max)
@@ -265,7 +248,7 @@ def run_tasks(
     on_done: Callable[[Task], None] | None = None,
 ) -> None:
     """Run the tasks whose result file is missing, in `processes` processes (1: in this one)."""
-    todo = [t for t in tasks if not is_finished(t.path)]
+    todo = unfinished(tasks)
     if processes <= 1:
         for task in todo:
             run_task(task, command)
@@ -303,3 +286,63 @@ def plan_record(spec: CompareSpec, facts: dict[str, dict[str, Any]]) -> dict[str
     if spec.mode == "surrogate":
         record["regressors"] = {model: preferred_regressor(model) for model in spec.models}
     return record
+
+
+def make_report(out: Path, log_time: bool = False) -> tuple[Path, pd.DataFrame]:
+    """Build the comparison report of `out` from its stored results alone; write it and return
+    its path and the summary table (its `attrs` hold the rankings and the failures)."""
+    from reports.html import build_report  # seaborn and matplotlib: only when a report is built
+
+    record = open_plan(
+        out,
+        PLAN_FILE,
+        "bench compare or bench agree",
+        {"spec": dict, "command": str, "created": str, "cache": dict},
+        {
+            "algorithms": list,
+            "models": list,
+            "seeds": int,
+            "workers": list,
+            "budget_trainings": list,
+            "mode": str,
+            "settings": dict,
+        },
+    )
+    spec = record["spec"]
+    r_max = spec["settings"].get("r_max")
+    frames, usage, environments = [], [], []
+    for path in sorted((out / RUNS_DIR).glob("*/*/*/seed-*.parquet")):
+        rows, meta = read_results(path)
+        run = meta["spec"]
+        setting = {"workers": run["workers"], "budget_trainings": run["budget"]["epochs"] / r_max}
+        frames.append(rows.assign(**setting))
+        environments.append(meta.get("environment", {}))
+        usage.append(
+            {
+                "model": run["model"],
+                "algorithm": run["algorithm"],
+                **setting,
+                "utilisation": meta["busy_seconds"] / (run["workers"] * meta["makespan_seconds"])
+                if meta["makespan_seconds"] > 0
+                else float("nan"),
+                "full_trainings": int((rows["epochs"] == r_max).sum()),
+                "exhausted": meta.get("exhausted_at") is not None,
+            }
+        )
+    failures = [
+        json.loads(path.read_text()) for path in sorted((out / RUNS_DIR).glob(f"*/*/*/seed-*{FAILED_SUFFIX}"))
+    ]
+    if not frames:
+        if failures:
+            raise HPOError(f"every replay failed; the first: {failures[0]['message']}")
+        raise HPOError(f"{out}: no replay results under {out / RUNS_DIR}")
+    rows = pd.concat(frames, ignore_index=True)
+    keys = ["model", "algorithm", "workers", "budget_trainings"]
+    usage_table = (
+        pd.DataFrame(usage)
+        .groupby(keys, as_index=False)[["utilisation", "full_trainings", "exhausted"]]
+        .mean()
+    )
+    curves = read_results(out / CURVES_FILE)[0] if (out / CURVES_FILE).is_file() else None
+    text, summary = build_report(rows, usage_table, record, environments, curves, log_time, failures=failures)
+    return write_report(out, text), summary

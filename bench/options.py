@@ -97,6 +97,19 @@ def parse_names(value: str, accepted, what: str) -> tuple[str, ...]:
     return names
 
 
+def parse_algorithms(value: str) -> tuple[str, ...]:
+    """Parse a comma-separated --algorithms list: built-in names, registered plug-ins or
+    `module:Object[@scheduler]` specs, each loaded once here so a bad one is a usage error."""
+    from hpo.algorithms import get_algorithm
+
+    names = tuple(n.strip() for n in value.split(",") if n.strip())
+    if not names:
+        raise ConfigError(f"--algorithms {value!r} names no algorithm")
+    for name in names:
+        get_algorithm(name)
+    return names
+
+
 def parse_numbers(value: str, option: str, kind: type = int) -> tuple:
     """Parse a comma-separated list of numbers given to `option` ("1,4,16"), in the order given, without repeats."""
     numbers = []

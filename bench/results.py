@@ -90,6 +90,11 @@ def write_run(
     return write_results(path, table, meta)
 
 
+def path_name(algorithm: str) -> str:
+    """An algorithm's name as a file or directory name (a plug-in's `module:Object` without the colon)."""
+    return algorithm.replace(":", ".")
+
+
 def is_finished(path: Path) -> bool:
     """Whether a run's result file is there whole (a truncated or foreign file counts as missing,
     so that a resumed comparison runs it again)."""

@@ -2,28 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import inspect
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
-from hpo import schedulers, searchers
+from hpo import plugins, schedulers, searchers
 from hpo.errors import ConfigError
 from hpo.schedulers import Scheduler
 from hpo.schedulers.rungs import validate as validate_rungs
+from hpo.searchers import Searcher
 from hpo.searchers.optuna_adapter import optuna_module
 from hpo.space import SearchSpace
+
+PLUGIN = "plug-in"
 
 
 @dataclass(frozen=True)
 class Algorithm:
-    """A registry entry: which searcher runs inside which scheduler."""
+    """A registry entry: which searcher runs inside which scheduler.
+
+    For a plug-in, `searcher` or `scheduler` is PLUGIN and `plugin` is the user's searcher
+    factory or scheduler class.
+    """
 
     name: str
     searcher: str
     scheduler: str
     description: str
+    plugin: Callable[..., Any] | None = None
 
 
 ALGORITHMS: dict[str, Algorithm] = {
@@ -69,14 +78,44 @@ class AlgorithmSettings:
 
 
 def get_algorithm(name: str) -> Algorithm:
-    """The registry entry `name`, or a ConfigError listing the accepted names."""
-    try:
-        algorithm = ALGORITHMS[name]
-    except KeyError:
-        raise ConfigError(f"unknown algorithm {name!r}; accepted: {', '.join(ALGORITHMS)}") from None
-    if algorithm.searcher in searchers.OPTUNA_SEARCHERS:
-        optuna_module()  # naming an Optuna baseline without Optuna: one line saying how to install it
-    return algorithm
+    """The algorithm `name`: a built-in, a registered plug-in, or `module:Object[@scheduler]`;
+    a ConfigError listing the accepted names otherwise."""
+    algorithm = ALGORITHMS.get(name)
+    if algorithm is not None:
+        if algorithm.searcher in searchers.OPTUNA_SEARCHERS:
+            optuna_module()  # naming an Optuna baseline without Optuna: one line saying how to install it
+        return algorithm
+    spec, _, scheduler = name.partition("@")
+    if not plugins.is_spec(spec):
+        registered = plugins.registered()
+        if spec not in registered:
+            accepted = ", ".join([*ALGORITHMS, *registered, "module:Object[@scheduler]"])
+            raise ConfigError(f"unknown algorithm {name!r}; accepted: {accepted}")
+        target = registered[spec]
+        if "@" in target:  # the package chose the scheduler; one given here overrides it
+            target, _, chosen = target.partition("@")
+            scheduler = scheduler or chosen
+        spec = target
+    return _plugin(name, spec, scheduler)
+
+
+def _plugin(name: str, spec: str, scheduler: str) -> Algorithm:
+    obj = plugins.load_object(spec)
+    if inspect.isclass(obj) and issubclass(obj, Scheduler):
+        if scheduler:
+            raise ConfigError(f"algorithm {name!r}: {spec} is a scheduler; @{scheduler} applies to searchers")
+        return Algorithm(name, "random", PLUGIN, f"plug-in scheduler {spec} with random configs", obj)
+    if (inspect.isclass(obj) and not issubclass(obj, Searcher)) or not callable(obj):
+        raise ConfigError(
+            f"algorithm {name!r}: {spec} is a {type(obj).__name__}; a plug-in is a Searcher or Scheduler "
+            "subclass, or a function returning a Searcher"
+        )
+    scheduler = scheduler or "fifo"
+    if scheduler not in schedulers.SCHEDULERS:
+        raise ConfigError(
+            f"algorithm {name!r}: unknown scheduler {scheduler!r}; accepted: {', '.join(schedulers.SCHEDULERS)}"
+        )
+    return Algorithm(name, PLUGIN, scheduler, f"plug-in searcher {spec} inside {scheduler}", obj)
 
 
 def build(
@@ -88,20 +127,32 @@ def build(
     candidates: Sequence[Mapping[str, Any]] | None = None,
     candidate_trainings: Sequence[int] | None = None,
 ) -> Scheduler:
-    """The scheduler of algorithm `name` with its searcher, ready for a tuner."""
+    """The scheduler of algorithm `name` with its searcher, ready for a tuner (a plug-in's calls
+    guarded: see `hpo.plugins`)."""
     algorithm = get_algorithm(name)
-    searcher = searchers.make(
-        algorithm.searcher,
-        space,
-        rng,
-        initial_config=initial_config,
-        candidates=candidates,
-        candidate_trainings=candidate_trainings,
+    options: dict[str, Any] = {
+        "initial_config": initial_config,
+        "candidates": candidates,
+        "candidate_trainings": candidate_trainings,
         **dict(settings.searcher_options),
-    )
+    }
+    guard = plugins.Guard(name, plugins.call_limit()) if algorithm.plugin is not None else None
+    searcher: Any
+    if algorithm.searcher == PLUGIN:
+        assert guard is not None and algorithm.plugin is not None
+        made = guard.call("its constructor", algorithm.plugin, space, rng, **options)
+        if not isinstance(made, Searcher):
+            raise guard.fail(f"made a {type(made).__name__}, not a hpo.searchers.Searcher")
+        searcher = plugins.GuardedSearcher(made, guard, space)
+    else:
+        searcher = searchers.make(algorithm.searcher, space, rng, **options)
     if algorithm.scheduler == "fifo":
         return schedulers.make("fifo", searcher, epochs=settings.r_max)
-    options: dict[str, Any] = {"eta": settings.eta, "r_min": settings.r_min, "r_max": settings.r_max}
+    options = {"eta": settings.eta, "r_min": settings.r_min, "r_max": settings.r_max}
+    if algorithm.scheduler == PLUGIN:
+        assert guard is not None and algorithm.plugin is not None
+        made = guard.call("its constructor", algorithm.plugin, searcher, **options)
+        return plugins.GuardedScheduler(made, guard, settings.r_max)  # type: ignore[return-value]
     if algorithm.scheduler == "sh":
         options.update(prefact=settings.prefact, n_configs=settings.n_configs)
     return schedulers.make(algorithm.scheduler, searcher, **options)

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from hpo.errors import ConfigError
 from hpo.schedulers import Job, Scheduler
-from hpo.training.curve import WORST_ERROR
+from hpo.status import WORST_ERROR
 from hpo.validation import check_positive
 
 

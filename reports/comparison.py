@@ -137,6 +137,19 @@ def worker_sweep(bands: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def failure_table(failures: list[Mapping[str, Any]]) -> pd.DataFrame:
+    """Failed replays per algorithm, model and setting: how many, and the first message.
+
+    `failures` are failure records (model, algorithm, workers, budget_trainings, seed, message).
+    """
+    columns = ["algorithm", "model", "workers", "budget_trainings", "failed replays", "message"]
+    if not failures:
+        return pd.DataFrame(columns=columns)
+    frame = pd.DataFrame(failures).sort_values(["algorithm", "model", "workers", "budget_trainings", "seed"])
+    grouped = frame.groupby(["algorithm", "model", "workers", "budget_trainings"], sort=True)
+    return grouped.agg(**{"failed replays": ("seed", "size"), "message": ("message", "first")}).reset_index()
+
+
 def compute(
     rows: pd.DataFrame, usage: pd.DataFrame, reference: Mapping[str, Mapping[str, float]], seed: int = 0
 ):

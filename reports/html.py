@@ -19,7 +19,7 @@ from reports.agreement import (
     order_agreement,
     outcome_agreement,
 )
-from reports.comparison import SETTING, compute
+from reports.comparison import SETTING, compute, failure_table
 from reports.formatting import (
     number,
     readable_lookups,
@@ -76,15 +76,18 @@ def build_report(
     curves: pd.DataFrame | None = None,
     log_time: bool = False,
     seed: int = 0,
+    failures: Sequence[Mapping[str, Any]] = (),
 ) -> tuple[str, pd.DataFrame]:
     """The HTML text of a comparison's report and its summary table.
 
     `rows` are every run's rows with the setting columns (model, workers, budget_trainings);
     `usage` per setting and algorithm the mean utilisation, trainings to r_max and share of runs
     that used up the table; `plan` the comparison's plan record (its spec and cache facts);
-    `environments` the result files' environments; `curves` a sample of the cache's curves.
+    `environments` the result files' environments; `curves` a sample of the cache's curves;
+    `failures` the records of replays whose plug-in algorithm failed.
     """
     numbers = compute(rows, usage, plan["cache"], seed)
+    failed = failure_table(list(failures))
     colours = figures.palette(rows["algorithm"].unique())
     summary = numbers["summary"]
     spec = plan["spec"]
@@ -138,6 +141,7 @@ def build_report(
         title="HPO comparison on the learning-curve cache",
         command=plan["command"],
         replays=replays_text(rows, spec),
+        failures=failed if len(failed) else None,
         rankings=rankings,
         sweep_figure=figures.speedup_figure(sweep, colours) if several_workers else None,
         sweep_text=(
@@ -160,6 +164,7 @@ def build_report(
         }
         for r, ranking in zip(rankings, numbers["rankings"], strict=True)
     ]
+    summary.attrs["failures"] = failed.to_dict("records")
     return text, summary
 
 

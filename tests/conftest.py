@@ -13,11 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from fakedata import idx_bytes, make_arrays, make_spec, write_files
-
 from hpo.data import DATASETS, load_splits
+from tests.support.fakedata import idx_bytes, make_arrays, make_spec, write_files
 
 REAL_DIR = Path(os.environ.get("FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist"))
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from pathlib import Path
 
 import click
 import pandas as pd
@@ -16,35 +13,30 @@ from bench.agreement import (
     PLAN_FILE,
     AgreeSpec,
     load_table,
+    make_report,
     plan,
     plan_record,
-    read_rows,
     run_task,
 )
-from bench.compare import DEFAULT_ALGORITHMS, check_plan_file, read_plan
+from bench.compare import DEFAULT_ALGORITHMS
 from bench.options import (
     cache_dir_option,
     data_dir_option,
     device_option,
     halving_options,
     model_option,
-    parse_names,
+    parse_algorithms,
     progress_bar,
     quiet_option,
     scheduler_address_option,
     threads_option,
     workers_option,
 )
-from bench.results import is_finished
+from bench.study import check_plan_file, study_dir, unfinished
 from hpo.algorithms import ALGORITHMS, AlgorithmSettings
 from hpo.cluster import ClusterSpec, n_workers, open_client
 from hpo.data import get_dataset
-from hpo.errors import HPOError
-from hpo.files import atomic_write_bytes
 from hpo.training.remote import WorkerSettings, warm_up
-
-REPORT_FILE = "agreement.html"
-SUMMARY_FILE = "agreement.json"
 
 
 @click.command()
@@ -53,7 +45,7 @@ SUMMARY_FILE = "agreement.json"
     "--algorithms",
     default=",".join(DEFAULT_ALGORITHMS),
     show_default=True,
-    help=f"Comma-separated algorithms ({', '.join(ALGORITHMS)}).",
+    help=f"Comma-separated algorithms ({', '.join(ALGORITHMS)}), or plug-ins as module:Object[@scheduler].",
 )
 @click.option(
     "--seeds", type=int, default=3, show_default=True, help="Live runs (and replays) per algorithm."
@@ -105,7 +97,7 @@ def agree(
     cluster = ClusterSpec(workers, scheduler_address, threads)
     spec = AgreeSpec(
         model=model,
-        algorithms=parse_names(algorithms, ALGORITHMS, "algorithm"),
+        algorithms=parse_algorithms(algorithms),
         seeds=seeds,
         budget_epochs=budget_epochs,
         mode=mode,
@@ -118,15 +110,12 @@ def agree(
     )
     table = load_table(spec)
     record = plan_record(spec, table)
-    key = hashlib.sha256(json.dumps([record["spec"], record["cache"]], sort_keys=True).encode()).hexdigest()[
-        :8
-    ]
-    out = Path(out_dir) if out_dir else Path("results") / f"agree-{model}-{seeds}seeds-{key}"
+    out = study_dir(out_dir, f"agree-{model}-{seeds}seeds", [record["spec"], record["cache"]])
     tasks = plan(spec, table, out)
     check_plan_file(out, record, keys=("spec", "cache"), name=PLAN_FILE)
     # fitted after the checks: a surrogate can take a minute (its fit is kept on disk when slow)
     benchmark = table.in_mode(spec.mode)
-    todo = [t for t in tasks if not is_finished(t.path)]
+    todo = unfinished(tasks)
     live_todo = sum(t.spec.backend == "live" for t in todo)
     if not quiet:
         click.echo(
@@ -169,52 +158,9 @@ def agree(
     bar.total = max(bar.total, bar.n)
     bar.refresh()
     bar.close()
-    path, summary = write_report(out)
+    path, summary = make_report(out)
     echo_summary(summary)
     click.echo(f"report: {path}")
-
-
-def write_report(out: Path) -> tuple[Path, dict]:
-    """Build the agreement report of `out` from its stored rows; write the HTML and the JSON summary."""
-    from reports.html import build_agreement_report
-
-    plan_path = out / PLAN_FILE
-    if not plan_path.is_file():
-        raise HPOError(f"{out}: no {PLAN_FILE}; is it the --out of a bench agree?")
-    record = read_plan(
-        plan_path,
-        {"spec": dict, "command": str, "created": str, "cache": dict},
-        {"model": str, "algorithms": list, "seeds": int, "mode": str, "budget_epochs": int, "settings": dict},
-    )
-    spec = record["spec"]
-    rows, environments = read_rows(out)
-    notes = {
-        "command": record["command"],
-        "created": record["created"],
-        "runs": f"{spec['model']}: {', '.join(spec['algorithms'])} x {spec['seeds']} seeds, live and "
-        f"replayed ({spec['mode']} lookups), {spec['budget_epochs']} epochs each, one worker",
-        "cache": f"{record['cache']['configs']} configs, {record['cache']['curves']} curves",
-        "settings": json.dumps(spec["settings"], sort_keys=True),
-    }
-    text, outcomes, order, lookups = build_agreement_report(
-        rows,
-        spec["budget_epochs"],
-        f"Live versus replay: {spec['model']}",
-        notes,
-        record["cache"].get("seed_to_seed_mae"),
-        environments,
-        record,
-    )
-    path = out / REPORT_FILE
-    atomic_write_bytes(path, text.encode("utf-8"))
-    summary = {
-        "model": spec["model"],
-        "outcomes": outcomes.to_dict(orient="records"),
-        "order": order,
-        "lookups": lookups.to_dict(orient="records"),
-    }
-    atomic_write_bytes(out / SUMMARY_FILE, json.dumps(summary, indent=2, allow_nan=True).encode())
-    return path, summary
 
 
 def echo_summary(summary: dict) -> None:

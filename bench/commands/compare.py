@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from pathlib import Path
 
@@ -11,38 +9,32 @@ import click
 import pandas as pd
 
 from bench.compare import (
-    CURVES_FILE,
     DEFAULT_ALGORITHMS,
     PLAN_FILE,
-    RUNS_DIR,
     CompareSpec,
     cache_facts,
-    check_plan_file,
+    make_report,
     plan,
     plan_record,
     prefit_surrogates,
-    read_plan,
     run_tasks,
     write_curves,
 )
 from bench.options import (
     cache_dir_option,
     halving_options,
+    parse_algorithms,
     parse_names,
     parse_numbers,
     progress_bar,
     quiet_option,
 )
-from bench.results import is_finished, read_results
+from bench.study import check_plan_file, study_dir, unfinished
 from cache.benchmark import MODES
 from cache.tables import available_models, no_curves
 from hpo.algorithms import ALGORITHMS, AlgorithmSettings
-from hpo.errors import HPOError
-from hpo.files import atomic_write_bytes
 from hpo.models import MODELS
 from hpo.validation import check_int
-
-REPORT_FILE = "report.html"
 
 
 @click.command()
@@ -53,7 +45,7 @@ REPORT_FILE = "report.html"
     "--algorithms",
     default=",".join(DEFAULT_ALGORITHMS),
     show_default=True,
-    help=f"Comma-separated algorithms ({', '.join(ALGORITHMS)}).",
+    help=f"Comma-separated algorithms ({', '.join(ALGORITHMS)}), or plug-ins as module:Object[@scheduler].",
 )
 @click.option("--seeds", type=int, default=20, show_default=True, help="Replays per model and algorithm.")
 @click.option(
@@ -101,7 +93,7 @@ def compare(
     settings = AlgorithmSettings(eta=int(eta) if float(eta).is_integer() else eta, r_min=r_min, r_max=r_max)
     spec = CompareSpec(
         models=parse_names(models, MODELS, "model") if models else _cached_models(cache_dir),
-        algorithms=parse_names(algorithms, ALGORITHMS, "algorithm"),
+        algorithms=parse_algorithms(algorithms),
         seeds=seeds,
         workers=parse_numbers(workers, "--workers", int),
         mode=mode,
@@ -115,12 +107,11 @@ def compare(
     # by default one directory per (settings, cache): the same command resumes, another one (or
     # a changed cache) starts afresh beside it
     hashed = [record["spec"], facts] + ([record["regressors"]] if "regressors" in record else [])
-    key = hashlib.sha256(json.dumps(hashed, sort_keys=True).encode()).hexdigest()[:8]
-    out = Path(out_dir) if out_dir else Path("results") / f"compare-{mode}-{seeds}seeds-{key}"
+    out = study_dir(out_dir, f"compare-{mode}-{seeds}seeds", hashed)
     tasks = plan(spec, out)
-    check_plan_file(out, record)
+    check_plan_file(out, record, keys=("spec", "cache", "regressors"), name=PLAN_FILE)
     write_curves(out, curves)
-    todo = sum(not is_finished(t.path) for t in tasks)
+    todo = len(unfinished(tasks))
     if not quiet:
         click.echo(
             f"{len(tasks)} replays planned, {len(tasks) - todo} already in {out}, {todo} to run", err=True
@@ -131,9 +122,11 @@ def compare(
     bar = progress_bar(quiet, total=todo, unit="replay", desc="compare")
     run_tasks(tasks, processes or os.cpu_count() or 1, record["command"], on_done=lambda task: bar.update(1))
     bar.close()
-    path, summary = _report(out, log_time)
+    path, summary = make_report(out, log_time)
     _echo_summary(summary)
     click.echo(f"report: {path}")
+    if summary.attrs.get("failures"):
+        raise SystemExit(1)  # the report is written; the failed replays are the user's to look at
 
 
 def _cached_models(cache_dir: str | None) -> tuple[str, ...]:
@@ -151,19 +144,26 @@ def report(directory: str, log_time: bool) -> None:
     from bench import agreement
 
     if (Path(directory) / agreement.PLAN_FILE).is_file():
-        from bench.commands.agree import echo_summary, write_report
+        from bench.commands.agree import echo_summary
 
-        path, record = write_report(Path(directory))
+        path, record = agreement.make_report(Path(directory))
         echo_summary(record)
     else:
-        path, summary = _report(Path(directory), log_time)
+        path, summary = make_report(Path(directory), log_time)
         _echo_summary(summary)
     click.echo(f"report: {path}")
 
 
 def _echo_summary(summary: pd.DataFrame) -> None:
     from reports.formatting import readable_summary
+    from reports.html import setting_title
 
+    for failed in summary.attrs.get("failures", []):
+        click.echo(
+            f"{failed['algorithm']} failed in {failed['failed replays']} replays of {failed['model']} "
+            f"({setting_title(failed['workers'], failed['budget_trainings'])}): {failed['message']}",
+            err=True,
+        )
     for ranking in summary.attrs.get("rankings", []):
         ranks = ", ".join(f"{a} {r:.2f}" for a, r in ranking["ranks"])
         click.echo(f"across models, {ranking['title']}: average rank {ranks}. {ranking['verdict']}")
@@ -174,59 +174,3 @@ def _echo_summary(summary: pd.DataFrame) -> None:
         click.echo(
             "  ".join(str(v).ljust(widths[c]) for c, v in zip(table.columns, row, strict=True)).rstrip()
         )
-
-
-def _report(out: Path, log_time: bool = False) -> tuple[Path, pd.DataFrame]:
-    from reports.html import build_report
-
-    plan_path = out / PLAN_FILE
-    if not plan_path.is_file():
-        raise HPOError(f"{out}: no {PLAN_FILE}; is it the --out of a bench compare or bench agree?")
-    record = read_plan(
-        plan_path,
-        {"spec": dict, "command": str, "created": str, "cache": dict},
-        {
-            "algorithms": list,
-            "models": list,
-            "seeds": int,
-            "workers": list,
-            "budget_trainings": list,
-            "mode": str,
-            "settings": dict,
-        },
-    )
-    spec = record["spec"]
-    r_max = spec["settings"].get("r_max")
-    frames, usage, environments = [], [], []
-    for path in sorted((out / RUNS_DIR).glob("*/*/*/seed-*.parquet")):
-        rows, meta = read_results(path)
-        run = meta["spec"]
-        setting = {"workers": run["workers"], "budget_trainings": run["budget"]["epochs"] / r_max}
-        frames.append(rows.assign(**setting))
-        environments.append(meta.get("environment", {}))
-        usage.append(
-            {
-                "model": run["model"],
-                "algorithm": run["algorithm"],
-                **setting,
-                "utilisation": meta["busy_seconds"] / (run["workers"] * meta["makespan_seconds"])
-                if meta["makespan_seconds"] > 0
-                else float("nan"),
-                "full_trainings": int((rows["epochs"] == r_max).sum()),
-                "exhausted": meta.get("exhausted_at") is not None,
-            }
-        )
-    if not frames:
-        raise HPOError(f"{out}: no replay results under {out / RUNS_DIR}")
-    rows = pd.concat(frames, ignore_index=True)
-    keys = ["model", "algorithm", "workers", "budget_trainings"]
-    usage_table = (
-        pd.DataFrame(usage)
-        .groupby(keys, as_index=False)[["utilisation", "full_trainings", "exhausted"]]
-        .mean()
-    )
-    curves = read_results(out / CURVES_FILE)[0] if (out / CURVES_FILE).is_file() else None
-    text, summary = build_report(rows, usage_table, record, environments, curves, log_time)
-    path = out / REPORT_FILE
-    atomic_write_bytes(path, text.encode("utf-8"))
-    return path, summary

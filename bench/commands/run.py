@@ -20,7 +20,7 @@ from bench.options import (
     space_option,
     threads_option,
 )
-from bench.results import RESULTS_FILE, RunWriter
+from bench.results import RESULTS_FILE, RunWriter, path_name
 from cache.benchmark import MODES
 from hpo import provenance
 from hpo.algorithms import ALGORITHMS, AlgorithmSettings
@@ -33,7 +33,11 @@ from hpo.validation import check_int
 
 @click.command()
 @model_option
-@click.option("--algorithm", required=True, type=click.Choice(list(ALGORITHMS)), help="HPO algorithm.")
+@click.option(
+    "--algorithm",
+    required=True,
+    help=f"HPO algorithm: {', '.join(ALGORITHMS)}, or a plug-in as module:Object[@scheduler].",
+)
 @click.option(
     "--backend", default="live", show_default=True, type=click.Choice(BACKENDS), help="Where trials run."
 )
@@ -142,7 +146,7 @@ def run(
     if resume_dir is not None and backend != "live":
         raise ConfigError("--resume continues a live run; a replay is rerun in seconds")
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    default_out = Path("results") / f"run-{model}-{algorithm}-seed{seed}-{stamp}"
+    default_out = Path("results") / f"run-{model}-{path_name(algorithm)}-seed{seed}-{stamp}"
     out = Path(resume_dir or out_dir or default_out)
     command = provenance.command_line()
     if spec.scheduler_address is not None:

@@ -65,7 +65,7 @@ class ASHA(Scheduler):
                 return Job(trial_id, config, self.levels[k + 1], self.levels[k])
         if not self.accepting_new_trials:
             return None
-        return self._new_trial(self.levels[0])
+        return self.new_trial(self.levels[0])
 
     def on_result(self, job: Job, error: float) -> None:
         self.searcher.observe(job.config, error, job.epochs)

@@ -51,7 +51,7 @@ class Scheduler(ABC):
         """No new trials from now on; running trials may still be continued or promoted."""
         self.accepting_new_trials = False
 
-    def _new_trial(self, epochs: int) -> Job | None:
+    def new_trial(self, epochs: int) -> Job | None:
         """A new trial's first job, or None (and no new trials from now on) when the searcher is exhausted."""
         if self.searcher.exhausted:
             self.exhausted = True

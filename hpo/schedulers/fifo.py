@@ -16,7 +16,7 @@ class FIFOScheduler(Scheduler):
         self.epochs = epochs
 
     def next_job(self) -> Job | None:
-        return self._new_trial(self.epochs) if self.accepting_new_trials else None
+        return self.new_trial(self.epochs) if self.accepting_new_trials else None
 
     def on_result(self, job: Job, error: float) -> None:
         self.searcher.observe(job.config, error, job.epochs)

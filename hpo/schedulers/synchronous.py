@@ -80,7 +80,7 @@ class SynchronousHalving(Scheduler):
             bracket.outstanding += 1
             return bracket.queue.popleft()
         if bracket.to_start > 0 and self.accepting_new_trials:
-            job = self._new_trial(bracket.levels[bracket.start])
+            job = self.new_trial(bracket.levels[bracket.start])
             if job is not None:
                 bracket.to_start -= 1
                 bracket.outstanding += 1

@@ -23,12 +23,18 @@ def _discard(rows: list[int], row: int) -> None:
 class Searcher(ABC):
     """Suggests configs; observes (config, error, epochs); tracks pending configs.
 
+    The one method a searcher implements is `propose()`; schedulers call `suggest()`, which
+    adds the bookkeeping, and `observe()` / `pending()` / `forget()`, which a searcher may
+    extend (calling the base). Randomness comes only from `self.rng`.
+
     `candidates`, when given, restricts suggestions to that finite set (the tabular mode of
     a replay); `candidate_trainings` says how many times each may be suggested (the trainings
     the table holds for it; default: without limit). Configs not yet suggested come first;
     after them a config is repeated (a new training of it) while it has trainings left, and
-    once none has, the searcher is `exhausted`. `initial_config`, when given, is the first
-    suggestion.
+    once none has, the searcher is `exhausted`. A proposal outside the candidates is replaced
+    by the nearest candidate not yet suggested (`nearest_candidate`), so a searcher written
+    for a continuous space runs on a table unchanged. `initial_config`, when given, is the
+    first suggestion.
     """
 
     def __init__(
@@ -79,10 +85,18 @@ class Searcher(ABC):
         if self._initial is not None:
             config, self._initial = self._initial, None
         else:
-            config = self._suggest()
+            config = self.propose()
         key = config_key(config)
-        self._suggested.add(key)
         rows = self._rows_of_key.get(key, ())
+        if not rows and self.candidates is not None:
+            try:  # a proposal must be in the space to have a nearest candidate
+                self.space.validate(config)
+            except ConfigError as exc:
+                raise ConfigError(f"propose() returned an invalid config {dict(config)}: {exc}") from None
+            config = self.nearest_candidate(config)
+            key = config_key(config)
+            rows = self._rows_of_key[key]
+        self._suggested.add(key)
         for row in rows:
             if self._unsuggested[row]:
                 self._unsuggested[row] = False
@@ -101,8 +115,8 @@ class Searcher(ABC):
         return self.candidates is not None and not self._rows_left
 
     @abstractmethod
-    def _suggest(self) -> dict[str, Any]:
-        """The algorithm's suggestion (after the initial config)."""
+    def propose(self) -> dict[str, Any]:
+        """The algorithm's next config (after the initial one): what a searcher implements."""
 
     def observe(self, config: Mapping[str, Any], error: float, epochs: int) -> None:
         """Record the validation error of `config` after `epochs` epochs; it is no longer pending."""
@@ -122,7 +136,7 @@ class Searcher(ABC):
         """Configs in flight."""
         return list(self._pending.values())
 
-    def _random(self) -> dict[str, Any]:
+    def random_config(self) -> dict[str, Any]:
         """A uniform draw from the space, or from the candidates not yet suggested, else from those
         with trainings left."""
         if self.candidates is None:
@@ -132,9 +146,19 @@ class Searcher(ABC):
             raise ConfigError("every candidate config has used all its trainings (the table is exhausted)")
         return dict(self.candidates[int(pool[int(self.rng.integers(len(pool)))])])
 
-    def _fresh_candidates(self) -> np.ndarray:
+    def fresh_candidates(self) -> np.ndarray:
         """Indices of the candidates neither suggested nor pending, with trainings left, in order."""
         fresh = self._unsuggested & (self._trainings_left > 0)
         for key in self._pending:
             fresh[self._rows_of_key.get(key, [])] = False
         return np.flatnonzero(fresh)
+
+    def nearest_candidate(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """The fresh candidate nearest `config` in the unit-cube encoding (a random one with
+        trainings left once none is fresh)."""
+        pool = self.fresh_candidates()
+        if not len(pool):
+            return self.random_config()
+        point = self.space.to_unit(config)
+        distances = np.sum((self._candidate_units[pool] - point) ** 2, axis=1)
+        return dict(self.candidates[int(pool[int(np.argmin(distances))])])

@@ -74,7 +74,7 @@ class BOSearcher(Searcher):
                 return x, y
         return None
 
-    def _suggest(self) -> dict[str, Any]:
+    def propose(self) -> dict[str, Any]:
         # The matrices here are small: BLAS threads cost more than they save (measured 7x
         # slower with 2 threads on a busy 2-core machine).
         with _BLAS.limit(limits=1):
@@ -83,12 +83,12 @@ class BOSearcher(Searcher):
     def _suggest_single_threaded(self) -> dict[str, Any]:
         data = self._training_data()
         if data is None or len(self.observations) < self.n_initial:
-            return self._random()
+            return self.random_config()
         x, y = data
         finite = np.isfinite(y)
         x, y = x[finite], y[finite]
         if len(y) < self.min_points or np.ptp(y) == 0.0:
-            return self._random()
+            return self.random_config()
         mean, std = y.mean(), y.std()
         y_norm = (y - mean) / std
         # The hyperparameters move little once there are many points, and a fit costs O(n^3) per
@@ -113,9 +113,9 @@ class BOSearcher(Searcher):
         return self._maximise(best, x)
 
     def _best_candidate(self, best: float) -> dict[str, Any]:
-        fresh = self._fresh_candidates()
+        fresh = self.fresh_candidates()
         if not len(fresh):
-            return self._random()
+            return self.random_config()
         mean, std = self.gp.predict(self._candidate_units[fresh])
         ei = expected_improvement(mean, std, best)
         return dict(self.candidates[int(fresh[int(np.argmax(ei))])])
@@ -152,4 +152,4 @@ class BOSearcher(Searcher):
             config = self.space.from_unit(optimised[i])
             if config_key(config) not in taken:
                 return config
-        return self._random()
+        return self.random_config()

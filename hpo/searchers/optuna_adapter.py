@@ -86,21 +86,13 @@ class OptunaSearcher(Searcher):
         self.distributions = _distributions(self.optuna, space)
         self._asked: dict[tuple, list[Any]] = {}  # config key -> trials asked for it, not yet told
 
-    def _suggest(self) -> dict[str, Any]:
+    def propose(self) -> dict[str, Any]:
         trial = self.study.ask(self.distributions)
         config = {name: trial.params[name] for name in self.space.names}
         if self.candidates is not None:
-            config = self._nearest_candidate(config)
+            config = self.nearest_candidate(config)
         self._asked.setdefault(config_key(config), []).append(trial)
         return config
-
-    def _nearest_candidate(self, config: dict[str, Any]) -> dict[str, Any]:
-        pool = self._fresh_candidates()
-        if not len(pool):
-            return self._random()
-        point = self.space.to_unit(config)
-        distances = np.sum((self._candidate_units[pool] - point) ** 2, axis=1)
-        return dict(self.candidates[int(pool[int(np.argmin(distances))])])
 
     def observe(self, config: Mapping[str, Any], error: float, epochs: int) -> None:
         super().observe(config, error, epochs)

@@ -10,5 +10,5 @@ from hpo.searchers.base import Searcher
 class RandomSearcher(Searcher):
     """Draws each config independently from the space (or the candidate set)."""
 
-    def _suggest(self) -> dict[str, Any]:
-        return self._random()
+    def propose(self) -> dict[str, Any]:
+        return self.random_config()

@@ -5,12 +5,9 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-#: The error given to a diverged training: worse than any real classifier (chance is 0.9).
-WORST_ERROR = 1.0
+from hpo.status import STATUS_DIVERGED, STATUS_FAILED, STATUS_OK, WORST_ERROR
 
-STATUS_OK = "ok"
-STATUS_DIVERGED = "diverged"
-STATUS_FAILED = "failed"  # the training raised, or its worker died, twice
+__all__ = ["CURVE_FIELDS", "STATUS_DIVERGED", "STATUS_FAILED", "STATUS_OK", "WORST_ERROR", "EpochRecord"]
 
 CURVE_FIELDS = ("epoch", "train_loss", "val_loss", "val_error", "test_error", "epoch_seconds", "status")
 

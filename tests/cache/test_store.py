@@ -6,12 +6,12 @@ import os
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from cachefixtures import write_cache
 
 from cache.configid import config_id
 from cache.schema import CacheError
 from cache.store import CurveStore
 from cache.verify import verify_model
+from tests.support.cachefixtures import write_cache
 
 
 def test_config_id_is_stable_and_order_free() -> None:

@@ -59,7 +59,7 @@ def test_same_seed_same_sequence_other_seed_other(name) -> None:
 
 def test_same_sequence_in_a_fresh_process(name) -> None:
     code = (
-        "import json, numpy as np; import tests.test_searchers as t; "
+        "import json, numpy as np; import tests.hpo.test_searchers as t; "
         f"print(json.dumps(t._sequence({name!r}, 5, 10)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=".")

@@ -3,12 +3,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from cachefixtures import write_cache
 from click.testing import CliRunner
 
 from bench.cli import cli
 from bench.results import read_results
 from cache.benchmark import Benchmark
+from tests.support.cachefixtures import write_cache
 
 
 @pytest.fixture(scope="module")

@@ -11,15 +11,18 @@ from pathlib import Path
 import pytest
 import torch
 from click.testing import CliRunner
-from processes import kill_busiest_worker
 
 from bench.cli import cli
 from cache.collect import CollectSpec, collect
 from cache.store import CurveStore
 from cache.verify import verify_model
 from hpo.errors import ConfigError
+from tests.support.processes import kill_busiest_worker
 
-TESTS = Path(__file__).parent
+# starts Dask clusters or collections in processes: the slow part of the suite
+pytestmark = pytest.mark.cluster
+
+TESTS = Path(__file__).parents[2]  # the repository root, from which tests.support imports
 
 
 def rows_of(root: Path, model: str = "softmax"):
@@ -117,7 +120,7 @@ def _collect_process(data_dir: Path, cache_dir: Path, configs: int, epochs: int)
         f"""
         import sys
         sys.path.insert(0, {str(TESTS)!r})
-        from fakedata import idx_bytes, make_arrays, make_spec
+        from tests.support.fakedata import idx_bytes, make_arrays, make_spec
         from pathlib import Path
         from hpo.data import DATASETS
         DATASETS["fashion-mnist"] = make_spec(idx_bytes(make_arrays()), Path({str(data_dir)!r}))

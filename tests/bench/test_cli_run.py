@@ -101,7 +101,7 @@ def test_same_seed_same_decisions(runner, fake_dataset, tmp_path) -> None:
         (["--eta", "1"], "eta must be >= 2, got 1", 2),
         (["--r-min", "10", "--r-max", "5"], "r_min must be <= r_max, got r_min=10, r_max=5", 2),
         (["--trials", "0"], "--trials must be an integer >= 1, got 0", 2),
-        (["--algorithm", "smac"], "'smac' is not one of", 2),
+        (["--algorithm", "smac"], "unknown algorithm 'smac'; accepted: random, bo,", 2),
         (
             ["--backend", "replay", "--precision", "bf16"],
             "--precision applies to live training; replays read the curves in the cache",

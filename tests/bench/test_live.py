@@ -12,12 +12,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from processes import kill_busiest_worker
 
 from bench.cli import cli
 from bench.results import read_results
+from tests.support.processes import kill_busiest_worker
 
-TESTS = Path(__file__).parent
+# starts Dask clusters or collections in processes: the slow part of the suite
+pytestmark = pytest.mark.cluster
+
+TESTS = Path(__file__).parents[2]  # the repository root, from which tests.support imports
 ROW_COLUMNS = ["trial_id", "config", "epochs", "resume_from", "val_error", "test_error", "status"]
 # successive halving over 9 configs to 9 epochs on one worker: its order of jobs is deterministic
 SH_RUN = [
@@ -43,7 +46,7 @@ def _bench_process(data_dir: Path, args: list[str]) -> subprocess.Popen:
         f"""
         import sys
         sys.path.insert(0, {str(TESTS)!r})
-        from fakedata import idx_bytes, make_arrays, make_spec
+        from tests.support.fakedata import idx_bytes, make_arrays, make_spec
         from pathlib import Path
         from hpo.data import DATASETS
         DATASETS["fashion-mnist"] = make_spec(idx_bytes(make_arrays()), Path({str(data_dir)!r}))
@@ -104,7 +107,7 @@ def _sid(process) -> int | None:
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory, fake_contents):
     """The rows of the SH run, never interrupted."""
-    from fakedata import write_files
+    from tests.support.fakedata import write_files
 
     base = tmp_path_factory.mktemp("clean")
     write_files(base / "data", fake_contents)
@@ -160,9 +163,8 @@ def test_ctrl_c_stops_a_live_run_keeps_its_rows_and_exits_130(fake_dataset, tmp_
 @pytest.fixture
 def larger_dataset(tmp_path, monkeypatch) -> Path:
     """A generated dataset of 20,000 training images: epochs long enough to see idle workers."""
-    from fakedata import idx_bytes, make_arrays, make_spec, write_files
-
     from hpo.data import DATASETS
+    from tests.support.fakedata import idx_bytes, make_arrays, make_spec, write_files
 
     contents = idx_bytes(make_arrays(n_train=20000, n_test=200))
     write_files(tmp_path / "larger", contents)

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from fakedata import make_spec, write_files
 
 from hpo.data import load_splits, locate
 from hpo.data.source import read_verified
 from hpo.errors import DataError
+from tests.support.fakedata import make_spec, write_files
 
 
 @pytest.fixture

@@ -6,12 +6,12 @@ import os
 
 import numpy as np
 import pytest
-from cachefixtures import write_cache
 
 from cache import fitted
 from cache.benchmark import Benchmark
 from cache.surrogate import Surrogate
 from cache.tables import read_model
+from tests.support.cachefixtures import write_cache
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from cachefixtures import write_cache
 
 from cache.benchmark import Benchmark
 from cache.schema import RUN_COLUMN, CacheError, decode_metadata, encode_metadata
@@ -16,6 +15,7 @@ from cache.store import CurveStore, provenance
 from cache.tables import read_model
 from cache.timing import clock_factors
 from cache.verify import verify_model
+from tests.support.cachefixtures import write_cache
 
 FAST, SLOW, OTHER = {"command": "fast", "cpu": "A"}, {"command": "slow", "cpu": "B"}, {"command": "other"}
 

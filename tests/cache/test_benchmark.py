@@ -4,7 +4,6 @@ import math
 
 import numpy as np
 import pytest
-from cachefixtures import rng_config, true_error, write_cache
 from scipy import stats
 
 from cache.benchmark import Benchmark
@@ -23,6 +22,7 @@ from cache.surrogate import Surrogate, inputs, noise_scale
 from cache.tables import read_model
 from hpo.errors import ConfigError
 from hpo.space import SearchSpace
+from tests.support.cachefixtures import rng_config, true_error, write_cache
 
 
 @pytest.fixture(scope="module")

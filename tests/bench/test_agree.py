@@ -8,13 +8,12 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
-from cachefixtures import write_cache
 from click.testing import CliRunner
 
 from bench.agreement import AgreeSpec, load_table, plan_record
 from bench.cli import cli
-from bench.compare import check_plan_file
 from bench.results import read_results
+from bench.study import check_plan_file
 from cache import surrogate
 from cache.benchmark import Benchmark
 from hpo.algorithms import AlgorithmSettings
@@ -27,6 +26,10 @@ from reports.agreement import (
     outcome_agreement,
     with_epoch_clock,
 )
+from tests.support.cachefixtures import write_cache
+
+# starts Dask clusters or collections in processes: the slow part of the suite
+pytestmark = pytest.mark.cluster
 
 
 def invoke(*args):
@@ -243,7 +246,7 @@ def test_agree_resumes_and_refuses_other_settings(cache_dir, fake_dataset, tmp_p
         (("--budget-epochs", "0"), "Error: --budget-epochs must be an integer >= 1, got 0", 2),
         (("--seeds", "0"), "Error: --seeds must be an integer >= 1, got 0", 2),
         (("--r-max", "9"), "Error: --r-max 9 exceeds the 4 epochs cached for softmax", 2),
-        (("--algorithms", "random,nope"), "Error: unknown algorithm 'nope' in --algorithms; accepted:", 2),
+        (("--algorithms", "random,nope"), "Error: unknown algorithm 'nope'; accepted:", 2),
     ],
 )
 def test_agree_bad_options(cache_dir, tmp_path, change, message, code) -> None:

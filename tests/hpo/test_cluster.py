@@ -12,6 +12,9 @@ from hpo import cluster
 from hpo.cluster import ClusterError, ClusterSpec, open_client
 from hpo.errors import ConfigError
 
+# starts Dask clusters or collections in processes: the slow part of the suite
+pytestmark = pytest.mark.cluster
+
 
 def _free_port() -> int:
     with socket.socket() as s:

@@ -6,7 +6,6 @@ import sys
 
 import numpy as np
 import pytest
-from cachefixtures import write_cache
 from scipy import stats
 
 from bench.experiment import RunSpec, run_replay
@@ -17,6 +16,7 @@ from hpo.errors import ConfigError
 from hpo.space import config_key
 from hpo.testing.objectives import HARTMANN6
 from hpo.tuner import Budget
+from tests.support.cachefixtures import write_cache
 
 pytest.importorskip("optuna")
 

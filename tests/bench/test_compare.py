@@ -7,7 +7,6 @@ from html import unescape
 import numpy as np
 import pandas as pd
 import pytest
-from cachefixtures import write_cache
 from click.testing import CliRunner
 
 from bench.cli import cli
@@ -21,6 +20,7 @@ from reports.anytime import (
     time_to_target,
     trajectories,
 )
+from tests.support.cachefixtures import write_cache
 
 
 @pytest.fixture(scope="module")
@@ -362,7 +362,7 @@ def test_report_rebuilds_from_stored_results(cache_dir, tmp_path) -> None:
     ("change", "message"),
     [
         (("--seeds", "0"), "Error: --seeds must be an integer >= 1, got 0"),
-        (("--algorithms", "random,pbt"), "Error: unknown algorithm 'pbt' in --algorithms; accepted: random"),
+        (("--algorithms", "random,pbt"), "Error: unknown algorithm 'pbt'; accepted: random"),
         (("--models", "resnet"), "Error: unknown model 'resnet' in --models; accepted: softmax"),
         (("--r-max", "9"), "Error: --r-max 9 exceeds the 6 epochs cached for softmax"),
         (("--workers", "0"), "Error: --workers must be an integer >= 1, got 0"),

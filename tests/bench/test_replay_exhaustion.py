@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from cachefixtures import write_cache
 
 from bench.experiment import RunSpec, run_replay
 from cache.benchmark import Benchmark
 from hpo.algorithms import AlgorithmSettings
 from hpo.tuner import Budget
+from tests.support.cachefixtures import write_cache
 
 N_CONFIGS, SEEDS, EPOCHS = 10, 3, 6
 SETTINGS = AlgorithmSettings(eta=2, r_min=1, r_max=EPOCHS)

@@ -24,7 +24,7 @@ class Scripted(Searcher):
         self.values = list(values) if values is not None else None
         self.i = 0
 
-    def _suggest(self):
+    def propose(self):
         value = self.values[self.i] if self.values is not None else float(self.i)
         self.i += 1
         return {"x": float(value)}

@@ -6,13 +6,13 @@ import json
 
 import numpy as np
 import pytest
-from cachefixtures import write_cache
 
 from cache.blackbox import open_benchmark
 from hpo.configspace import from_configspace, to_configspace
 from hpo.errors import ConfigError
 from hpo.models import MODELS, get_model
 from hpo.space import SearchSpace
+from tests.support.cachefixtures import write_cache
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,205 @@
+"""Algorithms from outside the package: `module:Object` specs, entry points, and a guard around them.
+
+A plug-in is a `Searcher` subclass (or a factory taking a searcher's constructor arguments and
+returning one), run inside any of the built-in schedulers, or a `Scheduler` subclass, run with
+random search inside it. It is named on the command line as `module:Object`, optionally
+followed by `@scheduler` for a searcher (`mypkg.search:MySearcher@asha`), or by the name an
+installed package registers in the entry-point group `hpobench.algorithms`.
+
+Plug-in code runs behind a guard: an exception, an invalid config or job, or a call that does
+not return within the time limit becomes a `PluginFailure` naming the algorithm, the call and
+the message, so a comparison can record it as that algorithm's failure and go on.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import math
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from hpo.errors import ConfigError, HPOError
+
+GROUP = "hpobench.algorithms"
+LIMIT_ENV = "HPOBENCH_PLUGIN_TIMEOUT"
+DEFAULT_LIMIT_S = 60.0
+
+
+class PluginFailure(HPOError):
+    """A plug-in algorithm raised, returned something invalid, or did not return in time."""
+
+
+def is_spec(name: str) -> bool:
+    """Whether `name` is a `module:Object` spec rather than an algorithm's name."""
+    return ":" in name
+
+
+def load_object(spec: str) -> Any:
+    """The object a `module:Object` spec names; a ConfigError saying what is wrong otherwise.
+
+    The working directory is importable, as with `python -m`, so a module beside the user's
+    command needs no installing.
+    """
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise ConfigError(f"plug-in {spec!r}: write it as module:Object, e.g. mypkg.search:MySearcher")
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.insert(0, cwd)
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(f"plug-in {spec!r}: cannot import {module_name!r} ({exc})") from None
+    except Exception as exc:  # the user's module raised while importing: say so in one line
+        raise ConfigError(f"plug-in {spec!r}: importing {module_name!r} raised {_describe(exc)}") from None
+    for part in attribute.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise ConfigError(f"plug-in {spec!r}: {module_name!r} has no attribute {attribute!r}") from None
+    return obj
+
+
+def registered() -> dict[str, str]:
+    """Algorithms that installed packages register: name -> `module:Object[@scheduler]`."""
+    return {ep.name: ep.value for ep in importlib.metadata.entry_points(group=GROUP)}
+
+
+def call_limit() -> float | None:
+    """Seconds one plug-in call may take ($HPOBENCH_PLUGIN_TIMEOUT; 0 for no limit)."""
+    text = os.environ.get(LIMIT_ENV)
+    if text is None:
+        return DEFAULT_LIMIT_S
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise ConfigError(f"{LIMIT_ENV}={text!r} is not a number of seconds (0 for no limit)") from None
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ConfigError(f"{LIMIT_ENV}={text!r} must be >= 0 seconds (0 for no limit)")
+    return seconds or None
+
+
+class _Overtime(BaseException):
+    # a BaseException, so that a plug-in's own `except Exception` cannot swallow it
+    pass
+
+
+@contextmanager
+def _time_limit(seconds: float | None) -> Iterator[None]:
+    # SIGALRM interrupts Python code (not a blocking C call) and only in the main thread, where
+    # replays run (the CLI and its worker processes); elsewhere the call runs without a limit
+    if seconds is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def overtime(signum: int, frame: Any) -> None:
+        raise _Overtime
+
+    previous = signal.signal(signal.SIGALRM, overtime)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+class Guard:
+    """Runs a plug-in's calls under a time limit, turning what goes wrong into a PluginFailure."""
+
+    def __init__(self, name: str, limit: float | None) -> None:
+        self.name = name
+        self.limit = limit
+
+    def call(self, what: str, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """`function(*args, **kwargs)`, or a PluginFailure saying which call failed and how."""
+        try:
+            with _time_limit(self.limit):
+                return function(*args, **kwargs)
+        except _Overtime:
+            raise PluginFailure(f"{self.name}: {what} did not return within {self.limit:g} s") from None
+        except PluginFailure:
+            raise
+        except ConfigError as exc:  # the searcher base class's own words about what the plug-in did
+            raise PluginFailure(f"{self.name}: {exc}") from None
+        except Exception as exc:
+            raise PluginFailure(f"{self.name}: {what} raised {_describe(exc)}") from None
+
+    def fail(self, message: str) -> PluginFailure:
+        """A PluginFailure for something the plug-in returned."""
+        return PluginFailure(f"{self.name}: {message}")
+
+
+class GuardedSearcher:
+    """A plug-in searcher as the schedulers see it: each call guarded, each config checked."""
+
+    def __init__(self, searcher: Any, guard: Guard, space: Any) -> None:
+        self.searcher = searcher
+        self.guard = guard
+        self.space = space
+
+    @property
+    def exhausted(self) -> bool:
+        return bool(self.guard.call("exhausted", lambda: self.searcher.exhausted))
+
+    def suggest(self) -> dict[str, Any]:
+        config = self.guard.call("suggest()", self.searcher.suggest)
+        if not isinstance(config, Mapping):
+            raise self.guard.fail(f"suggest() returned a {type(config).__name__}, not a config (a dict)")
+        try:
+            self.space.validate(config)
+        except ConfigError as exc:
+            raise self.guard.fail(f"suggest() returned an invalid config {dict(config)}: {exc}") from None
+        return dict(config)
+
+    def pending(self, config: Mapping[str, Any]) -> None:
+        self.guard.call("pending()", self.searcher.pending, config)
+
+    def observe(self, config: Mapping[str, Any], error: float, epochs: int) -> None:
+        self.guard.call("observe()", self.searcher.observe, config, error, epochs)
+
+    def forget(self, config: Mapping[str, Any]) -> None:
+        self.guard.call("forget()", self.searcher.forget, config)
+
+
+class GuardedScheduler:
+    """A plug-in scheduler as the tuner sees it: each call guarded, each job checked."""
+
+    def __init__(self, scheduler: Any, guard: Guard, r_max: int) -> None:
+        self.scheduler = scheduler
+        self.guard = guard
+        self.r_max = r_max
+
+    @property
+    def n_trials(self) -> int:
+        return int(self.guard.call("n_trials", lambda: self.scheduler.n_trials))
+
+    @property
+    def exhausted(self) -> bool:
+        return bool(self.guard.call("exhausted", lambda: self.scheduler.exhausted))
+
+    def stop_new_trials(self) -> None:
+        self.guard.call("stop_new_trials()", self.scheduler.stop_new_trials)
+
+    def next_job(self) -> Any:
+        from hpo.schedulers.base import Job  # schedulers import searchers; this module is below both
+
+        job = self.guard.call("next_job()", self.scheduler.next_job)
+        if job is not None and not isinstance(job, Job):
+            raise self.guard.fail(f"next_job() returned a {type(job).__name__}, not a Job or None")
+        if job is not None and job.epochs > self.r_max:
+            raise self.guard.fail(f"next_job() asked for {job.epochs} epochs; r_max is {self.r_max}")
+        return job
+
+    def on_result(self, job: Any, error: float) -> None:
+        self.guard.call("on_result()", self.scheduler.on_result, job, error)
