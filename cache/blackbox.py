@@ -95,7 +95,7 @@ class BlackBox:
         return {
             "val_error": look.val_error,
             "test_error": look.test_error,
-            "cost_seconds": look.epoch_seconds,
+            "cost_seconds": look.seconds,
             "status": look.status,
             "epochs": int(epochs),
             "seed": int(seed),

@@ -22,18 +22,16 @@ import pickle
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import sklearn
 
+from cache.curves import CurveTable
 from cache.surrogate import Surrogate, preferred_regressor
 from hpo.files import UnsafeFileError, atomic_write_bytes, check_private, private_dir, user_cache_dir
 
 log = logging.getLogger(__name__)
 
-if TYPE_CHECKING:
-    from cache.benchmark import Benchmark
 
 SLOW_FIT_SECONDS = 5.0
 KEEP_PER_REGRESSOR = 3
@@ -45,22 +43,22 @@ def surrogate_dir() -> Path:
     return user_cache_dir() / "surrogates"
 
 
-def fingerprint(benchmark: Benchmark, regressor: str, seed: int) -> str:
+def fingerprint(table: CurveTable, regressor: str, seed: int) -> str:
     """A digest of everything a fitted surrogate depends on."""
     digest = hashlib.sha256()
     header = {
         "format": _FORMAT,
-        "model": benchmark.model,
+        "model": table.model,
         "regressor": regressor,
         "seed": seed,
-        "space": benchmark.space.to_dict(),
-        "configs": benchmark.config_ids,
-        "seeds": benchmark.seeds,
+        "space": table.space.to_dict(),
+        "configs": table.config_ids,
+        "seeds": table.seeds,
         "sklearn": sklearn.__version__,
         "numpy": np.__version__,
     }
     digest.update(json.dumps(header, sort_keys=True).encode())
-    for array in (benchmark.val_error, benchmark.test_error, benchmark.epoch_seconds, benchmark.complete):
+    for array in (table.val_error, table.test_error, table.epoch_seconds, table.complete):
         digest.update(np.ascontiguousarray(array).tobytes())
     return digest.hexdigest()[:24]
 
@@ -69,12 +67,9 @@ def _prefix(model: str, regressor: str) -> str:
     return f"{model}-{regressor}-"
 
 
-def surrogate_path(benchmark: Benchmark, regressor: str, seed: int) -> Path:
-    """The file a fit of `benchmark` by `regressor` is kept in."""
-    return (
-        surrogate_dir()
-        / f"{_prefix(benchmark.model, regressor)}{fingerprint(benchmark, regressor, seed)}.pkl"
-    )
+def surrogate_path(table: CurveTable, regressor: str, seed: int) -> Path:
+    """The file a fit of `table` by `regressor` is kept in."""
+    return surrogate_dir() / f"{_prefix(table.model, regressor)}{fingerprint(table, regressor, seed)}.pkl"
 
 
 def prune(model: str, regressor: str, keep: int = KEEP_PER_REGRESSOR) -> list[Path]:
@@ -113,29 +108,29 @@ def _load(path: Path) -> Surrogate | None:
 
 
 def load_or_fit(
-    benchmark: Benchmark,
+    table: CurveTable,
     regressor: str | None = None,
     seed: int = 0,
     config_subset: Sequence[int] | None = None,
 ) -> Surrogate:
-    """`Surrogate.fit(benchmark, ...)`, read from disk when an identical slow fit was kept."""
+    """`Surrogate.fit(table, ...)`, read from disk when an identical slow fit was kept."""
     if config_subset is not None:  # cross-validation folds: fitted once each, never reused
-        return Surrogate.fit(benchmark, regressor, seed, config_subset)
-    regressor = regressor or preferred_regressor(benchmark.model)
-    path = surrogate_path(benchmark, regressor, seed)
+        return Surrogate.fit(table, regressor, seed, config_subset)
+    regressor = regressor or preferred_regressor(table.model)
+    path = surrogate_path(table, regressor, seed)
     surrogate = _load(path)
     if surrogate is not None:
         with contextlib.suppress(OSError):  # marks it recently used, for prune(); read-only is fine
             os.utime(path)
         return surrogate
     started = time.perf_counter()
-    surrogate = Surrogate.fit(benchmark, regressor, seed)
+    surrogate = Surrogate.fit(table, regressor, seed)
     if time.perf_counter() - started >= SLOW_FIT_SECONDS:
         try:
             private_dir(path.parent)
             data = pickle.dumps(surrogate, protocol=pickle.HIGHEST_PROTOCOL)
             atomic_write_bytes(path, data, mode=0o600)  # loaded only if no one else can write it
-            prune(benchmark.model, regressor)
+            prune(table.model, regressor)
         except OSError:  # a read-only cache dir costs the next run a refit, nothing else
             pass
     return surrogate

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from sklearn.base import RegressorMixin
@@ -25,11 +25,9 @@ from sklearn.gaussian_process.kernels import ConstantKernel, Kernel, Matern, Whi
 from sklearn.multioutput import MultiOutputRegressor
 from sklearn.neighbors import KNeighborsRegressor
 
+from cache.curves import CurveTable
 from hpo.errors import ConfigError
 from hpo.space import SearchSpace, config_key
-
-if TYPE_CHECKING:
-    from cache.benchmark import Benchmark
 
 
 def _regressor(name: str, seed: int, dim: int, kernel: Kernel | None = None) -> RegressorMixin:
@@ -157,7 +155,7 @@ class CurveModel:
 
 
 class Surrogate:
-    """Per-seed curve models fitted on a Benchmark's complete curves."""
+    """Per-seed curve models fitted on a curve table's complete curves."""
 
     def __init__(
         self, space: SearchSpace, n_epochs: int, errors: list[CurveModel], seconds: list[RegressorMixin]
@@ -169,41 +167,41 @@ class Surrogate:
     @classmethod
     def fit(
         cls,
-        benchmark: Benchmark,
+        table: CurveTable,
         regressor: str | None = None,
         seed: int = 0,
         config_subset: Sequence[int] | None = None,
     ) -> Surrogate:
         """Fit one curve model and one time model per training seed on the chosen configs."""
-        regressor = regressor or preferred_regressor(benchmark.model)
+        regressor = regressor or preferred_regressor(table.model)
         if regressor not in REGRESSORS:
             raise ConfigError(f"unknown regressor {regressor!r}; accepted: {', '.join(REGRESSORS)}")
-        subset = np.arange(len(benchmark.configs)) if config_subset is None else np.asarray(config_subset)
+        subset = np.arange(len(table.configs)) if config_subset is None else np.asarray(config_subset)
         errors, seconds = [], []
-        rows = subset[benchmark.complete[subset].any(axis=1)]
-        for s in range(len(benchmark.seeds)):
+        rows = subset[table.complete[subset].any(axis=1)]
+        for s in range(len(table.seeds)):
             # Every seed's model sees every config: a config not (yet) trained with seed s
             # stands in with its first complete seed, so that a seed collected for a few
             # configs only does not get a model fitted on those few.
-            has_s = benchmark.complete[rows, s]
-            seed_of_row = np.where(has_s, s, benchmark.complete[rows].argmax(axis=1))
-            val = benchmark.val_error[rows, seed_of_row]
-            test = benchmark.test_error[rows, seed_of_row]
+            has_s = table.complete[rows, s]
+            seed_of_row = np.where(has_s, s, table.complete[rows].argmax(axis=1))
+            val = table.val_error[rows, seed_of_row]
+            test = table.test_error[rows, seed_of_row]
             shared = errors[0].kernel if errors else None
             errors.append(
-                CurveModel(regressor, seed, benchmark.n_epochs).fit(
-                    inputs(benchmark.space, benchmark.units[rows], regressor), val, test, shared
+                CurveModel(regressor, seed, table.n_epochs).fit(
+                    inputs(table.space, table.units[rows], regressor), val, test, shared
                 )
             )
-            x = features(benchmark.units[rows], benchmark.n_epochs)
-            sec = benchmark.epoch_seconds[rows, seed_of_row].reshape(-1)
+            x = features(table.units[rows], table.n_epochs)
+            sec = table.epoch_seconds[rows, seed_of_row].reshape(-1)
             # times are positive and multiplicative: fit their log; zero-second epochs (after
             # a divergence) are left out
             trained = sec > 0
             seconds.append(
                 KNeighborsRegressor(n_neighbors=5, weights="distance").fit(x[trained], np.log(sec[trained]))
             )
-        return cls(benchmark.space, benchmark.n_epochs, errors, seconds)
+        return cls(table.space, table.n_epochs, errors, seconds)
 
     def predict_final(self, units: np.ndarray, s: int = 0) -> np.ndarray:
         """Predicted last-epoch validation error of encoded configs (n, d) for seed index s."""

@@ -27,9 +27,10 @@ class CacheObjective:
         self.benchmark = benchmark
         self.rng = rng
         self.trials: dict[int, tuple[Any, int]] = {}  # trial id -> (collected config or key, seed index)
-        surrogate = benchmark.mode == "surrogate"
         self._seed_indices = (
-            None if surrogate else [np.flatnonzero(row).tolist() for row in benchmark.complete]
+            None
+            if not benchmark.lookup.collected
+            else [np.flatnonzero(row).tolist() for row in benchmark.complete]
         )
         # per collected config (or surrogate config key): its seed indices not used yet, in order
         self._unused: dict[Any, list[int]] = {}
@@ -45,8 +46,7 @@ class CacheObjective:
         where, s = found
         if self._seed_indices is None:
             seed = self.benchmark.seeds[s]
-            look = self.benchmark.segment(job.config, seed, job.resume_from, job.epochs)
-            return Evaluation(look.val_error, look.test_error, look.epoch_seconds, look.status)
+            return self.benchmark.segment(job.config, seed, job.resume_from, job.epochs)
         return self.benchmark.evaluation_at(where, s, job.resume_from, job.epochs)
 
     def _new_training(self, config: dict[str, Any]) -> tuple[Any, int]:

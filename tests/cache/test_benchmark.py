@@ -75,7 +75,7 @@ def test_surrogate_predicts_unseen_configs(cache_dir, rng, regressor) -> None:
     for _ in range(20):
         config = rng_config(rng)
         curve = bench.curve(config, 0)
-        assert len(curve) == 6 and all(0.0 <= c.val_error <= 1.0 and c.epoch_seconds > 0 for c in curve)
+        assert len(curve) == 6 and all(0.0 <= c.val_error <= 1.0 and c.seconds > 0 for c in curve)
         errors.append(abs(curve[-1].val_error - true_error(config, 6, 0)))
     assert np.median(errors) < 0.03
     # the same config twice gives the same answer; each training seed has its own model
@@ -121,7 +121,7 @@ def test_segment_costs_only_the_new_epochs(cache_dir) -> None:
     full = bench.curve(config, 0)
     seg = bench.segment(config, 0, 2, 5)
     assert seg.val_error == full[4].val_error
-    assert seg.epoch_seconds == pytest.approx(sum(c.epoch_seconds for c in full[2:5]))
+    assert seg.seconds == pytest.approx(sum(c.seconds for c in full[2:5]))
 
 
 def test_fidelity_figures(cache_dir) -> None:

@@ -38,9 +38,7 @@ def fits(monkeypatch):
 
 def _curves(bench: Benchmark) -> np.ndarray:
     probe = [{"learning_rate": 10.0**-e, "batch_size": b} for e in (0.5, 1.5, 3.0) for b in (40, 300)]
-    return np.array(
-        [[[c.val_error, c.test_error, c.epoch_seconds] for c in bench.curve(p, 1)] for p in probe]
-    )
+    return np.array([[[c.val_error, c.test_error, c.seconds] for c in bench.curve(p, 1)] for p in probe])
 
 
 def test_a_slow_fit_is_kept_and_loaded_with_the_same_predictions(cache_dir, fits) -> None:
