@@ -4,17 +4,20 @@ When a worker is free: look at the rungs from the highest (below the top) down, 
 the best config that is in the top floor(n_k / eta) of rung k's results and not yet
 promoted; if there is none, start a new config at the bottom rung. Nobody ever waits.
 
-Each rung keeps two sorted lists keyed by (error, trial id): all results, and the results
-not yet promoted. The best unpromoted result qualifies iff its rank among all results is
-below floor(n_k / eta), so a decision is O(log n) per rung (and the rung count is small).
+Results are ranked by (error, trial id). The best unpromoted result u qualifies iff its rank
+among all of rung k's results is below floor(n_k / eta). Every result ranked above u has been
+promoted (u is the best of the others), so that rank is the number of promoted results ranked
+above u. Each rung therefore keeps a heap of the unpromoted results (its top is u) and a
+sorted list of the promoted ones (counted by bisection): a decision is O(log n) per rung, in
+C-level heap and bisect operations.
 """
 
 from __future__ import annotations
 
+import bisect
+import heapq
 import math
 from typing import Any
-
-from sortedcontainers import SortedList
 
 from hpo.schedulers.base import Job, Scheduler, rank_key
 from hpo.schedulers.rungs import rung_levels
@@ -22,11 +25,12 @@ from hpo.searchers import Searcher
 
 
 class _Rung:
-    __slots__ = ("blocked", "configs", "results", "unpromoted")
+    __slots__ = ("blocked", "configs", "n_results", "promoted", "unpromoted")
 
     def __init__(self) -> None:
-        self.results: SortedList = SortedList()
-        self.unpromoted: SortedList = SortedList()
+        self.n_results = 0
+        self.unpromoted: list[tuple[float, int]] = []  # a heap
+        self.promoted: list[tuple[float, int]] = []  # sorted
         self.configs: dict[int, dict[str, Any]] = {}
         # no promotion possible until the rung's next result: its results and quota are unchanged
         self.blocked = False
@@ -42,27 +46,21 @@ class ASHA(Scheduler):
         self._index = {level: k for k, level in enumerate(self.levels)}
         self.rungs = [_Rung() for _ in self.levels]
 
-    def _promotable(self, k: int) -> tuple[float, int] | None:
-        rung = self.rungs[k]
-        if rung.blocked:
-            return None
-        quota = math.floor(len(rung.results) / self.eta)
-        if rung.unpromoted:
-            best = rung.unpromoted[0]
-            if rung.results.bisect_left(best) < quota:
-                return best
-        rung.blocked = True
-        return None
-
     def next_job(self) -> Job | None:
+        rungs, eta = self.rungs, self.eta
         for k in range(len(self.levels) - 2, -1, -1):
-            best = self._promotable(k)
-            if best is not None:
-                rung = self.rungs[k]
-                rung.unpromoted.remove(best)
-                trial_id = best[1]
-                config = rung.configs[trial_id]
-                return Job(trial_id, config, self.levels[k + 1], self.levels[k])
+            rung = rungs[k]
+            if rung.blocked:
+                continue
+            if rung.unpromoted:
+                best = rung.unpromoted[0]
+                # its rank among all results: the promoted results ranked above it
+                if bisect.bisect_left(rung.promoted, best) < math.floor(rung.n_results / eta):
+                    heapq.heappop(rung.unpromoted)
+                    bisect.insort(rung.promoted, best)
+                    trial_id = best[1]
+                    return Job(trial_id, rung.configs[trial_id], self.levels[k + 1], self.levels[k])
+            rung.blocked = True
         if not self.accepting_new_trials:
             return None
         return self.new_trial(self.levels[0])
@@ -73,8 +71,7 @@ class ASHA(Scheduler):
         if k == len(self.levels) - 1:
             return
         rung = self.rungs[k]
-        key = rank_key(error, job.trial_id)
-        rung.results.add(key)
-        rung.unpromoted.add(key)
+        rung.n_results += 1
+        heapq.heappush(rung.unpromoted, rank_key(error, job.trial_id))
         rung.configs[job.trial_id] = job.config
         rung.blocked = False
