@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from hpo.models import ModelContext, build_model
-from hpo.models.cpu_kernels import lenet_block1
+from hpo.models.lenet.kernels import lenet_block1
 from hpo.training import Trainer
 from hpo.training.device import cpu_has_native_bf16
 

@@ -30,9 +30,6 @@ class Classifier(nn.Module):
         """The trained part of the model, applied to `feature_map`'s output."""
         return self(features)
 
-    def warm_up(self) -> None:
-        """One-off work per process (compiling kernels) done before any timed epoch."""
-
     def data_loss(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Mean loss over the batch (cross-entropy unless a model says otherwise)."""
         return nn.functional.cross_entropy(logits, targets)
@@ -59,6 +56,10 @@ def no_runtime_facts(device: torch.device) -> dict[str, Any]:
     return {}
 
 
+def nothing_to_prepare(device: torch.device) -> None:
+    """A model that needs no one-off work per process."""
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """A registry entry: name, default search space, default config and a seeded factory."""
@@ -70,6 +71,8 @@ class ModelSpec:
     factory: Factory
     # which code paths this model's training takes on `device` (stamped into provenance)
     runtime_facts: Callable[[torch.device], dict[str, Any]] = no_runtime_facts
+    # one-off work per process on `device` (compiling kernels), done before any timed epoch
+    prepare: Callable[[torch.device], None] = nothing_to_prepare
 
     @property
     def hyperparameters(self) -> tuple[str, ...]:

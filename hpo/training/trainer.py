@@ -17,7 +17,7 @@ import torch
 from hpo.data import Splits
 from hpo.errors import ConfigError
 from hpo.files import atomic_write_bytes
-from hpo.models import Classifier, ModelContext, build_model, validate_config
+from hpo.models import Classifier, ModelContext, build_model, get_model, validate_config
 from hpo.training.curve import STATUS_DIVERGED, STATUS_OK, EpochRecord
 from hpo.training.device import cpu_has_native_bf16
 
@@ -105,7 +105,7 @@ class Trainer:
         config = validate_config(model_name, config)
         init_gen, order_gen = seed_generators(seed)
         model = build_model(model_name, config, self.context, init_gen).to(self.device)
-        model.warm_up()
+        get_model(model_name).prepare(self.device)
         optimizer = torch.optim.SGD(model.parameters(), lr=config["learning_rate"])
         return Run(model_name, config, seed, model, optimizer, order_gen, [])
 

@@ -6,8 +6,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from hpo.models import MODELS, ModelContext, build_model, cpu_kernels
-from hpo.models.cpu_kernels import (
+from hpo.models import MODELS, ModelContext, build_model
+from hpo.models.lenet import kernels as cpu_kernels
+from hpo.models.lenet.kernels import (
     Conv2dMixedLayout,
     Conv2dPhases,
     _Compiled,
@@ -146,7 +147,7 @@ def test_warm_up_compiles_every_graph_training_needs(monkeypatch) -> None:
     monkeypatch.setattr(cpu_kernels.fused_sigmoid_phase_mean, "failed", False)
     context = ModelContext((1, 28, 28), 10, 100)
     model = build_model("lenet", MODELS["lenet"].defaults, context, torch.Generator().manual_seed(0))
-    model.warm_up()
+    MODELS["lenet"].prepare(torch.device("cpu"))
     graphs = counters["stats"]["unique_graphs"]
     for batch in (256, 77):  # other batch sizes than the warm-up's
         x = torch.rand(batch, 1, 28, 28)

@@ -36,7 +36,7 @@ def test_a_file_of_another_user_is_not_loaded(tmp_path) -> None:
 
 def test_a_planted_kernel_is_refused_and_lenet_falls_back(tmp_path, monkeypatch) -> None:
     """A library planted under the expected name, writable by others, is never loaded."""
-    from hpo.models import native
+    from hpo.models.lenet import native
 
     calls = []
     monkeypatch.setattr(native, "build", lambda *a, **k: calls.append(a) or planted)

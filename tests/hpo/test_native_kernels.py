@@ -11,8 +11,10 @@ import torch
 import torch.nn.functional as F
 
 from hpo import provenance
-from hpo.models import MODELS, ModelContext, build_model, cpu_kernels, native
-from hpo.models.cpu_kernels import ConvSigmoidPool, _NativeLibrary, lenet_block1
+from hpo.models import MODELS, ModelContext, build_model
+from hpo.models.lenet import kernels as cpu_kernels
+from hpo.models.lenet import native
+from hpo.models.lenet.kernels import ConvSigmoidPool, _NativeLibrary, lenet_block1
 
 SOURCE = lenet_block1.source
 

@@ -10,7 +10,7 @@ Measured at batch 256 with oneDNN 3.12 on 2-core AMD EPYCs, one with AVX-512, on
 - sigmoid followed by 2x2 average pooling reads and writes the activations several times in
   eager mode; compiled into one loop (forward and backward) it reads them once.
 - conv1, its sigmoid and its pooling as one C++ kernel (`lenet_block1.cpp`, built on first use
-  by `hpo/models/native.py`): 1.31-1.43 -> 0.81-0.92 s a LeNet epoch on the AVX-512 one
+  by `hpo/models/lenet/native.py`): 1.31-1.43 -> 0.81-0.92 s a LeNet epoch on the AVX-512 one
   (interleaved runs); where it cannot be built, conv1 runs by phases as above.
 Every path computes the same function as the plain `nn` layers (tested against them).
 """
@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from hpo.models import native
+from hpo.models.lenet import native
 
 _conv_backward = torch.ops.aten.convolution_backward
 _CHANNELS_LAST = torch.channels_last

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from hpo.models.base import Classifier, ModelContext, ModelSpec
-from hpo.models.cpu_kernels import (
+from hpo.models.lenet.kernels import (
     Conv2dMixedLayout,
     Conv2dPhases,
     ConvSigmoidPool,
@@ -50,13 +50,6 @@ class LeNet(Classifier):
         # layout of each pass itself)
         self.to(memory_format=torch.channels_last)
 
-    def warm_up(self) -> None:
-        """Build the C++ conv1 and compile the fused sigmoid-pools once per process (every batch size)."""
-        if self.layers[0].weight.device.type == "cpu":
-            if lenet_block1.get() is None:
-                fused_sigmoid_phase_mean.warm_up((3, 24, 14, 14))
-            fused_sigmoid_avg_pool.warm_up((3, 16, 10, 10))
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.device.type != "cpu":
             return self.layers(x)
@@ -65,7 +58,7 @@ class LeNet(Classifier):
             # (1.5 s/epoch against 3.2 s through the fp32 fast path below, batch 256, 2 cores)
             return self.layers(x.contiguous(memory_format=torch.channels_last))
         # The same function as self.layers, with the layouts, formulations and fusion measured
-        # fastest for fp32 on CPU (hpo/models/cpu_kernels.py), batch 256, 2 cores, medians of
+        # fastest for fp32 on CPU (hpo/models/lenet/kernels.py), batch 256, 2 cores, medians of
         # interleaved runs: 1.60 -> 1.41 s/epoch on an AVX-512 EPYC against all-channels_last
         # eager; 5.07 -> 4.61 s on an AVX2 EPYC from conv1 by phases; 1.31-1.43 -> 0.81-0.92 s on
         # the AVX-512 one from conv1, its sigmoid and pool in C++.
@@ -82,6 +75,14 @@ def _build(config: Mapping[str, Any], context: ModelContext, generator: torch.Ge
     return LeNet(context, generator)
 
 
+def _prepare(device: torch.device) -> None:
+    # build the C++ conv1 and compile the fused sigmoid-pools once per process (every batch size)
+    if device.type == "cpu":
+        if lenet_block1.get() is None:
+            fused_sigmoid_phase_mean.warm_up((3, 24, 14, 14))
+        fused_sigmoid_avg_pool.warm_up((3, 16, 10, 10))
+
+
 def _runtime_facts(device: torch.device) -> dict[str, Any]:
     # conv1 runs in C++ where it can be built, through oneDNN elsewhere: other bits
     return {"lenet_conv1": lenet_block1.status()} if device.type == "cpu" else {}
@@ -94,4 +95,5 @@ SPEC = ModelSpec(
     defaults={"learning_rate": 0.1, "batch_size": 256},
     factory=_build,
     runtime_facts=_runtime_facts,
+    prepare=_prepare,
 )
