@@ -139,28 +139,29 @@ class Tuner:
 
     def run(self) -> TuneOutcome:
         """Run the loop to the end and return every row and the incumbent trajectory."""
+        scheduler, backend, outcome, record = self.scheduler, self.backend, self.outcome, self._record
         while True:
-            while self.backend.free_workers > 0 and self._may_start():
-                job = self.scheduler.next_job()
-                if self.scheduler.exhausted and self.outcome.exhausted_at is None:
-                    self.outcome.exhausted_at = self.backend.now
+            while backend.free_workers > 0 and self._may_start():
+                job = scheduler.next_job()
+                if scheduler.exhausted and outcome.exhausted_at is None:
+                    outcome.exhausted_at = backend.now
                 if job is None:
                     break
-                self.backend.submit(job)
+                backend.submit(job)
                 self._running += 1
-                self._committed_epochs += job.new_epochs
+                self._committed_epochs += job.epochs - job.resume_from
             if self._running == 0:
-                return self.outcome
-            for result in self.backend.wait():
+                return outcome
+            for result in backend.wait():
                 self._running -= 1
-                self._record(result)
+                record(result)
 
     def _record(self, result: Result) -> None:
         error = result.val_error if math.isfinite(result.val_error) else WORST_ERROR
         self.scheduler.on_result(result.job, error)
         job = result.job
         outcome = self.outcome
-        outcome.epochs_trained += job.new_epochs
+        outcome.epochs_trained += job.epochs - job.resume_from
         row = {
             "trial_id": job.trial_id,
             "config": job.config,  # shared, not copied: a config is never changed once suggested
@@ -174,8 +175,8 @@ class Tuner:
             "t_end": result.t_end,
         }
         outcome.rows.append(row)
-        best = outcome.incumbent
-        if best is None or error < best.val_error:
+        trajectory = outcome.trajectory
+        if not trajectory or error < trajectory[-1].val_error:
             outcome.trajectory.append(
                 Incumbent(
                     result.t_end,

@@ -65,16 +65,18 @@ class Searcher(ABC):
         self._rows_of_key: dict[tuple, list[int]] = {}
         for i, candidate in enumerate(candidates or ()):
             self._rows_of_key.setdefault(config_key(candidate), []).append(i)
-        self._unsuggested = np.ones(len(candidates or ()), dtype=bool)
+        # per candidate, as Python lists: a suggestion reads and updates one entry of each, which
+        # costs a fraction of a NumPy scalar access
+        self._unsuggested = [True] * len(candidates or ())
         if candidate_trainings is not None:
             if candidates is None or len(candidate_trainings) != len(candidates):
                 raise ConfigError("candidate_trainings needs one count per candidate")
-            self._trainings_left = np.array(candidate_trainings, dtype=np.int64)
+            self._trainings_left = [int(n) for n in candidate_trainings]
         else:
-            self._trainings_left = np.full(len(candidates or ()), np.iinfo(np.int64).max)
+            self._trainings_left = [np.iinfo(np.int64).max] * len(candidates or ())
         # the same two sets as sorted lists, kept up to date one row at a time, so a draw costs
         # no pass over the table: rows with trainings left, and those of them not yet suggested
-        self._rows_left = np.flatnonzero(self._trainings_left > 0).tolist()
+        self._rows_left = [row for row, n in enumerate(self._trainings_left) if n > 0]
         self._fresh_rows = list(self._rows_left)
         self.observations: list[tuple[dict[str, Any], float, int]] = []
         self._pending: dict[tuple, dict[str, Any]] = {}
@@ -148,7 +150,7 @@ class Searcher(ABC):
 
     def fresh_candidates(self) -> np.ndarray:
         """Indices of the candidates neither suggested nor pending, with trainings left, in order."""
-        fresh = self._unsuggested & (self._trainings_left > 0)
+        fresh = np.array(self._unsuggested, dtype=bool) & (np.array(self._trainings_left) > 0)
         for key in self._pending:
             fresh[self._rows_of_key.get(key, [])] = False
         return np.flatnonzero(fresh)
