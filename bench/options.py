@@ -68,10 +68,12 @@ space_option = click.option(
 
 
 def halving_options(command):
-    """--eta, --r-min and --r-max, as commands that run several algorithms take them."""
+    """--eta, --r-min and --r-max: the successive-halving settings every command that runs algorithms takes."""
     for option in reversed(
         [
-            click.option("--eta", type=float, default=3, show_default=True, help="Halving rate (SH, ASHA)."),
+            click.option(
+                "--eta", type=float, default=3, show_default=True, help="Halving rate (SH, Hyperband, ASHA)."
+            ),
             click.option(
                 "--r-min", type=int, default=1, show_default=True, help="Epochs at the lowest rung."
             ),
@@ -86,6 +88,15 @@ def halving_options(command):
     ):
         command = option(command)
     return command
+
+
+def algorithm_settings(eta: float, r_min: int, r_max: int, **options: Any) -> Any:
+    """The AlgorithmSettings of the halving options (an integral eta kept an int, as it is written)."""
+    from hpo.algorithms import AlgorithmSettings
+
+    return AlgorithmSettings(
+        eta=int(eta) if float(eta).is_integer() else eta, r_min=r_min, r_max=r_max, **options
+    )
 
 
 def parse_names(value: str, accepted, what: str) -> tuple[str, ...]:

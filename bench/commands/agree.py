@@ -20,6 +20,7 @@ from bench.agreement import (
 )
 from bench.compare import DEFAULT_ALGORITHMS
 from bench.options import (
+    algorithm_settings,
     cache_dir_option,
     data_dir_option,
     device_option,
@@ -33,7 +34,7 @@ from bench.options import (
     workers_option,
 )
 from bench.study import check_plan_file, study_dir, unfinished
-from hpo.algorithms import ALGORITHMS, AlgorithmSettings
+from hpo.algorithms import ALGORITHMS
 from hpo.cluster import ClusterSpec, n_workers, open_client
 from hpo.data import get_dataset
 from hpo.training.remote import WorkerSettings, warm_up
@@ -92,7 +93,7 @@ def agree(
     quiet: bool,
 ) -> None:
     """Run algorithms x seeds live and replayed with the same seeds, and report how closely they agree."""
-    settings = AlgorithmSettings(eta=int(eta) if float(eta).is_integer() else eta, r_min=r_min, r_max=r_max)
+    settings = algorithm_settings(eta, r_min, r_max)
     # live runs go side by side, one worker each: the threads of a worker follow from their number
     cluster = ClusterSpec(workers, scheduler_address, threads)
     spec = AgreeSpec(

@@ -21,6 +21,7 @@ from bench.compare import (
     write_curves,
 )
 from bench.options import (
+    algorithm_settings,
     cache_dir_option,
     halving_options,
     parse_algorithms,
@@ -32,7 +33,7 @@ from bench.options import (
 from bench.study import check_plan_file, study_dir, unfinished
 from cache.benchmark import MODES
 from cache.tables import available_models, no_curves
-from hpo.algorithms import ALGORITHMS, AlgorithmSettings
+from hpo.algorithms import ALGORITHMS
 from hpo.models import MODELS
 from hpo.validation import check_int
 
@@ -90,7 +91,7 @@ def compare(
     quiet: bool,
 ) -> None:
     """Replay algorithms x seeds on the curve cache and write the anytime-performance HTML report."""
-    settings = AlgorithmSettings(eta=int(eta) if float(eta).is_integer() else eta, r_min=r_min, r_max=r_max)
+    settings = algorithm_settings(eta, r_min, r_max)
     spec = CompareSpec(
         models=parse_names(models, MODELS, "model") if models else _cached_models(cache_dir),
         algorithms=parse_algorithms(algorithms),

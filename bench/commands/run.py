@@ -9,9 +9,11 @@ import click
 
 from bench.experiment import BACKENDS, RunSpec, run_live, run_replay
 from bench.options import (
+    algorithm_settings,
     cache_dir_option,
     data_dir_option,
     device_option,
+    halving_options,
     model_option,
     precision_option,
     progress_bar,
@@ -23,7 +25,7 @@ from bench.options import (
 from bench.results import RESULTS_FILE, RunWriter, path_name
 from cache.benchmark import MODES
 from hpo import provenance
-from hpo.algorithms import ALGORITHMS, AlgorithmSettings
+from hpo.algorithms import ALGORITHMS
 from hpo.cluster import check_reachable
 from hpo.errors import ConfigError
 from hpo.space import SearchSpace
@@ -59,15 +61,7 @@ from hpo.validation import check_int
 @click.option(
     "--budget-seconds", type=float, default=None, help="Also stop starting work after this many seconds."
 )
-@click.option("--eta", type=float, default=3, show_default=True, help="Halving rate (SH, Hyperband, ASHA).")
-@click.option("--r-min", type=int, default=1, show_default=True, help="Epochs at the lowest rung.")
-@click.option(
-    "--r-max",
-    type=int,
-    default=20,
-    show_default=True,
-    help="Epochs at the top rung (and of every FIFO trial).",
-)
+@halving_options
 @click.option(
     "--prefact", type=int, default=1, show_default=True, help="SH: a bracket starts prefact * eta^K configs."
 )
@@ -121,10 +115,7 @@ def run(
 ) -> None:
     """Run one HPO experiment: live FashionMNIST training, or a replay of the curve cache."""
     check_int("--trials", trials)
-    eta_value = int(eta) if float(eta).is_integer() else eta
-    settings = AlgorithmSettings(
-        eta=eta_value, r_min=r_min, r_max=r_max, prefact=prefact, n_configs=n_configs
-    )
+    settings = algorithm_settings(eta, r_min, r_max, prefact=prefact, n_configs=n_configs)
     spec = RunSpec(
         model=model,
         algorithm=algorithm,
