@@ -47,6 +47,8 @@ def report(session: nox.Session) -> None:
         "compare",
         "--models",
         "softmax,svm",
+        "--algorithms",
+        "random,bo,sh,asha,examples.local_search:LocalSearch",  # a plug-in beside the built-ins
         "--seeds",
         "3",
         "--workers",
