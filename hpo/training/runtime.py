@@ -18,9 +18,9 @@ def tune_allocator() -> bool:
     """Keep glibc from returning large activations to the OS after every step.
 
     By default glibc serves allocations over a few MB with mmap and unmaps them on free, so
-    every training step page-faults its activations in again (32 MB is glibc's maximum). LeNet at batch 256 measured
-    about 2.5 s/epoch that way and 1.6 s with these thresholds raised. Idempotent; a no-op
-    where glibc is absent. Returns whether the setting was applied.
+    every training step page-faults its activations in again (32 MB is glibc's maximum; what
+    raising the thresholds saves is in docs/speed.md). Idempotent; a no-op where glibc is
+    absent. Returns whether the setting was applied.
     """
     global _tuned
     if _tuned:

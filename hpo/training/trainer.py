@@ -87,7 +87,7 @@ class Trainer:
         # accumulated in float32); evaluation stays in float32 so errors are measured alike
         self.precision = precision
         if precision == "bf16" and self.device.type == "cpu" and not cpu_has_native_bf16():
-            # measured on a 2-core AVX2 EPYC: LeNet 207 ms a step in bf16 against 26 ms in fp32
+            # emulated bfloat16 is several times slower than fp32 (docs/speed.md)
             warnings.warn(
                 "--precision bf16 on a CPU without native bfloat16 (avx512_bf16) is emulated and "
                 "several times slower than fp32",

@@ -1,17 +1,16 @@
 """Faster CPU paths for LeNet's layers: conv1 by pooling phases, per-pass layouts, fused pools.
 
-Measured at batch 256 with oneDNN 3.12 on 2-core AMD EPYCs, one with AVX-512, one with AVX2:
+Each path is here because it measured faster on CPU (the figures are in docs/speed.md):
 - conv1 (one channel in) as a 3x3 convolution of the space-to-depth image, one output
   channel per pooling phase (`Conv2dPhases`), with its weight gradient as one convolution
-  with the batch as channels: 5.07 -> 4.61 s a LeNet epoch on the AVX2 one.
-- oneDNN computes a 6-channel convolution's input gradient 1.6x faster from NCHW tensors than
-  from channels_last ones (0.89 vs 1.43 ms, AVX-512), but its weight gradient 2-3x faster from
-  channels_last ones; `Conv2dMixedLayout` picks the faster layout for each pass.
+  with the batch as channels.
+- oneDNN computes a 6-channel convolution's input gradient faster from NCHW tensors than
+  from channels_last ones, but its weight gradient faster from channels_last ones;
+  `Conv2dMixedLayout` picks the faster layout for each pass.
 - sigmoid followed by 2x2 average pooling reads and writes the activations several times in
   eager mode; compiled into one loop (forward and backward) it reads them once.
 - conv1, its sigmoid and its pooling as one C++ kernel (`lenet_block1.cpp`, built on first use
-  by `hpo/models/lenet/native.py`): 1.31-1.43 -> 0.81-0.92 s a LeNet epoch on the AVX-512 one
-  (interleaved runs); where it cannot be built, conv1 runs by phases as above.
+  by `hpo/models/lenet/native.py`); where it cannot be built, conv1 runs by phases as above.
 Every path computes the same function as the plain `nn` layers (tested against them).
 """
 
@@ -106,8 +105,7 @@ class Conv2dPhases(torch.autograd.Function):
     Returns (N, 4 O, H/2, W/2): channel 4 o + 2 py + px holds output channel o at rows py::2 and
     columns px::2, so that 2x2 average pooling is a mean over each group of four channels. For
     LeNet's conv1 (one input channel, 5x5) oneDNN runs the equivalent 3x3 convolution of 4
-    channels into 24 faster than the 5x5 of one channel into 6 (1.3-1.5 ms against 2.4-2.9 at
-    batch 256 on a 2-core AVX2 EPYC), and the weight gradient is one convolution with the batch
+    channels into 24 faster than the 5x5 of one channel into 6, and the weight gradient is one convolution with the batch
     as channels (the padded inputs, each output channel's gradients as one filter), faster
     than oneDNN's own weight gradient of either form.
     """

@@ -54,14 +54,11 @@ class LeNet(Classifier):
         if x.device.type != "cpu":
             return self.layers(x)
         if torch.is_autocast_enabled("cpu"):
-            # in bfloat16, oneDNN's channels_last kernels are the fastest for every pass
-            # (1.5 s/epoch against 3.2 s through the fp32 fast path below, batch 256, 2 cores)
+            # in bfloat16, oneDNN's channels_last kernels are the fastest for every pass, faster
+            # than the fp32 fast path below would be (docs/speed.md)
             return self.layers(x.contiguous(memory_format=torch.channels_last))
         # The same function as self.layers, with the layouts, formulations and fusion measured
-        # fastest for fp32 on CPU (hpo/models/lenet/kernels.py), batch 256, 2 cores, medians of
-        # interleaved runs: 1.60 -> 1.41 s/epoch on an AVX-512 EPYC against all-channels_last
-        # eager; 5.07 -> 4.61 s on an AVX2 EPYC from conv1 by phases; 1.31-1.43 -> 0.81-0.92 s on
-        # the AVX-512 one from conv1, its sigmoid and pool in C++.
+        # fastest for fp32 on CPU (hpo/models/lenet/kernels.py; the figures in docs/speed.md).
         conv1, conv2, head = self.layers[0], self.layers[3], self.layers[6:]
         if conv_sigmoid_pool_supported(x, conv1.weight):
             h = ConvSigmoidPool.apply(x, conv1.weight, conv1.bias)
