@@ -25,6 +25,18 @@ from hpo.space import config_key
 MODES = ("tabular", "nearest", "surrogate")
 
 
+def _once_per_config(configs: Sequence[Mapping[str, Any]], value: Any) -> np.ndarray:
+    """`value(config)` for each config, computed once per distinct config (replays repeat them)."""
+    memo: dict[tuple, float] = {}
+    out = np.empty(len(configs))
+    for n, config in enumerate(configs):
+        key = config_key(config)
+        if key not in memo:
+            memo[key] = value(config)
+        out[n] = memo[key]
+    return out
+
+
 class Lookup(Protocol):
     """What every lookup mode answers."""
 
@@ -75,14 +87,7 @@ class TabularLookup:
 
     def expected_errors(self, configs: Sequence[Mapping[str, Any]], epoch: int) -> np.ndarray:
         means = self.table.mean_errors_at(epoch)
-        out = np.empty(len(configs))
-        memo: dict[tuple, float] = {}
-        for n, config in enumerate(configs):
-            key = config_key(config)
-            if key not in memo:
-                memo[key] = float(means[self.index(config)])
-            out[n] = memo[key]
-        return out
+        return _once_per_config(configs, lambda config: float(means[self.index(config)]))
 
 
 class NearestLookup(TabularLookup):
@@ -121,15 +126,11 @@ class SurrogateLookup:
         return list(self.table.seeds)
 
     def expected_errors(self, configs: Sequence[Mapping[str, Any]], epoch: int) -> np.ndarray:
-        out = np.empty(len(configs))
-        memo: dict[tuple, float] = {}
         seeds = range(len(self.table.seeds))
-        for n, config in enumerate(configs):
-            key = config_key(config)
-            if key not in memo:
-                memo[key] = float(np.mean([self.surrogate.arrays(config, s)[0][epoch - 1] for s in seeds]))
-            out[n] = memo[key]
-        return out
+        return _once_per_config(
+            configs,
+            lambda config: float(np.mean([self.surrogate.arrays(config, s)[0][epoch - 1] for s in seeds])),
+        )
 
 
 def make_lookup(mode: str, table: CurveTable, **options: Any) -> Lookup:

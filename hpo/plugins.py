@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from hpo.errors import ConfigError, HPOError
+from hpo.schedulers.base import Job
 
 GROUP = "hpobench.algorithms"
 LIMIT_ENV = "HPOBENCH_PLUGIN_TIMEOUT"
@@ -192,8 +193,6 @@ class GuardedScheduler:
         self.guard.call("stop_new_trials()", self.scheduler.stop_new_trials)
 
     def next_job(self) -> Any:
-        from hpo.schedulers.base import Job  # schedulers import searchers; this module is below both
-
         job = self.guard.call("next_job()", self.scheduler.next_job)
         if job is not None and not isinstance(job, Job):
             raise self.guard.fail(f"next_job() returned a {type(job).__name__}, not a Job or None")
