@@ -80,7 +80,14 @@ class CollectSpec:
             "design_seed": self.design_seed,
             "epochs": self.epochs,
             "space": self.search_space.to_dict(),
+            "model_revision": get_model(self.model).revision,
         }
+
+
+def same_collection(entry: dict[str, Any], key: dict[str, Any]) -> bool:
+    """Whether a manifest's collection entry was made with `key` (entries without a model
+    revision predate revisions and were made with revision 1)."""
+    return {k: entry.get(k, 1 if k == "model_revision" else None) for k in key} == key
 
 
 @dataclass(frozen=True)
@@ -128,7 +135,7 @@ def plan(spec: CollectSpec, store: CurveStore, reuse: tuple[CurveStore, ...] = (
     key = spec.collection_key()
     for other in reuse:
         manifest = other.manifest(spec.model)
-        if manifest and any({k: c.get(k) for k in key} == key for c in manifest["collections"]):
+        if manifest and any(same_collection(c, key) for c in manifest["collections"]):
             done |= other.done_keys(spec.model)
     return Plan(spec, tasks, [t for t in tasks if (t.config_id, t.train_seed) not in done])
 
@@ -146,8 +153,15 @@ def check_manifest(spec: CollectSpec, store: CurveStore, command: str) -> dict[s
             "epochs": spec.epochs,
             "collections": [entry],
         }
+    held = sorted({c.get("model_revision", 1) for c in manifest["collections"]})
+    if held != [key["model_revision"]]:  # never mixed, not even with --extend
+        raise ConfigError(
+            f"{store.model_dir(spec.model)} holds {spec.model} curves from revision "
+            f"{', '.join(map(str, held))} of its training, which gives other curves than today's revision "
+            f"{key['model_revision']}; collect into another --cache-dir (or delete that folder)"
+        )
     for existing in manifest["collections"]:
-        if {k: existing.get(k) for k in key} == key:
+        if same_collection(existing, key):
             existing["configs"] = max(existing["configs"], spec.n_configs)
             existing["train_seeds"] = max(existing["train_seeds"], spec.train_seeds)
             existing["command"] = command

@@ -18,9 +18,16 @@ class Classifier(nn.Module):
     A model with a fixed (untrained) input transformation sets `fixed_features = True` and
     splits `forward` into `feature_map` and `head`; the trainer then maps each split once
     per training instead of once per batch.
+
+    A model whose last SGD iterate is noisy sets `average_half_life` (in epochs): its errors
+    are then measured on an exponential moving average of the trained weights, as
+    scikit-learn's `SGDClassifier(average=True)` measures an average. The average does not
+    depend on how many epochs a training will get, so a curve's epoch k is the same whatever
+    budget a scheduler gives the training.
     """
 
     fixed_features: bool = False
+    average_half_life: float | None = None
 
     def feature_map(self, x: torch.Tensor) -> torch.Tensor:
         """The fixed transformation of the inputs (identity unless `fixed_features`)."""
@@ -73,6 +80,9 @@ class ModelSpec:
     runtime_facts: Callable[[torch.device], dict[str, Any]] = no_runtime_facts
     # one-off work per process on `device` (compiling kernels), done before any timed epoch
     prepare: Callable[[torch.device], None] = nothing_to_prepare
+    # raised whenever a change gives other curves for the same config and seed: a cache
+    # collected under another revision cannot be added to
+    revision: int = 1
 
     @property
     def hyperparameters(self) -> tuple[str, ...]:

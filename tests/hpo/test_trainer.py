@@ -122,3 +122,34 @@ def test_bf16_training_is_deterministic_resumable_and_not_fp32(fake_splits, tmp_
 def test_unknown_precision(fake_splits) -> None:
     with pytest.raises(ConfigError, match="unknown precision 'fp16'; accepted: fp32, bf16"):
         Trainer(fake_splits, precision="fp16")
+
+
+def test_svm_errors_are_those_of_the_moving_average_of_its_weights(fake_splits) -> None:
+    """Catches the trainer measuring the last iterate again (a point worse on FashionMNIST, docs/engine.md)."""
+    trainer = Trainer(fake_splits)
+    run = trainer.start("svm", FAST["svm"], seed=2)
+    trainer.advance(run, 3)
+    assert run.average is not None and run.average.updates == 3 * math.ceil(fake_splits.n_train / 64)
+    averaged = run.average.module.linear.weight
+    assert not torch.equal(averaged, run.model.linear.weight)
+    # the record's validation objective is the average's, not the last iterate's
+    val_x, val_y = trainer.splits.val_x, trainer.splits.val_y
+    of_average, _ = trainer.evaluate(run.average.module, val_x, val_y)
+    of_last, _ = trainer.evaluate(run.model, val_x, val_y)
+    assert run.curve[-1].val_loss == pytest.approx(of_average, rel=1e-5)
+    assert of_last != pytest.approx(of_average, rel=1e-2)  # 4% apart here
+
+
+def test_models_without_averaging_measure_the_last_iterate(fake_splits) -> None:
+    run = Trainer(fake_splits).start("softmax", FAST["softmax"], seed=0)
+    assert run.average is None and run.evaluated is run.model
+
+
+def test_an_svm_checkpoint_without_its_average_is_refused(fake_splits, tmp_path) -> None:
+    trainer = Trainer(fake_splits)
+    run = trainer.start("svm", FAST["svm"], seed=0)
+    trainer.advance(run, 1)
+    state = run.state_dict()
+    del state["average"]
+    with pytest.raises(ValueError, match="predates its weight averaging"):
+        trainer.resume(state)
