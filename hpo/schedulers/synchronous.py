@@ -12,15 +12,11 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from hpo.schedulers.base import Job, Scheduler, rank_key
+from hpo.schedulers.base import Job, Scheduler
+from hpo.schedulers.decisions import sh_survivors
 from hpo.schedulers.rungs import rung_levels
 from hpo.searchers import Searcher
 from hpo.validation import check_int
-
-
-def survivors(n: int, eta: float) -> int:
-    """How many of n results continue: floor(n / eta), at least one so the top rung is reached."""
-    return max(1, math.floor(n / eta))
 
 
 @dataclass
@@ -48,12 +44,11 @@ class Bracket:
 
     def promote(self) -> None:
         """Move the best survivors of the finished rung into the queue for the next rung."""
-        ranked = sorted(self.results.items(), key=lambda item: rank_key(item[1][0], item[0]))
-        keep = ranked[: survivors(len(ranked), self.eta)]
+        keep = sh_survivors({trial: error for trial, (error, _) in self.results.items()}, self.eta)
         resume, target = self.levels[self.rung], self.levels[self.rung + 1]
         self.rung += 1
-        self.results = {}
-        self.queue.extend(Job(trial_id, config, target, resume) for trial_id, (_, config) in keep)
+        results, self.results = self.results, {}
+        self.queue.extend(Job(trial_id, results[trial_id][1], target, resume) for trial_id in keep)
 
 
 class SynchronousHalving(Scheduler):

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 
 from hpo import schedulers, searchers
 from hpo.errors import ConfigError
 from hpo.schedulers import ASHA, Hyperband, Job, SuccessiveHalving, rung_levels
+from hpo.schedulers.decisions import RungResult, asha_promotion, promoted_out, sh_survivors
 from hpo.searchers.base import Searcher
 from hpo.space import Parameter, SearchSpace
 
@@ -197,11 +196,11 @@ def test_asha_promotion_order_by_hand() -> None:
 
 
 def test_asha_matches_a_brute_force_reference() -> None:
-    """The sorted-list ASHA makes the same decisions as re-sorting every rung each time."""
+    """The heap-and-sorted-list ASHA makes the decisions of the plain rule (`asha_promotion`)."""
     rng = np.random.default_rng(0)
     quality = rng.random(400)
     asha = ASHA(Scripted(), eta=3, r_min=1, r_max=27)
-    reference = BruteASHA(eta=3, levels=[1, 3, 9, 27])
+    reference = PlainASHA(eta=3, levels=[1, 3, 9, 27])
 
     def error(job):
         return float(quality[job.trial_id] + rng.normal(0, 0.05) / job.epochs)
@@ -214,32 +213,79 @@ def test_asha_matches_a_brute_force_reference() -> None:
     assert any(j.epochs == 27 for j in jobs)
 
 
-class BruteASHA:
-    """Li et al. 2018, Algorithm 2, written plainly."""
+class PlainASHA:
+    """Li et al. 2018, Algorithm 2: every decision re-derived from the records."""
 
     def __init__(self, eta, levels) -> None:
         self.eta, self.levels = eta, levels
-        self.results = {k: {} for k in range(len(levels))}
-        self.promoted = {k: set() for k in range(len(levels))}
+        self.results: list[RungResult] = []
+        self.promoted: set[tuple[int, int]] = set()
         self.configs = {}
         self.n = 0
 
     def next_job(self):
-        for k in range(len(self.levels) - 2, -1, -1):
-            ranked = sorted(self.results[k].items(), key=lambda item: (item[1], item[0]))
-            top = ranked[: math.floor(len(ranked) / self.eta)]
-            for trial, _ in top:
-                if trial not in self.promoted[k]:
-                    self.promoted[k].add(trial)
-                    return Job(trial, self.configs[trial], self.levels[k + 1], self.levels[k])
+        promotion = asha_promotion(self.results, self.promoted, len(self.levels), self.eta)
+        if promotion is not None:
+            self.promoted.add(promotion)
+            trial, k = promotion
+            return Job(trial, self.configs[trial], self.levels[k + 1], self.levels[k])
         job = Job(self.n, {"x": float(self.n)}, self.levels[0], 0)
         self.configs[self.n] = job.config
         self.n += 1
         return job
 
     def on_result(self, job, error) -> None:
-        k = self.levels.index(job.epochs)
-        self.results[k][job.trial_id] = error
+        self.results.append(RungResult(job.trial_id, self.levels.index(job.epochs), error))
+
+
+@pytest.mark.parametrize("workers", [1, 4])
+def test_asha_rebuilt_from_its_result_rows_continues_as_before(workers: int) -> None:
+    """Catches a restore that forgets promotions (a trial promoted twice) or loses results.
+
+    The run stops after 150 jobs; the jobs still running then leave no rows. The rebuilt ASHA
+    must make the promotions the plain rule derives from the rows, and, where nothing was
+    running (one worker), continue with exactly the jobs the uninterrupted run made.
+    """
+    rng = np.random.default_rng(1)
+    quality = rng.random(1000)
+
+    def error(job):
+        return float(quality[job.trial_id] - 0.001 * job.epochs)
+
+    levels = [1, 3, 9, 27]
+    whole = drive(ASHA(Scripted(), eta=3, r_min=1, r_max=27), error, workers=workers, max_jobs=300)
+    first = ASHA(Scripted(), eta=3, r_min=1, r_max=27)
+    started = drive(first, error, workers=workers, max_jobs=150)
+    finished = started[: len(started) - (workers - 1)]  # the last workers - 1 jobs were still running
+    rows = [(job, error(job)) for job in finished]
+    rebuilt = ASHA(Scripted(), eta=3, r_min=1, r_max=27)
+    rebuilt.restore(rows)
+    assert rebuilt.n_trials == max(job.trial_id for job in finished) + 1
+    records = [RungResult(job.trial_id, levels.index(job.epochs), e) for job, e in rows]
+    promoted = promoted_out(records)
+    expected = asha_promotion(records, promoted, len(levels), 3)
+    job = rebuilt.next_job()
+    if expected is None:
+        assert job.resume_from == 0 and job.trial_id == rebuilt.n_trials - 1
+    else:
+        assert (job.trial_id, levels.index(job.resume_from)) == expected
+    if workers == 1:
+        rebuilt = ASHA(Scripted(), eta=3, r_min=1, r_max=27)
+        rebuilt.restore(rows)
+        rest = drive(rebuilt, error, workers=1, max_jobs=150)
+        assert [(j.trial_id, j.resume_from, j.epochs) for j in finished + rest] == [
+            (j.trial_id, j.resume_from, j.epochs) for j in whole
+        ]
+
+
+def test_promotions_are_read_from_the_rungs_a_trial_reached() -> None:
+    records = [RungResult(0, 0, 0.5), RungResult(0, 1, 0.4), RungResult(0, 2, 0.3), RungResult(1, 0, 0.6)]
+    assert promoted_out(records) == {(0, 0), (0, 1)}
+
+
+def test_synchronous_survivors_are_the_best_by_error_then_trial() -> None:
+    assert sh_survivors({4: 0.2, 1: 0.2, 2: 0.1, 3: 0.9, 0: float("nan"), 5: 0.5}, eta=2) == [2, 1, 4]
+    assert sh_survivors({7: 0.3}, eta=3) == [7]  # at least one continues, so the top rung is reached
 
 
 def test_asha_never_promotes_a_config_outside_the_top() -> None:
