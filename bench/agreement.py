@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from bench.compare import DEFAULT_ALGORITHMS, RUNS_DIR
-from bench.experiment import RunSpec, run_live, run_replay
+from bench.experiment import LiveOptions, ReplayOptions, RunSpec, run_live, run_replay
 from bench.results import read_results, write_run
 from bench.study import Task, open_plan, write_report
 from cache.benchmark import Benchmark
@@ -93,17 +93,17 @@ class AgreeSpec:
             budget=Budget(epochs=self.budget_epochs),
             settings=self.settings,
             seed=seed,
-            backend="live",
             space=benchmark.space,
-            device=self.device,
-            data_dir=self.data_dir,
-            threads=self.threads,
-            workers=1,  # one worker live and replayed: the runs' orders of results then agree
-            scheduler_address=self.scheduler_address,
+            # one worker live and replayed: the runs' orders of results then agree
+            where=LiveOptions(
+                device=self.device,
+                data_dir=self.data_dir,
+                threads=self.threads,
+                workers=1,
+                scheduler_address=self.scheduler_address,
+            ),
         )
-        replay = replace(
-            live, backend="replay", mode=self.mode, cache_dir=self.cache_dir, scheduler_address=None
-        )
+        replay = replace(live, where=ReplayOptions(workers=1, mode=self.mode, cache_dir=self.cache_dir))
         return live, replay
 
 

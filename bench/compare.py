@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from bench.experiment import RunSpec, run_replay
+from bench.experiment import ReplayOptions, RunSpec, run_replay
 from bench.results import is_finished, path_name, read_results, write_results, write_run
 from bench.study import Task, open_plan, unfinished, write_report
 from cache.benchmark import MODES, Benchmark
@@ -167,10 +167,7 @@ def plan(spec: CompareSpec, out: Path) -> list[Task]:
                             budget=Budget(epochs=spec.budget_epochs(trainings)),
                             settings=spec.settings,
                             seed=seed,
-                            backend="replay",
-                            workers=workers,
-                            mode=spec.mode,
-                            cache_dir=spec.cache_dir,
+                            where=ReplayOptions(workers=workers, mode=spec.mode, cache_dir=spec.cache_dir),
                         )
                         path = out / RUNS_DIR / model / path_name(algorithm) / run_dir(workers, trainings)
                         tasks.append(Task(run, path / f"seed-{seed:04d}.parquet"))
@@ -185,9 +182,10 @@ _BENCHMARKS: dict[tuple[str, str, str | None], Benchmark] = {}
 def _benchmark(spec: RunSpec) -> Benchmark:
     # one load (and one surrogate fit) per model and process, shared by its replays; the
     # options were checked against the table when the budgets were planned
-    key = (spec.model, spec.mode, spec.cache_dir)
+    where = spec.where
+    key = (spec.model, where.mode, where.cache_dir)
     if key not in _BENCHMARKS:
-        _BENCHMARKS[key] = Benchmark.load(spec.model, spec.mode, spec.cache_dir)
+        _BENCHMARKS[key] = Benchmark.load(spec.model, where.mode, where.cache_dir)
     return _BENCHMARKS[key]
 
 
@@ -210,7 +208,7 @@ def run_task(task: Task, command: str) -> Path:
         record = {
             "model": spec.model,
             "algorithm": spec.algorithm,
-            "workers": spec.workers,
+            "workers": spec.where.workers,
             "budget_trainings": spec.budget.epochs / spec.settings.r_max,
             "seed": spec.seed,
             "message": str(exc).removeprefix(f"{spec.algorithm}: "),
@@ -233,8 +231,8 @@ def prefit_surrogates(tasks: Sequence[Task], on_model: Callable[[str], None] | N
     """
     specs = {}
     for task in tasks:
-        if task.spec.mode == "surrogate" and not is_finished(task.path):
-            specs.setdefault((task.spec.model, task.spec.cache_dir), task.spec)
+        if task.spec.where.mode == "surrogate" and not is_finished(task.path):
+            specs.setdefault((task.spec.model, task.spec.where.cache_dir), task.spec)
     for spec in specs.values():
         if on_model:
             on_model(spec.model)

@@ -29,52 +29,72 @@ BACKENDS = ("live", "replay")
 
 
 @dataclass(frozen=True)
+class LiveOptions:
+    """Where and how a live experiment's trainings run."""
+
+    device: str = "auto"
+    precision: str = "fp32"
+    data_dir: str | None = None
+    threads: int | None = None  # torch threads per worker (None: cores // workers)
+    workers: int | None = (
+        None  # local Dask workers (None: one per core), or at most this many of a remote one
+    )
+    scheduler_address: str | None = None  # a running Dask scheduler instead of local workers
+
+    def __post_init__(self) -> None:
+        self.cluster  # noqa: B018 - validates --workers, --threads and --scheduler-address
+
+    @property
+    def cluster(self) -> ClusterSpec:
+        """Where the trainings run."""
+        return ClusterSpec(self.workers, self.scheduler_address, self.threads)
+
+    def to_dict(self) -> dict[str, Any]:
+        """What the stored spec says of where the run trained."""
+        return {"workers": self.workers, "device": self.device, "precision": self.precision}
+
+
+@dataclass(frozen=True)
+class ReplayOptions:
+    """How a replay reads the curve cache, and the workers of its simulated clock."""
+
+    workers: int = 1
+    mode: str = "tabular"  # tabular, nearest or surrogate
+    cache_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        check_int("--workers", self.workers)
+        if self.mode not in MODES:
+            raise ConfigError(f"unknown lookup mode {self.mode!r}; accepted: {', '.join(MODES)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """What the stored spec says of how the run replayed."""
+        return {"workers": self.workers, "mode": self.mode}
+
+
+@dataclass(frozen=True)
 class RunSpec:
-    """Everything that determines one HPO experiment."""
+    """Everything that determines one HPO experiment: what is tuned how, and where it runs."""
 
     model: str
     algorithm: str
     budget: Budget
     settings: AlgorithmSettings = field(default_factory=AlgorithmSettings)
     seed: int = 0
-    backend: str = "live"
     space: SearchSpace | None = None
     initial_default: bool = False
-    device: str = "auto"
-    precision: str = "fp32"
-    data_dir: str | None = None
-    threads: int | None = None
-    workers: int | None = None  # live: local Dask workers (None: one per core); replay: simulated (None: 1)
-    scheduler_address: str | None = None  # live: a running Dask scheduler instead of local workers
-    mode: str = "tabular"  # replay lookups: tabular, nearest or surrogate
-    cache_dir: str | None = None
+    where: LiveOptions | ReplayOptions = field(default_factory=LiveOptions)
 
     def __post_init__(self) -> None:
         get_model(self.model)  # an unknown model fails first, with the accepted names
         algorithms.get_algorithm(self.algorithm)
-        if self.backend not in BACKENDS:
-            raise ConfigError(f"unknown backend {self.backend!r}; accepted: {', '.join(BACKENDS)}")
-        check_int("--workers", self.workers, optional=True)
-        if self.backend == "replay" and self.scheduler_address is not None:
-            raise ConfigError("--scheduler-address applies to live training; replays run in this process")
-        if self.backend == "live":
-            self.cluster  # noqa: B018 - validates --threads and --scheduler-address
-        if self.backend == "replay" and self.precision != "fp32":
-            raise ConfigError("--precision applies to live training; replays read the curves in the cache")
-        if self.mode not in MODES:
-            raise ConfigError(f"unknown lookup mode {self.mode!r}; accepted: {', '.join(MODES)}")
         if self.space is not None:
             check_space(self.model, self.space)
 
     @property
-    def cluster(self) -> ClusterSpec:
-        """Where live trainings run."""
-        return ClusterSpec(self.workers, self.scheduler_address, self.threads)
-
-    @property
-    def n_simulated_workers(self) -> int:
-        """Workers of a replay's simulated clock."""
-        return self.workers or 1
+    def backend(self) -> str:
+        """'live' or 'replay'."""
+        return "live" if isinstance(self.where, LiveOptions) else "replay"
 
     @property
     def search_space(self) -> SearchSpace:
@@ -96,12 +116,7 @@ class RunSpec:
             "backend": self.backend,
             "space": self.search_space.to_dict(),
             "initial_default": self.initial_default,
-            "workers": self.workers if self.backend == "live" else self.n_simulated_workers,
-            **(
-                {"device": self.device, "precision": self.precision}
-                if self.backend == "live"
-                else {"mode": self.mode}
-            ),
+            **self.where.to_dict(),
         }
 
     @property
@@ -139,15 +154,18 @@ def run_live(
     `client`, the run uses that open cluster (shared with other runs, its workers warmed up)
     instead of opening its own.
     """
+    if not isinstance(spec.where, LiveOptions):
+        raise TypeError("run_live needs a spec with LiveOptions")
+    live = spec.where
     rngs = streams(spec.seed)
     space = spec.search_space
     initial = get_model(spec.model).defaults if spec.initial_default else None
     if initial is not None and not space.contains(initial):
         raise ConfigError(f"the model's default config {dict(initial)} is outside the search space")
     scheduler = algorithms.build(spec.algorithm, space, rngs.searcher, spec.settings, initial_config=initial)
-    cluster = spec.cluster
+    cluster = live.cluster
     settings = WorkerSettings(
-        spec.device, cluster.torch_threads(), spec.data_dir, get_dataset(), spec.precision
+        live.device, cluster.torch_threads(), live.data_dir, get_dataset(), live.precision
     )
     with contextlib.ExitStack() as stack:
         if client is None:
@@ -159,7 +177,7 @@ def run_live(
             settings,
             spec.model,
             rngs.training,
-            _n_live_workers(spec, client),
+            _n_live_workers(live, client),
             on_state,
             recorded,
             states,
@@ -169,23 +187,23 @@ def run_live(
         except BaseException:
             backend.cancel()
             raise
-        live = LiveRun(spec, outcome, backend, backend.environment or provenance.environment())
+        done = LiveRun(spec, outcome, backend, backend.environment or provenance.environment())
         if final_epochs is not None and outcome.incumbent is not None:
             incumbent = outcome.incumbent
             errors = backend.measure(incumbent.trial_id, dict(incumbent.config), final_epochs)
-            live.final = {
+            done.final = {
                 "trial_id": incumbent.trial_id,
                 "config": dict(incumbent.config),
                 "epochs": final_epochs,
                 **errors,
             }
-    return live
+    return done
 
 
-def _n_live_workers(spec: RunSpec, client: Any) -> int:
+def _n_live_workers(live: LiveOptions, client: Any) -> int:
     """Jobs to run at once: every worker of the cluster, or at most --workers of a remote one."""
     available = n_workers(client)
-    return min(available, spec.workers) if spec.workers else available
+    return min(available, live.workers) if live.workers else available
 
 
 @dataclass
@@ -205,25 +223,28 @@ def run_replay(
     on_result: Callable[[dict[str, Any], TuneOutcome], None] | None = None,
 ) -> ReplayRun:
     """Replay the experiment against the curve cache on a simulated clock."""
-    if spec.space is not None and spec.mode == "tabular":
+    if not isinstance(spec.where, ReplayOptions):
+        raise TypeError("run_replay needs a spec with ReplayOptions")
+    where = spec.where
+    if spec.space is not None and where.mode == "tabular":
         raise ConfigError(
             "a custom --space does not apply to tabular replays (they search the collected configs)"
         )
-    if spec.initial_default and spec.mode == "tabular":
+    if spec.initial_default and where.mode == "tabular":
         raise ConfigError(
             "--initial-default needs --mode nearest or surrogate: the defaults are not a collected config"
         )
     # check the options against the table before fitting a surrogate, which can take a minute
-    table = benchmark or Benchmark.load(spec.model, "tabular", spec.cache_dir)
+    table = benchmark or Benchmark.load(spec.model, "tabular", where.cache_dir)
     if spec.settings.r_max > table.n_epochs:
         raise ConfigError(
             f"--r-max {spec.settings.r_max} exceeds the {table.n_epochs} epochs cached for {spec.model}"
         )
     if benchmark is None:
-        benchmark = table if spec.mode == "tabular" else table.in_mode(spec.mode)
+        benchmark = table if where.mode == "tabular" else table.in_mode(where.mode)
     rngs = streams(spec.seed)
     space = spec.space or benchmark.space
-    tabular = spec.mode == "tabular"
+    tabular = where.mode == "tabular"
     initial = get_model(spec.model).defaults if spec.initial_default else None
     scheduler = algorithms.build(
         spec.algorithm,
@@ -235,6 +256,6 @@ def run_replay(
         candidates=benchmark.configs if tabular else None,
         candidate_trainings=benchmark.complete.sum(axis=1).tolist() if tabular else None,
     )
-    backend = replay_backend(benchmark, rngs.training, spec.n_simulated_workers)
+    backend = replay_backend(benchmark, rngs.training, where.workers)
     outcome = Tuner(scheduler, backend, spec.budget, on_result=on_result).run()
     return ReplayRun(spec, outcome, backend, benchmark, provenance.environment())

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.experiment import RunSpec, run_live
+from bench.experiment import LiveOptions, RunSpec, run_live
 from bench.results import RunWriter
 from cache.collect import CollectSpec, collect
 from cache.store import CurveStore
@@ -31,8 +31,7 @@ def _live_seconds(workers: int, epochs: int) -> float:
         algorithm="asha",
         budget=Budget(epochs=epochs),
         settings=AlgorithmSettings(eta=3, r_min=1, r_max=9),
-        workers=workers,
-        threads=1,
+        where=LiveOptions(workers=workers, threads=1),
     )
     return run_live(spec).backend.now
 
@@ -129,10 +128,7 @@ def test_driver_cpu_per_job_at_1000_jobs(benchmark, figures, tiny_dataset, tmp_p
         algorithm="asha",
         budget=Budget(trials=n_jobs),
         settings=AlgorithmSettings(eta=3, r_min=1, r_max=1),  # one job a trial
-        workers=2,
-        threads=1,
-        data_dir=str(tiny_dataset),
-        scheduler_address=address,
+        where=LiveOptions(workers=2, threads=1, data_dir=str(tiny_dataset), scheduler_address=address),
     )
     writer = RunWriter(tmp_path / "out", spec, "benchmark")
     writer.start(overwrite=False)

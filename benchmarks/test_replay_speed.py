@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.experiment import RunSpec, run_replay
+from bench.experiment import ReplayOptions, RunSpec, run_replay
 from cache.benchmark import Benchmark
 from hpo.algorithms import AlgorithmSettings
 from hpo.models import get_model
@@ -57,8 +57,7 @@ def replay_rate(table: Benchmark, algorithm: str, epochs: int) -> tuple[float, f
         algorithm=algorithm,
         budget=Budget(epochs=epochs),
         settings=AlgorithmSettings(eta=3, r_min=1, r_max=EPOCHS),
-        backend="replay",
-        workers=4,
+        where=ReplayOptions(workers=4),
     )
     start = time.perf_counter()
     done = run_replay(spec, table)

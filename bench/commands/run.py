@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from bench.experiment import BACKENDS, RunSpec, run_live, run_replay
+from bench.experiment import BACKENDS, LiveOptions, ReplayOptions, RunSpec, run_live, run_replay
 from bench.options import (
     algorithm_settings,
     cache_dir_option,
@@ -116,23 +116,24 @@ def run(
     """Run one HPO experiment: live FashionMNIST training, or a replay of the curve cache."""
     check_int("--trials", trials)
     settings = algorithm_settings(eta, r_min, r_max, prefact=prefact, n_configs=n_configs)
+    where: LiveOptions | ReplayOptions
+    if backend == "live":
+        where = LiveOptions(device, precision, data_dir, threads, workers, scheduler_address)
+    elif scheduler_address is not None:
+        raise ConfigError("--scheduler-address applies to live training; replays run in this process")
+    elif precision != "fp32":
+        raise ConfigError("--precision applies to live training; replays read the curves in the cache")
+    else:
+        where = ReplayOptions(1 if workers is None else workers, mode, cache_dir)
     spec = RunSpec(
         model=model,
         algorithm=algorithm,
         budget=Budget(trials=trials, epochs=budget_epochs, seconds=budget_seconds),
         settings=settings,
         seed=seed,
-        backend=backend,
         space=SearchSpace.from_file(space_file) if space_file else None,
         initial_default=initial_default,
-        device=device,
-        precision=precision,
-        data_dir=data_dir,
-        threads=threads,
-        workers=workers,
-        scheduler_address=scheduler_address,
-        mode=mode,
-        cache_dir=cache_dir,
+        where=where,
     )
     if resume_dir is not None and backend != "live":
         raise ConfigError("--resume continues a live run; a replay is rerun in seconds")
@@ -140,8 +141,8 @@ def run(
     default_out = Path("results") / f"run-{model}-{path_name(algorithm)}-seed{seed}-{stamp}"
     out = Path(resume_dir or out_dir or default_out)
     command = provenance.command_line()
-    if spec.scheduler_address is not None:
-        check_reachable(spec.scheduler_address)  # before the directory is claimed
+    if scheduler_address is not None:
+        check_reachable(scheduler_address)  # before the directory is claimed
     writer = RunWriter(out, spec, command, journal=backend == "live")
     recorded, states = writer.resume() if resume_dir else writer.start(overwrite)
 

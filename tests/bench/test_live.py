@@ -232,7 +232,7 @@ def test_a_run_on_a_cluster_started_with_the_dask_commands(fake_dataset, tmp_pat
 
 def test_a_worker_killed_mid_run_is_retried_and_the_run_goes_on(fake_dataset, tmp_path) -> None:
 
-    from bench.experiment import RunSpec, run_live
+    from bench.experiment import LiveOptions, RunSpec, run_live
     from hpo.algorithms import AlgorithmSettings
     from hpo.tuner import Budget
 
@@ -244,7 +244,7 @@ def test_a_worker_killed_mid_run_is_retried_and_the_run_goes_on(fake_dataset, tm
 
     spec = RunSpec(
         model="sgd", algorithm="random", budget=Budget(trials=8), settings=AlgorithmSettings(r_max=6),
-        workers=2, threads=1,
+        where=LiveOptions(workers=2, threads=1),
     )  # fmt: skip
     done = run_live(spec, on_result=kill_a_worker)
     assert killed

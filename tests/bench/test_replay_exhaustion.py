@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.experiment import RunSpec, run_replay
+from bench.experiment import ReplayOptions, RunSpec, run_replay
 from cache.benchmark import Benchmark
 from hpo.algorithms import AlgorithmSettings
 from hpo.tuner import Budget
@@ -28,8 +28,7 @@ def replay(table: Benchmark, algorithm: str, trainings: float, seed: int = 0, wo
         budget=Budget(epochs=round(trainings * EPOCHS)),
         settings=SETTINGS,
         seed=seed,
-        backend="replay",
-        workers=workers,
+        where=ReplayOptions(workers=workers),
     )
     return run_replay(spec, table)
 

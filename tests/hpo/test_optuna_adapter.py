@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from bench.experiment import RunSpec, run_replay
+from bench.experiment import ReplayOptions, RunSpec, run_replay
 from cache.benchmark import Benchmark
 from hpo import algorithms, searchers
 from hpo.algorithms import AlgorithmSettings
@@ -35,8 +35,7 @@ def replay(table: Benchmark, algorithm: str, seed: int = 0) -> list[tuple]:
         budget=Budget(trials=16),
         settings=AlgorithmSettings(eta=2, r_min=1, r_max=6),
         seed=seed,
-        backend="replay",
-        workers=4,
+        where=ReplayOptions(workers=4),
     )
     done = run_replay(spec, table)
     return [(r["trial_id"], r["epochs"], config_key(r["config"]), r["val_error"]) for r in done.outcome.rows]
