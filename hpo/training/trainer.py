@@ -91,8 +91,8 @@ class MovingAverage:
     """An exponential moving average of a model's trained weights, kept in a copy of the model.
 
     The first update copies the weights; each later one moves the average a fraction
-    1 - decay towards them (torch.optim.swa_utils' EMA, without its per-step copy of every
-    buffer, which tripled an SVM epoch at batch size 32).
+    1 - decay towards them: torch.optim.swa_utils' EMA, without its per-step copy of every
+    buffer (the SVM's random projection), which made it slow (docs/engine.md).
     """
 
     def __init__(self, model: Classifier, decay: float) -> None:
