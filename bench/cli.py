@@ -158,9 +158,10 @@ def leave(code: Any) -> None:
     A `bench collect` that had written and compacted everything aborted now and then in the
     C++ static destructors that run after Python's own teardown ("terminate called without an
     active exception", SIGABRT, no Python frame on any thread): the exit code then said the
-    command failed when it had not. Those destructors only free memory, so the process ends
-    with os._exit after what a normal exit does that matters: non-daemon threads joined,
-    atexit handlers run (Dask's, multiprocessing's), logging and the standard streams flushed.
+    command failed when it had not. By then every file a command writes is written, closed
+    and renamed into place, so the process ends with os._exit after what a normal exit does
+    that the commands rely on: non-daemon threads joined, atexit handlers run (Dask's,
+    multiprocessing's), logging and the standard streams flushed.
     """
     if isinstance(code, str):
         print(code, file=sys.stderr)

@@ -84,10 +84,15 @@ class CollectSpec:
         }
 
 
+def revision_of(entry: dict[str, Any]) -> int:
+    """The model revision a manifest's collection entry was made with (entries without one
+    predate revisions and were made with revision 1)."""
+    return entry.get("model_revision", 1)
+
+
 def same_collection(entry: dict[str, Any], key: dict[str, Any]) -> bool:
-    """Whether a manifest's collection entry was made with `key` (entries without a model
-    revision predate revisions and were made with revision 1)."""
-    return {k: entry.get(k, 1 if k == "model_revision" else None) for k in key} == key
+    """Whether a manifest's collection entry was made with `key`."""
+    return {**{k: entry.get(k) for k in key}, "model_revision": revision_of(entry)} == key
 
 
 @dataclass(frozen=True)
@@ -153,7 +158,7 @@ def check_manifest(spec: CollectSpec, store: CurveStore, command: str) -> dict[s
             "epochs": spec.epochs,
             "collections": [entry],
         }
-    held = sorted({c.get("model_revision", 1) for c in manifest["collections"]})
+    held = sorted({revision_of(c) for c in manifest["collections"]})
     if held != [key["model_revision"]]:  # never mixed, not even with --extend
         raise ConfigError(
             f"{store.model_dir(spec.model)} holds {spec.model} curves from revision "
