@@ -16,14 +16,13 @@ from hpo.testing.objectives import SVM_LIKE
 def test_bo_suggest_with_100_observations(benchmark, figures) -> None:
     rng = np.random.default_rng(0)
     searcher = searchers.make("bo", SVM_LIKE.space, np.random.default_rng(1))
-    for _ in range(100):
+    for trial_id in range(100):
         config = SVM_LIKE.space.sample(rng)
-        searcher.observe(config, SVM_LIKE(config), 1)
+        searcher.observe(searchers.Observation(trial_id, config, SVM_LIKE(config), 1))
 
     def suggest():
-        config = searcher.suggest()
-        searcher.forget(config)
-        searcher.observations.pop() if len(searcher.observations) > 100 else None
+        config = searcher.suggest(100)
+        searcher._pending.clear()  # each round suggests with the same 100 observations, none in flight
         return config
 
     benchmark.pedantic(suggest, rounds=30, iterations=1, warmup_rounds=2)

@@ -11,9 +11,9 @@ from hpo.searchers import Searcher
 
 
 class LocalSearch(Searcher):
-    def propose(self):
+    def propose(self, trial_id):
         if not self.observations or self.rng.random() < 0.5:
             return self.random_config()
-        best, _, _ = min(self.observations, key=lambda seen: seen[1])
+        best = min(self.observations, key=lambda seen: seen.error).config
         point = self.space.to_unit(best) + self.rng.normal(0, 0.1, self.space.dim)
         return self.space.from_unit(np.clip(point, 0, 1))

@@ -11,10 +11,10 @@ import numpy as np
 
 from hpo import plugins, schedulers, searchers
 from hpo.errors import ConfigError
+from hpo.formats.optuna import optuna_module
 from hpo.schedulers import Scheduler
 from hpo.schedulers.rungs import validate as validate_rungs
 from hpo.searchers import Searcher
-from hpo.searchers.optuna_adapter import optuna_module
 from hpo.space import SearchSpace
 
 PLUGIN = "plug-in"
@@ -128,14 +128,10 @@ def build(
     candidate_trainings: Sequence[int] | None = None,
 ) -> Scheduler:
     """The scheduler of algorithm `name` with its searcher, ready for a tuner (a plug-in's calls
-    guarded: see `hpo.plugins`)."""
+    guarded: see `hpo.plugins`). With `candidates` (a table's configs, each with
+    `candidate_trainings` trainings), the searcher runs over their pool (`hpo.searchers.pool`)."""
     algorithm = get_algorithm(name)
-    options: dict[str, Any] = {
-        "initial_config": initial_config,
-        "candidates": candidates,
-        "candidate_trainings": candidate_trainings,
-        **dict(settings.searcher_options),
-    }
+    options: dict[str, Any] = {"initial_config": initial_config, **dict(settings.searcher_options)}
     guard = plugins.Guard(name, plugins.call_limit()) if algorithm.plugin is not None else None
     searcher: Any
     if algorithm.searcher == PLUGIN:
@@ -146,6 +142,10 @@ def build(
         searcher = plugins.GuardedSearcher(made, guard, space)
     else:
         searcher = searchers.make(algorithm.searcher, space, rng, **options)
+    if candidates is not None:  # a table's configs: the pool's rules, any searcher inside
+        searcher = searchers.PooledSearcher(
+            searcher, searchers.CandidatePool(space, candidates, candidate_trainings)
+        )
     if algorithm.scheduler == "fifo":
         return schedulers.make("fifo", searcher, epochs=settings.r_max)
     options = {"eta": settings.eta, "r_min": settings.r_min, "r_max": settings.r_max}

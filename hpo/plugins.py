@@ -26,6 +26,7 @@ from typing import Any
 
 from hpo.errors import ConfigError, HPOError
 from hpo.schedulers.base import Job
+from hpo.searchers.base import Observation
 
 GROUP = "hpobench.algorithms"
 LIMIT_ENV = "HPOBENCH_PLUGIN_TIMEOUT"
@@ -148,13 +149,18 @@ class GuardedSearcher:
         self.searcher = searcher
         self.guard = guard
         self.space = space
+        self.rng = searcher.rng
 
     @property
     def exhausted(self) -> bool:
         return bool(self.guard.call("exhausted", lambda: self.searcher.exhausted))
 
-    def suggest(self) -> dict[str, Any]:
-        config = self.guard.call("suggest()", self.searcher.suggest)
+    @property
+    def observations(self) -> list[Observation]:
+        return self.searcher.observations
+
+    def suggest(self, trial_id: int, pool: Any = None) -> dict[str, Any]:
+        config = self.guard.call("suggest()", self.searcher.suggest, trial_id, pool)
         if not isinstance(config, Mapping):
             raise self.guard.fail(f"suggest() returned a {type(config).__name__}, not a config (a dict)")
         try:
@@ -163,14 +169,8 @@ class GuardedSearcher:
             raise self.guard.fail(f"suggest() returned an invalid config {dict(config)}: {exc}") from None
         return dict(config)
 
-    def pending(self, config: Mapping[str, Any]) -> None:
-        self.guard.call("pending()", self.searcher.pending, config)
-
-    def observe(self, config: Mapping[str, Any], error: float, epochs: int) -> None:
-        self.guard.call("observe()", self.searcher.observe, config, error, epochs)
-
-    def forget(self, config: Mapping[str, Any]) -> None:
-        self.guard.call("forget()", self.searcher.forget, config)
+    def observe(self, observation: Observation) -> None:
+        self.guard.call("observe()", self.searcher.observe, observation)
 
 
 class GuardedScheduler:

@@ -70,7 +70,7 @@ class ASHA(Scheduler):
         return self.new_trial(self.levels[0])
 
     def on_result(self, job: Job, error: float) -> None:
-        self.searcher.observe(job.config, error, job.epochs)
+        self.tell(job, error)
         k = self._index[job.epochs]
         if k == len(self.levels) - 1:
             return

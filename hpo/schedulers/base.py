@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
-from hpo.searchers import Searcher
+from hpo.searchers import Observation, Searcher
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +57,13 @@ class Scheduler(ABC):
             self.exhausted = True
             self.stop_new_trials()
             return None
-        config = self.searcher.suggest()
-        self.searcher.pending(config)
-        job = Job(self.n_trials, config, epochs, 0)
+        job = Job(self.n_trials, self.searcher.suggest(self.n_trials), epochs, 0)
         self.n_trials += 1
         return job
+
+    def tell(self, job: Job, error: float) -> None:
+        """Tell the searcher the validation error `job`'s trial reached at `job.epochs`."""
+        self.searcher.observe(Observation(job.trial_id, job.config, error, job.epochs))
 
     @abstractmethod
     def next_job(self) -> Job | None:

@@ -19,4 +19,4 @@ class FIFOScheduler(Scheduler):
         return self.new_trial(self.epochs) if self.accepting_new_trials else None
 
     def on_result(self, job: Job, error: float) -> None:
-        self.searcher.observe(job.config, error, job.epochs)
+        self.tell(job, error)

@@ -90,7 +90,7 @@ class SynchronousHalving(Scheduler):
         return self.next_job()
 
     def on_result(self, job: Job, error: float) -> None:
-        self.searcher.observe(job.config, error, job.epochs)
+        self.tell(job, error)
         bracket = self.bracket
         bracket.outstanding -= 1
         bracket.results[job.trial_id] = (error, job.config)

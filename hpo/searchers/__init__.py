@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 
 from hpo.errors import ConfigError
-from hpo.searchers.base import Searcher
+from hpo.searchers.base import Observation, Searcher
 from hpo.searchers.bo import BOSearcher
 from hpo.searchers.optuna_adapter import OptunaSearcher
+from hpo.searchers.pool import CandidatePool, PooledSearcher
 from hpo.searchers.random_search import RandomSearcher
 from hpo.space import SearchSpace
 
@@ -43,7 +44,10 @@ __all__ = [
     "OPTUNA_SEARCHERS",
     "SEARCHERS",
     "BOSearcher",
+    "CandidatePool",
+    "Observation",
     "OptunaSearcher",
+    "PooledSearcher",
     "RandomSearcher",
     "Searcher",
     "make",

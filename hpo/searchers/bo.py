@@ -11,7 +11,7 @@ suggestions.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -22,6 +22,7 @@ from hpo.errors import ConfigError
 from hpo.searchers.acquisition import expected_improvement, expected_improvement_grad
 from hpo.searchers.base import Searcher
 from hpo.searchers.gp import GaussianProcess
+from hpo.searchers.pool import CandidatePool
 from hpo.space import SearchSpace, config_key
 
 _BLAS = ThreadpoolController()
@@ -35,14 +36,12 @@ class BOSearcher(Searcher):
         space: SearchSpace,
         rng: np.random.Generator,
         initial_config: Mapping[str, Any] | None = None,
-        candidates: Sequence[Mapping[str, Any]] | None = None,
-        candidate_trainings: Sequence[int] | None = None,
         n_initial: int | None = None,
         n_candidates: int = 2000,
         n_restarts: int = 25,
         refit_every: int = 1,
     ) -> None:
-        super().__init__(space, rng, initial_config, candidates, candidate_trainings)
+        super().__init__(space, rng, initial_config)
         self.min_points = space.dim + 2
         self.n_initial = self.min_points if n_initial is None else n_initial
         for name, value, low in (
@@ -59,13 +58,19 @@ class BOSearcher(Searcher):
         self.gp = GaussianProcess(space.dim)
         self._fitted_on = -1
         self._n_fits = 0
+        self._suggested: set[tuple] = set()  # keys of every config suggested, never proposed again
+
+    def suggest(self, trial_id: int, pool: CandidatePool | None = None) -> dict[str, Any]:
+        config = super().suggest(trial_id, pool)
+        self._suggested.add(config_key(config))
+        return config
 
     def _training_data(self) -> tuple[np.ndarray, np.ndarray] | None:
         """Unit-cube inputs and errors at the highest fidelity with enough observations."""
         by_epochs: dict[int, dict[tuple, tuple[np.ndarray, float]]] = defaultdict(dict)
-        for config, error, epochs in self.observations:
+        for seen in self.observations:
             # a config seen twice at one fidelity: keep the latest error
-            by_epochs[epochs][config_key(config)] = (self.space.to_unit(config), error)
+            by_epochs[seen.epochs][config_key(seen.config)] = (self.space.to_unit(seen.config), seen.error)
         for epochs in sorted(by_epochs, reverse=True):
             points = by_epochs[epochs]
             if len(points) >= self.min_points:
@@ -74,21 +79,39 @@ class BOSearcher(Searcher):
                 return x, y
         return None
 
-    def propose(self) -> dict[str, Any]:
+    def propose(self, trial_id: int) -> dict[str, Any]:
+        return self._single_threaded(self.random_config, self._maximise)
+
+    def propose_from(self, trial_id: int, pool: CandidatePool) -> dict[str, Any]:
+        # EI over the pool's fresh configs themselves: no config is proposed that the pool would replace
+        return self._single_threaded(lambda: pool.draw(self.rng), lambda best, x: self._best_of(pool, best))
+
+    def _single_threaded(
+        self,
+        at_random: Callable[[], dict[str, Any]],
+        by_ei: Callable[[float, np.ndarray], dict[str, Any] | None],
+    ) -> dict[str, Any]:
         # The matrices here are small: BLAS threads cost more than they save (measured 7x
         # slower with 2 threads on a busy 2-core machine).
         with _BLAS.limit(limits=1):
-            return self._suggest_single_threaded()
+            fitted = self._condition()
+            if fitted is None:
+                return at_random()
+            best, x = fitted
+            config = by_ei(best, x)
+            return at_random() if config is None else config
 
-    def _suggest_single_threaded(self) -> dict[str, Any]:
+    def _condition(self) -> tuple[float, np.ndarray] | None:
+        """Fit and condition the GP on the observations (pending ones fantasised); the best
+        normalised value and the inputs seen, or None while there are too few points."""
         data = self._training_data()
         if data is None or len(self.observations) < self.n_initial:
-            return self.random_config()
+            return None
         x, y = data
         finite = np.isfinite(y)
         x, y = x[finite], y[finite]
         if len(y) < self.min_points or np.ptp(y) == 0.0:
-            return self.random_config()
+            return None
         mean, std = y.mean(), y.std()
         y_norm = (y - mean) / std
         # The hyperparameters move little once there are many points, and a fit costs O(n^3) per
@@ -108,19 +131,17 @@ class BOSearcher(Searcher):
             self.gp.condition(np.vstack([x, pending]), np.concatenate([y_norm, np.full(len(pending), best)]))
         else:
             self.gp.condition(x, y_norm)
-        if self.candidates is not None:
-            return self._best_candidate(best)
-        return self._maximise(best, x)
+        return best, x
 
-    def _best_candidate(self, best: float) -> dict[str, Any]:
-        fresh = self.fresh_candidates()
+    def _best_of(self, pool: CandidatePool, best: float) -> dict[str, Any] | None:
+        fresh = pool.fresh()
         if not len(fresh):
-            return self.random_config()
-        mean, std = self.gp.predict(self._candidate_units[fresh])
+            return None
+        mean, std = self.gp.predict(pool.units[fresh])
         ei = expected_improvement(mean, std, best)
-        return dict(self.candidates[int(fresh[int(np.argmax(ei))])])
+        return dict(pool.configs[int(fresh[int(np.argmax(ei))])])
 
-    def _maximise(self, best: float, x_seen: np.ndarray) -> dict[str, Any]:
+    def _maximise(self, best: float, x_seen: np.ndarray) -> dict[str, Any] | None:
         dim = self.space.dim
         # Random candidates plus local perturbations of the best points seen.
         samples = self.rng.random((self.n_candidates, dim))
@@ -152,4 +173,4 @@ class BOSearcher(Searcher):
             config = self.space.from_unit(optimised[i])
             if config_key(config) not in taken:
                 return config
-        return self.random_config()
+        return None

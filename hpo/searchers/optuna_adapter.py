@@ -4,49 +4,28 @@ The sampler is seeded from the replay's (or run's) searcher stream. Pending tria
 RUNNING in the study, which is how Optuna handles parallel workers (TPE's constant liar, the
 GP's and CMA-ES's own treatment of running trials).
 
-In tabular mode the sampler's suggestion is snapped to the nearest candidate config still
-available (in the unit-cube encoding); the trial it asked is then closed as failed and the
-result is added as a completed trial at the candidate's own values, so the sampler learns
-what was really evaluated. Inside successive halving or ASHA a trial is told its first result
-(the rung it started at); later rungs do not change what the sampler saw.
+Each ask is kept under its trial id. In tabular mode the candidate pool may evaluate another
+config than the one asked (`Observation.replaced`): the asked trial is then closed as failed
+and the result is added as a completed trial at the evaluated config's own values, so the
+sampler learns what was really evaluated (CMA-ES, which learns from its own generations only,
+is told the value at its ask instead). Inside successive halving or ASHA a trial is told its
+first result (the rung it started at); later rungs do not change what the sampler saw.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from hpo.errors import ConfigError
-from hpo.searchers.base import Searcher
-from hpo.space import SearchSpace, config_key
+from hpo.formats.optuna import optuna_module, to_optuna
+from hpo.searchers.base import Observation, Searcher
+from hpo.space import SearchSpace
 
-INSTALL = "Optuna is not installed; pip install 'hpobench[optuna]' (or optuna>=4)"
 SAMPLERS = ("tpe", "gp", "cmaes", "qmc")
-
-
-def optuna_module() -> Any:
-    """The optuna module, or a ConfigError saying how to install it."""
-    try:
-        import optuna
-    except ImportError:
-        raise ConfigError(INSTALL) from None
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna
-
-
-def _distributions(optuna: Any, space: SearchSpace) -> dict[str, Any]:
-    out = {}
-    for p in space.parameters:
-        if p.kind == "choice":
-            out[p.name] = optuna.distributions.CategoricalDistribution(list(p.values))
-        elif p.is_int:
-            out[p.name] = optuna.distributions.IntDistribution(int(p.low), int(p.high), log=p.is_log)
-        else:
-            out[p.name] = optuna.distributions.FloatDistribution(float(p.low), float(p.high), log=p.is_log)
-    return out
 
 
 def _sampler(optuna: Any, name: str, seed: int) -> Any:
@@ -70,12 +49,16 @@ class OptunaSearcher(Searcher):
         space: SearchSpace,
         rng: np.random.Generator,
         initial_config: Mapping[str, Any] | None = None,
-        candidates: Sequence[Mapping[str, Any]] | None = None,
-        candidate_trainings: Sequence[int] | None = None,
         sampler: str = "tpe",
     ) -> None:
-        super().__init__(space, rng, initial_config, candidates, candidate_trainings)
+        super().__init__(space, rng, initial_config)
         self.optuna = optuna_module()
+        self.learns = sampler != "qmc"  # a Sobol sequence ignores the results
+        # CMA-ES learns only from the trials of its own generations (an added trial has none), so
+        # where the pool replaced its ask it is told the evaluated config's value at the ask, as
+        # nearest mode would answer; TPE and the GP learn from any trial, so they get the
+        # evaluated config itself
+        self._tell_the_ask = sampler == "cmaes"
         seed = int(rng.integers(2**31 - 1))
         with warnings.catch_warnings():
             # QMC and GP are marked experimental in Optuna: a warning per replay says nothing new
@@ -83,44 +66,34 @@ class OptunaSearcher(Searcher):
             self.study = self.optuna.create_study(
                 direction="minimize", sampler=_sampler(self.optuna, sampler, seed)
             )
-        self.distributions = _distributions(self.optuna, space)
-        self._asked: dict[tuple, list[Any]] = {}  # config key -> trials asked for it, not yet told
+        self.distributions = to_optuna(space)
+        self._asked: dict[int, Any] = {}  # trial id -> the Optuna trial asked for it, not yet told
 
-    def propose(self) -> dict[str, Any]:
+    def propose(self, trial_id: int) -> dict[str, Any]:
         trial = self.study.ask(self.distributions)
-        config = {name: trial.params[name] for name in self.space.names}
-        if self.candidates is not None:
-            config = self.nearest_candidate(config)
-        self._asked.setdefault(config_key(config), []).append(trial)
-        return config
+        self._asked[trial_id] = trial
+        return {name: trial.params[name] for name in self.space.names}
 
-    def observe(self, config: Mapping[str, Any], error: float, epochs: int) -> None:
-        super().observe(config, error, epochs)
-        trials = self._asked.get(config_key(config))
-        if not trials:
+    def observe(self, observation: Observation) -> None:
+        super().observe(observation)
+        trial = self._asked.pop(observation.trial_id, None)
+        if trial is None:
             return  # a promotion's result, or the initial config: the sampler saw this trial already
-        trial = trials.pop(0)
-        asked = {name: trial.params[name] for name in self.space.names}
+        error = observation.error
         value = float(error) if np.isfinite(error) else None
-        if config_key(asked) == config_key(config):
+        if not observation.replaced or self._tell_the_ask:
             if value is None:
                 self.study.tell(trial, state=self.optuna.trial.TrialState.FAIL)
             else:
                 self.study.tell(trial, value)
             return
-        # snapped to a candidate: the asked trial closes as failed, the evaluated config is added
+        # the pool evaluated another config: the asked trial closes as failed, the evaluated one is added
         self.study.tell(trial, state=self.optuna.trial.TrialState.FAIL)
         if value is not None:
             self.study.add_trial(
                 self.optuna.trial.create_trial(
-                    params={n: config[n] for n in self.space.names},
+                    params={n: observation.config[n] for n in self.space.names},
                     distributions=self.distributions,
                     value=value,
                 )
             )
-
-    def forget(self, config: Mapping[str, Any]) -> None:
-        super().forget(config)
-        trials = self._asked.get(config_key(config))
-        if trials:
-            self.study.tell(trials.pop(0), state=self.optuna.trial.TrialState.FAIL)

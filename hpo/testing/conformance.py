@@ -6,7 +6,9 @@
 A searcher passes when it builds from (space, rng, **options), proposes only valid configs,
 gives the same configs for the same seed, touches no global random state, keeps proposing
 while trials are pending or have failed, keeps to the candidates of a table until they are
-used up, and runs a replay with four workers under ASHA twice with identical results.
+used up, learns from its results over a table (tabular mode, where the pool replaces its
+proposals, and nearest mode, where a proposal is answered by the nearest collected config),
+and runs a replay with four workers under ASHA twice with identical results.
 `check_algorithm(name)` runs the reproducibility and replay checks on a whole algorithm (a
 built-in name or a plug-in spec). Each check is also importable on its own.
 """
@@ -23,7 +25,7 @@ import numpy as np
 from hpo import algorithms
 from hpo.errors import ConfigError
 from hpo.schedulers import ASHA, Job
-from hpo.searchers import Searcher
+from hpo.searchers import CandidatePool, Observation, PooledSearcher, Searcher
 from hpo.simulation import Evaluation, SimulatedBackend
 from hpo.space import Parameter, SearchSpace, config_key
 from hpo.status import WORST_ERROR
@@ -67,14 +69,17 @@ def _build(factory: SearcherFactory, seed: int, **options: Any) -> Searcher:
     return searcher
 
 
+def _tell(searcher: Any, trial_id: int, config: Mapping[str, Any], error: float, epochs: int = R_MAX) -> None:
+    searcher.observe(Observation(trial_id, dict(config), error, epochs))
+
+
 def _sequential(factory: SearcherFactory, seed: int, n: int, **options: Any) -> list[dict[str, Any]]:
     """n configs suggested one at a time, each observed at R_MAX before the next."""
     searcher = _build(factory, seed, **options)
     configs = []
-    for _ in range(n):
-        config = _valid(searcher.suggest())
-        searcher.pending(config)
-        searcher.observe(config, objective(config, R_MAX), R_MAX)
+    for trial_id in range(n):
+        config = _valid(searcher.suggest(trial_id))
+        _tell(searcher, trial_id, config, objective(config, R_MAX))
         configs.append(config)
     return configs
 
@@ -112,25 +117,19 @@ def check_no_global_rng(factory: SearcherFactory, n: int = 12) -> None:
 
 
 def check_pending_and_failed(factory: SearcherFactory) -> None:
-    """Suggestions go on, distinct from the configs in flight, while trials are pending, have
-    failed (reported as the worst error) or were cancelled."""
+    """Suggestions go on, distinct from the configs in flight, while trials are pending or have
+    failed (reported as the worst error)."""
     searcher = _build(factory, 5)
-    for _ in range(4):
-        config = _valid(searcher.suggest())
-        searcher.pending(config)
-        searcher.observe(config, objective(config, R_MAX), R_MAX)
-    in_flight = []
-    for _ in range(4):
-        config = _valid(searcher.suggest())
-        searcher.pending(config)
-        in_flight.append(config)
+    for trial_id in range(4):
+        config = _valid(searcher.suggest(trial_id))
+        _tell(searcher, trial_id, config, objective(config, R_MAX))
+    in_flight = [_valid(searcher.suggest(trial_id)) for trial_id in range(4, 8)]
     keys = [config_key(c) for c in in_flight]
     if len(set(keys)) < len(keys):
         raise AssertionError(f"the searcher suggested a config already in flight: {in_flight}")
-    searcher.observe(in_flight[0], WORST_ERROR, 1)  # a failed training
-    searcher.forget(in_flight[1])  # a cancelled one
-    for _ in range(3):
-        searcher.pending(_valid(searcher.suggest()))
+    _tell(searcher, 4, in_flight[0], WORST_ERROR, 1)  # a failed training
+    for trial_id in range(8, 11):
+        _valid(searcher.suggest(trial_id))
 
 
 def check_candidates(factory: SearcherFactory, n_candidates: int = 12) -> None:
@@ -138,21 +137,82 @@ def check_candidates(factory: SearcherFactory, n_candidates: int = 12) -> None:
     rng = np.random.default_rng(11)
     candidates = [SPACE.sample(rng) for _ in range(n_candidates)]
     allowed = {config_key(c) for c in candidates}
-    searcher = _build(factory, 9, candidates=candidates, candidate_trainings=[1] * n_candidates)
+    searcher = PooledSearcher(_build(factory, 9), CandidatePool(SPACE, candidates, [1] * n_candidates))
     seen = []
-    for _ in range(n_candidates):
+    for trial_id in range(n_candidates):
         if searcher.exhausted:
             raise AssertionError(f"exhausted after {len(seen)} of {n_candidates} candidates")
-        config = searcher.suggest()
-        searcher.pending(config)
+        config = searcher.suggest(trial_id)
         if config_key(config) not in allowed:
             raise AssertionError(f"suggested {config}, which is not one of the candidates")
-        searcher.observe(config, objective(config, R_MAX), R_MAX)
+        _tell(searcher, trial_id, config, objective(config, R_MAX))
         seen.append(config_key(config))
     if len(set(seen)) != n_candidates:
         raise AssertionError(f"repeated a candidate before trying every one: {len(set(seen))} distinct")
     if not searcher.exhausted:
         raise AssertionError("not exhausted after every candidate's one training was used")
+
+
+#: the learning check's table: configs drawn once, their values, and each config's rank in it
+_TABLE_SIZE, _LEARN_TRIALS, _LEARN_SEEDS = 400, 30, (0, 1, 2, 3)
+
+
+def _learning_table() -> tuple[list[dict[str, Any]], np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(21)
+    configs = [SPACE.sample(rng) for _ in range(_TABLE_SIZE)]
+    values = np.array([objective(c, R_MAX) for c in configs])
+    percentiles = np.argsort(np.argsort(values)) / (len(values) - 1)  # 0: the table's best, 1: its worst
+    return configs, np.array([SPACE.to_unit(c) for c in configs]), percentiles
+
+
+def learning_percentile(factory: SearcherFactory, mode: str) -> float:
+    """Where the configs a searcher evaluates in the second half of a short run rank in a table
+    of 400 (0: the best, 1: the worst; a searcher that ignores its results averages 0.5).
+
+    `mode` is how the table answers: "tabular" runs the searcher over the table's pool (its
+    proposals replaced by the nearest fresh config, the observation saying so), "nearest"
+    answers each proposal with the nearest collected config's value (the proposal observed).
+    """
+    configs, units, percentiles = _learning_table()
+    row_of = {config_key(c): i for i, c in enumerate(configs)}
+    late = []
+    for seed in _LEARN_SEEDS:
+        searcher: Any = _build(factory, 100 + seed)
+        if mode == "tabular":
+            searcher = PooledSearcher(searcher, CandidatePool(SPACE, configs, [1] * len(configs)))
+        for trial_id in range(_LEARN_TRIALS):
+            config = _valid(searcher.suggest(trial_id))
+            if mode == "tabular":
+                row = row_of[config_key(config)]
+            else:
+                row = int(np.argmin(np.sum((units - SPACE.to_unit(config)) ** 2, axis=1)))
+            _tell(searcher, trial_id, config, objective(configs[row], R_MAX))
+            if trial_id >= _LEARN_TRIALS // 2:
+                late.append(percentiles[row])
+    return float(np.mean(late))
+
+
+#: a searcher that learns ranks its late configs in the table's best 35%: ignoring the results
+#: averages 0.5 with a standard error of 0.29 / sqrt(60) = 0.037 over the 60 late configs, so
+#: 0.35 is four standard errors away (the built-in learners reach 0.02-0.25)
+LEARNING_THRESHOLD = 0.35
+
+
+def check_learns(factory: SearcherFactory) -> None:
+    """In tabular and nearest mode the searcher's later configs are better than chance: it uses
+    its results, including those the pool answered with another config than the one proposed
+    (skipped for a searcher that says it does not learn, `learns = False`)."""
+    if not _build(factory, 0).learns:
+        return
+    for mode in ("tabular", "nearest"):
+        percentile = learning_percentile(factory, mode)
+        if percentile > LEARNING_THRESHOLD:
+            raise AssertionError(
+                f"in {mode} mode its configs of trials {_LEARN_TRIALS // 2}-{_LEARN_TRIALS - 1} rank at the "
+                f"{percentile:.0%} percentile of the table on average (chance: 50%, a learner: under "
+                f"{LEARNING_THRESHOLD:.0%}); does it use every observation, including replaced proposals "
+                "(Observation.trial_id, .proposal)?"
+            )
 
 
 def replay(scheduler: Any, workers: int = 4, trials: int = 40) -> list[dict[str, Any]]:
@@ -197,6 +257,7 @@ SEARCHER_CHECKS: dict[str, Callable[[SearcherFactory], None]] = {
     "no global random state": check_no_global_rng,
     "pending and failed trials": check_pending_and_failed,
     "table candidates": check_candidates,
+    "learns in tabular and nearest mode": check_learns,
     "replay with 4 workers": check_replay,
 }
 

@@ -31,10 +31,10 @@ from hpo.searchers import Searcher
 
 
 class Nudge(Searcher):
-    def propose(self):
+    def propose(self, trial_id):
         if not self.observations or self.rng.random() < 0.5:
             return self.random_config()
-        best = min(self.observations, key=lambda seen: seen[1])[0]
+        best = min(self.observations, key=lambda seen: seen.error).config
         point = self.space.to_unit(best) + self.rng.normal(0, 0.1, self.space.dim)
         return self.space.from_unit(np.clip(point, 0, 1))
 
@@ -44,19 +44,19 @@ def make_nudge(space, rng, **options):
 
 
 class Raises(Searcher):
-    def propose(self):
+    def propose(self, trial_id):
         if len(self.observations) >= 3:
             raise ValueError("my searcher broke after three results")
         return self.random_config()
 
 
 class Invalid(Searcher):
-    def propose(self):
+    def propose(self, trial_id):
         return {"learning_rate": 5.0}
 
 
 class Hangs(Searcher):
-    def propose(self):
+    def propose(self, trial_id):
         if self.observations:
             while True:
                 time.sleep(0.01)
@@ -64,7 +64,7 @@ class Hangs(Searcher):
 
 
 class GlobalRandom(Searcher):
-    def propose(self):
+    def propose(self, trial_id):
         return self.space.from_unit(np.random.random(self.space.dim))
 
 

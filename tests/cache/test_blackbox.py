@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from cache.blackbox import open_benchmark
-from hpo.configspace import from_configspace, to_configspace
 from hpo.errors import ConfigError
+from hpo.formats.configspace import from_configspace, to_configspace
 from hpo.models import MODELS, get_model
 from hpo.space import SearchSpace
 from tests.support.cachefixtures import write_cache

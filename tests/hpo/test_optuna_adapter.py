@@ -52,14 +52,18 @@ def test_a_replay_is_a_function_of_its_seed_and_not_of_the_global_rng(table, alg
 
 def test_tabular_suggestions_are_collected_configs_and_the_study_learns_them(table) -> None:
     rng = np.random.default_rng(0)
-    searcher = searchers.make("tpe", table.space, rng, candidates=table.configs)
+    tpe = searchers.make("tpe", table.space, rng)
+    searcher = searchers.PooledSearcher(tpe, searchers.CandidatePool(table.space, table.configs))
     keys = {config_key(c) for c in table.configs}
-    pending = [searcher.suggest() for _ in range(4)]  # four workers at once
+    pending = [searcher.suggest(t) for t in range(4)]  # four workers at once
     assert all(config_key(c) in keys for c in pending)
     assert len({config_key(c) for c in pending}) == 4  # no config handed out twice while in flight
     for i, config in enumerate(pending):
-        searcher.observe(config, 0.1 * (i + 1), 6)
-    complete = [t for t in searcher.study.trials if t.state.name == "COMPLETE"]
+        searcher.observe(searchers.Observation(i, config, 0.1 * (i + 1), 6))
+    # each observation named the trial and the config TPE asked for, beside the one evaluated
+    assert [o.trial_id for o in tpe.observations] == [0, 1, 2, 3]
+    assert all(o.replaced and config_key(o.proposal) not in keys for o in tpe.observations)
+    complete = [t for t in tpe.study.trials if t.state.name == "COMPLETE"]
     # what the sampler learnt is what was evaluated: the candidates' own values
     assert sorted(config_key(t.params) for t in complete) == sorted(config_key(c) for c in pending)
     assert sorted(t.value for t in complete) == pytest.approx([0.1, 0.2, 0.3, 0.4])
@@ -76,13 +80,13 @@ def test_tpe_beats_random_search_on_hartmann6_over_20_seeds() -> None:
     for seed in range(20):
         searcher = searchers.make("tpe", HARTMANN6.space, np.random.default_rng(seed))
         values = []
-        for _ in range(60):
-            config = searcher.suggest()
+        for trial_id in range(60):
+            config = searcher.suggest(trial_id)
             values.append(HARTMANN6(config))
-            searcher.observe(config, values[-1], 1)
+            searcher.observe(searchers.Observation(trial_id, config, values[-1], 1))
         tpe.append(min(values))
         baseline = searchers.make("random", HARTMANN6.space, np.random.default_rng(1000 + seed))
-        rs.append(min(HARTMANN6(baseline.suggest()) for _ in range(60)))
+        rs.append(min(HARTMANN6(baseline.suggest(t)) for t in range(60)))
     result = stats.wilcoxon(np.array(tpe) - np.array(rs), alternative="less")
     assert result.pvalue < 0.01, (np.median(tpe), np.median(rs), result.pvalue)
 

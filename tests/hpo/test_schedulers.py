@@ -23,7 +23,7 @@ class Scripted(Searcher):
         self.values = list(values) if values is not None else None
         self.i = 0
 
-    def propose(self):
+    def propose(self, trial_id):
         value = self.values[self.i] if self.values is not None else float(self.i)
         self.i += 1
         return {"x": float(value)}
@@ -310,8 +310,9 @@ def test_asha_promotes_a_repeated_config_like_any_other_training() -> None:
 @pytest.mark.parametrize("name", ["sh", "hyperband", "asha", "fifo"])
 def test_an_exhausted_searcher_stops_new_trials_and_lets_the_started_ones_finish(name) -> None:
     candidates = [{"x": 0.1 * i} for i in range(5)]
-    searcher = searchers.make(
-        "random", SPACE, np.random.default_rng(0), candidates=candidates, candidate_trainings=[2, 1, 0, 1, 2]
+    searcher = searchers.PooledSearcher(
+        searchers.make("random", SPACE, np.random.default_rng(0)),
+        searchers.CandidatePool(SPACE, candidates, [2, 1, 0, 1, 2]),
     )
     options = {"epochs": 4} if name == "fifo" else {"eta": 2, "r_min": 1, "r_max": 4}
     scheduler = schedulers.make(name, searcher, **options)

@@ -14,6 +14,7 @@ from hpo import searchers
 from hpo.errors import ConfigError
 from hpo.searchers.acquisition import expected_improvement, expected_improvement_grad
 from hpo.searchers.gp import GaussianProcess
+from hpo.searchers.pool import CandidatePool, PooledSearcher
 from hpo.space import Parameter, SearchSpace
 from hpo.testing.objectives import BRANIN, HARTMANN6, SVM_LIKE
 
@@ -31,12 +32,16 @@ def _objective(config) -> float:
     return (np.log10(config["lr"]) + 2) ** 2 + (config["l1"] - 0.3) ** 2 + (config["opt"] == "adam") * 0.1
 
 
+def _tell(searcher, trial_id: int, config: dict, error: float, epochs: int = 1) -> None:
+    searcher.observe(searchers.Observation(trial_id, config, error, epochs))
+
+
 def _sequence(name: str, seed: int, n: int = 14, space: SearchSpace = MIXED) -> list[dict]:
     searcher = searchers.make(name, space, np.random.default_rng(seed))
     out = []
-    for _ in range(n):
-        config = searcher.suggest()
-        searcher.observe(config, _objective(config), 1)
+    for trial_id in range(n):
+        config = searcher.suggest(trial_id)
+        _tell(searcher, trial_id, config, _objective(config))
         out.append(config)
     return out
 
@@ -69,8 +74,8 @@ def test_same_sequence_in_a_fresh_process(name) -> None:
 def test_initial_config_comes_first(name) -> None:
     initial = {"lr": 0.1, "bs": 256, "l1": 0.15, "opt": "sgd"}
     searcher = searchers.make(name, MIXED, np.random.default_rng(0), initial_config=initial)
-    assert searcher.suggest() == initial
-    assert searcher.suggest() != initial
+    assert searcher.suggest(0) == initial
+    assert searcher.suggest(1) != initial
 
 
 def test_initial_config_outside_space_is_refused(name) -> None:
@@ -86,11 +91,13 @@ def test_initial_config_outside_space_is_refused(name) -> None:
 def test_candidates_restrict_suggestions(name) -> None:
     rng = np.random.default_rng(0)
     candidates = [MIXED.sample(rng) for _ in range(12)]
-    searcher = searchers.make(name, MIXED, np.random.default_rng(1), candidates=candidates)
+    searcher = PooledSearcher(
+        searchers.make(name, MIXED, np.random.default_rng(1)), CandidatePool(MIXED, candidates)
+    )
     seen = []
-    for _ in range(12):
-        config = searcher.suggest()
-        searcher.observe(config, _objective(config), 1)
+    for trial_id in range(12):
+        config = searcher.suggest(trial_id)
+        _tell(searcher, trial_id, config, _objective(config))
         seen.append(config)
     assert all(c in candidates for c in seen)
     # every candidate is tried once before any repeats
@@ -99,14 +106,10 @@ def test_candidates_restrict_suggestions(name) -> None:
 
 def test_parallel_suggestions_differ(name) -> None:
     searcher = searchers.make(name, MIXED, np.random.default_rng(0))
-    for _ in range(10):
-        config = searcher.suggest()
-        searcher.observe(config, _objective(config), 1)
-    in_flight = []
-    for _ in range(4):
-        config = searcher.suggest()
-        searcher.pending(config)
-        in_flight.append(config)
+    for trial_id in range(10):
+        config = searcher.suggest(trial_id)
+        _tell(searcher, trial_id, config, _objective(config))
+    in_flight = [searcher.suggest(trial_id) for trial_id in range(10, 14)]
     assert len({json.dumps(c, sort_keys=True) for c in in_flight}) == 4
 
 
@@ -124,14 +127,14 @@ def test_unknown_searcher() -> None:
 
 def test_random_search_is_log_uniform_on_the_learning_rate() -> None:
     searcher = searchers.make("random", MIXED, np.random.default_rng(0))
-    logs = np.log10([searcher.suggest()["lr"] for _ in range(2000)])
+    logs = np.log10([searcher.suggest(t)["lr"] for t in range(2000)])
     assert stats.kstest((logs + 4) / 4, "uniform").pvalue > 0.001
 
 
 def test_bo_explores_small_learning_rates() -> None:
     # The reference BO sampled lr < 1e-2 about 1% of the time; on a log encoding half the space is there.
     searcher = searchers.make("bo", MIXED, np.random.default_rng(0), n_initial=30)
-    draws = [searcher.suggest()["lr"] for _ in range(30)]
+    draws = [searcher.suggest(t)["lr"] for t in range(30)]
     assert 0.25 < np.mean(np.array(draws) < 1e-2) < 0.75
 
 
@@ -195,10 +198,10 @@ def test_gp_interpolates_noise_free_data(rng) -> None:
 def _best_after(name: str, objective, seed: int, n: int) -> float:
     searcher = searchers.make(name, objective.space, np.random.default_rng(seed))
     best = np.inf
-    for _ in range(n):
-        config = searcher.suggest()
+    for trial_id in range(n):
+        config = searcher.suggest(trial_id)
         value = objective(config)
-        searcher.observe(config, value, 1)
+        _tell(searcher, trial_id, config, value)
         best = min(best, value)
     return best
 
