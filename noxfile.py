@@ -99,6 +99,8 @@ def lock(session: nox.Session) -> None:
         "--no-emit-find-links",
         "--extra=test",
         "--extra=dev",
+        "--extra=smac",
+        "--extra=synetune",
         f"--output-file={LOCK}",
         "pyproject.toml",
         "requirements/pins.in",

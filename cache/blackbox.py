@@ -1,35 +1,53 @@
-"""The black-box view of a model's benchmark: `objective(config, epochs, seed)` over its cached curves.
+"""The black-box view of a model's benchmark: an objective with a fidelity (epochs) over its cached curves.
 
     from cache.blackbox import open_benchmark
 
     bench = open_benchmark("softmax")                     # tabular | nearest | surrogate
-    config = bench.configs[0]                             # or any config of bench.space (nearest, surrogate)
-    bench.evaluate(config, epochs=20, seed=bench.seeds_of(config)[0])
-    # {'val_error': ..., 'test_error': ..., 'cost_seconds': ..., 'status': 'ok', 'epochs': 20, 'seed': ...}
+    bench.evaluate({"learning_rate": 0.1, "batch_size": 64}, epochs=20.0)
+    # {'val_error': ..., 'test_error': ..., 'cost_seconds': ..., 'status': 'ok', 'epochs': 20,
+    #  'seed': ..., 'config': <the collected config evaluated>, 'config_id': ..., 'exact': False}
+    bench.objective_function(configuration, fidelity={"epochs": 5})   # HPOBench's form
 
-The same tables, lookups and clock as the replays of `bench compare`; HPOBench and YAHPO Gym
-users know it as an objective with a fidelity.
+What HPOBench's `objective_function(configuration, fidelity)` and YAHPO's give, plus what
+regret needs: the fidelity space and its maximum, whole curves, the cost of continuing a
+training, what a config is worth (its seed mean at the maximum fidelity), the best and worst
+worth, and regret as the comparison report computes it. Any config of the space is accepted
+in every mode: tabular and nearest answer with the collected config nearest it (the result
+says which, and whether it was the config itself), surrogate with the fitted regressors.
+A seed left out is drawn from the black box's own Generator (`rng`), so calls are
+reproducible from the seed given to `open_benchmark`.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from cache.benchmark import MODES, Benchmark
 from hpo.errors import ConfigError
-from hpo.space import SearchSpace
+from hpo.formats import configspace
+from hpo.models import get_model
+from hpo.space import Parameter, SearchSpace, config_key
+
+FIDELITY = "epochs"
 
 
-@dataclass
 class BlackBox:
-    """One model's benchmark: its space, its fidelities (epochs), its lookup mode, and `evaluate`."""
+    """One model's benchmark as an objective `(config, epochs, seed) -> errors and cost`."""
 
-    benchmark: Benchmark
+    def __init__(self, benchmark: Benchmark, rng: np.random.Generator | None = None) -> None:
+        if rng is not None and not isinstance(rng, np.random.Generator):
+            raise ConfigError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+        self.benchmark = benchmark
+        self.rng = rng if rng is not None else np.random.default_rng(0)
+
+    # -- what it is ---------------------------------------------------------------------------
 
     @property
     def model(self) -> str:
@@ -43,17 +61,41 @@ class BlackBox:
 
     @property
     def space(self) -> SearchSpace:
-        """The search space (export it with `to_dict()` or `hpo.configspace.to_configspace`)."""
+        """The search space (`hpo.formats` exports it to ConfigSpace, Optuna and Syne Tune)."""
         return self.benchmark.space
+
+    @functools.cached_property
+    def defaults(self) -> dict[str, Any] | None:
+        """The model's default config where it lies in the space (ConfigSpace's default), else None."""
+        defaults = get_model(self.model).defaults
+        return dict(defaults) if self.space.contains(defaults) else None
+
+    @property
+    def max_fidelity(self) -> int:
+        """The most epochs a config can be evaluated at (the cached curves' length)."""
+        return self.benchmark.n_epochs
 
     @property
     def fidelities(self) -> range:
-        """The epochs a config can be evaluated at: 1..max."""
-        return range(1, self.benchmark.n_epochs + 1)
+        """The epochs a config can be evaluated at: 1..max_fidelity."""
+        return range(1, self.max_fidelity + 1)
+
+    @property
+    def fidelity_space(self) -> SearchSpace:
+        """The fidelity as a space of its own: `epochs`, an integer 1..max_fidelity."""
+        return SearchSpace([Parameter(FIDELITY, "int", 1, self.max_fidelity)])
+
+    def get_configuration_space(self, seed: int | None = None) -> Any:
+        """The search space as a ConfigSpace, with the model's defaults and the space's order (HPOBench's name)."""
+        return configspace.to_configspace(self.space, seed, self.defaults, name=self.model)
+
+    def get_fidelity_space(self, seed: int | None = None) -> Any:
+        """The fidelity space as a ConfigSpace, its default the maximum (HPOBench's name)."""
+        return configspace.to_configspace(self.fidelity_space, seed, {FIDELITY: self.max_fidelity})
 
     @property
     def configs(self) -> list[dict[str, Any]]:
-        """The collected configs (the only ones a tabular benchmark answers)."""
+        """The collected configs."""
         return [dict(c) for c in self.benchmark.configs]
 
     @property
@@ -61,49 +103,198 @@ class BlackBox:
         """Every training seed in the cache."""
         return list(self.benchmark.seeds)
 
+    # -- which curves answer --------------------------------------------------------------------
+
+    @functools.cached_property
+    def _tree(self) -> cKDTree:
+        return cKDTree(self.benchmark.units)
+
+    def answering(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """The config whose curves answer for `config`: itself if collected (or in surrogate
+        mode), else the collected config nearest it in the unit cube."""
+        return self._answering(self._config(config))
+
+    def _answering(self, config: dict[str, Any]) -> dict[str, Any]:
+        if not self.benchmark.lookup.collected or config_key(config) in self.benchmark.table.by_key:
+            return config
+        return dict(self.benchmark.configs[int(self._tree.query(self.space.to_unit(config))[1])])
+
     def seeds_of(self, config: Mapping[str, Any]) -> list[int]:
         """The training seeds `config` can be evaluated with."""
-        self.space.validate(config)
-        return self.benchmark.seeds_of(config)
+        return self.benchmark.seeds_of(self.answering(config))
 
-    @property
-    def best_value(self) -> float:
-        """The lowest mean validation error at the last epoch over the collected configs (regret's zero)."""
-        return float(np.nanmin(self.benchmark.final_errors()))
+    # -- evaluations --------------------------------------------------------------------------
 
-    def regret(self, val_error: float) -> float:
-        """`val_error` minus the best known value."""
-        return float(val_error) - self.best_value
+    def evaluate(
+        self, config: Mapping[str, Any], epochs: float | None = None, seed: int | None = None
+    ) -> dict[str, Any]:
+        """The validation and test error of `config` after `epochs` epochs (default: the maximum)
+        of training seed `seed` (default: one drawn from `rng`), and the seconds that training
+        took from scratch on the cache's one clock.
 
-    def evaluate(self, config: Mapping[str, Any], epochs: int, seed: int) -> dict[str, Any]:
-        """The validation and test error of `config` after `epochs` epochs of training seed `seed`,
-        and the seconds that training took (on the cache's one clock).
-
-        A config outside the space, with a missing or unknown key or a wrong type, an epoch count
-        outside the fidelities, or a seed not cached for the config is one ConfigError naming it.
+        `config` is the config that was asked; `config` in the answer is the one evaluated
+        (`exact`: whether they are the same). A config outside the space, an epoch count that
+        is not a whole number in 1..max_fidelity or a seed not cached for the config is one
+        ConfigError naming it.
         """
-        if (
-            isinstance(epochs, bool)
-            or not isinstance(epochs, (int, np.integer))
-            or epochs not in self.fidelities
-        ):
-            raise ConfigError(f"epochs={epochs!r}: accepted 1..{self.benchmark.n_epochs}")
-        available = self.seeds_of(config)
-        if seed not in available:
-            raise ConfigError(f"seed={seed!r} is not cached for this config; accepted: {available}")
-        look = self.benchmark.segment(config, seed, 0, int(epochs))
+        asked, answering, epochs, seed = self._inputs(config, epochs, seed)
+        look = self.benchmark.segment(answering, seed, 0, epochs)
         return {
             "val_error": look.val_error,
             "test_error": look.test_error,
             "cost_seconds": look.seconds,
             "status": look.status,
-            "epochs": int(epochs),
-            "seed": int(seed),
+            "epochs": epochs,
+            "seed": seed,
+            **self._which(asked, answering),
         }
 
+    def curve(self, config: Mapping[str, Any], seed: int | None = None) -> dict[str, Any]:
+        """The whole learning curve of `config` for one training seed: per epoch 1..max_fidelity
+        the validation and test error, the seconds of that epoch, and the status."""
+        asked, answering, _, seed = self._inputs(config, self.max_fidelity, seed)
+        points = self.benchmark.curve(answering, seed)
+        return {
+            "epochs": list(self.fidelities),
+            "val_error": [p.val_error for p in points],
+            "test_error": [p.test_error for p in points],
+            "epoch_seconds": [p.seconds for p in points],
+            "status": [p.status for p in points],
+            "seed": seed,
+            **self._which(asked, answering),
+        }
 
-def open_benchmark(model: str, mode: str = "tabular", cache_dir: str | Path | None = None) -> BlackBox:
-    """Open `model`'s benchmark from the cache (shipped + user, or `cache_dir`) in lookup `mode`."""
+    def cost(
+        self, config: Mapping[str, Any], from_epochs: float, to_epochs: float, seed: int | None = None
+    ) -> float:
+        """Seconds to continue `config`'s training `seed` from `from_epochs` (0: from scratch) to `to_epochs`."""
+        _, answering, to_epochs, seed = self._inputs(config, to_epochs, seed)
+        start = _whole("from_epochs", from_epochs, 0, to_epochs - 1)
+        return self.benchmark.segment(answering, seed, start, to_epochs).seconds
+
+    def objective_function(
+        self,
+        configuration: Mapping[str, Any],
+        fidelity: Mapping[str, Any] | None = None,
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """HPOBench's form: `function_value` (validation error), `cost` (seconds) and `info`
+        (test error, status, epochs, seed, the config evaluated). `fidelity` is `{"epochs": E}`
+        (default: the maximum); a ConfigSpace Configuration is accepted for either."""
+        epochs = self._fidelity(fidelity)
+        result = self.evaluate(dict(configuration), epochs, seed)
+        info = {k: v for k, v in result.items() if k not in ("val_error", "cost_seconds")}
+        return {"function_value": result["val_error"], "cost": result["cost_seconds"], "info": info}
+
+    def objective_function_test(
+        self,
+        configuration: Mapping[str, Any],
+        fidelity: Mapping[str, Any] | None = None,
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """HPOBench's test-set form: `function_value` is the test error (at the maximum fidelity by default)."""
+        result = self.objective_function(configuration, fidelity, seed)
+        return {**result, "function_value": result["info"]["test_error"]}
+
+    # -- what a config is worth ----------------------------------------------------------------
+
+    def worth(self, config: Mapping[str, Any], epochs: float | None = None) -> float:
+        """What `config` is worth: the mean over its training seeds of the validation error at
+        `epochs` (default: the maximum fidelity), apart from the luck of any one training."""
+        epochs = self.max_fidelity if epochs is None else _whole("epochs", epochs, 1, self.max_fidelity)
+        return float(self.benchmark.config_errors([self.answering(config)], epochs)[0])
+
+    @functools.cached_property
+    def _final_worths(self) -> np.ndarray:
+        final = self.benchmark.final_errors()
+        return final[np.isfinite(final)]
+
+    @property
+    def best_value(self) -> float:
+        """The lowest worth over the collected configs (regret's zero)."""
+        return float(self._final_worths.min())
+
+    @property
+    def worst_value(self) -> float:
+        """The highest worth over the collected configs (normalised regret's one)."""
+        return float(self._final_worths.max())
+
+    def regret(self, config: Mapping[str, Any]) -> float:
+        """`config`'s worth minus the best value: the report's regret of an incumbent."""
+        return self.worth(config) - self.best_value
+
+    def normalised_regret(self, config: Mapping[str, Any]) -> float:
+        """Regret over (worst - best): 0 the best collected config, 1 the worst (the report's scale)."""
+        return self.regret(config) / (self.worst_value - self.best_value)
+
+    # -- input checks ---------------------------------------------------------------------------
+
+    def _config(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        if not isinstance(config, Mapping):
+            raise ConfigError(
+                f"a config is a mapping of hyperparameter -> value, got {type(config).__name__}"
+            )
+        config = {k: _plain(v) for k, v in config.items()}
+        self.space.validate(config)
+        return config
+
+    def _inputs(
+        self, config: Mapping[str, Any], epochs: float | None, seed: int | None
+    ) -> tuple[dict[str, Any], dict[str, Any], int, int]:
+        asked = self._config(config)
+        answering = self._answering(asked)
+        epochs = self.max_fidelity if epochs is None else _whole("epochs", epochs, 1, self.max_fidelity)
+        available = self.benchmark.seeds_of(answering)
+        if seed is None:
+            seed = available[int(self.rng.integers(len(available)))]
+        elif isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed not in available:
+            raise ConfigError(f"seed={seed!r} is not cached for this config; accepted: {available}")
+        return asked, answering, epochs, int(seed)
+
+    def _fidelity(self, fidelity: Mapping[str, Any] | None) -> int | None:
+        if fidelity is None:
+            return None
+        if not isinstance(fidelity, Mapping):
+            raise ConfigError(f"fidelity must be a mapping like {{'{FIDELITY}': 5}}, got {fidelity!r}")
+        unknown = sorted(set(fidelity) - {FIDELITY})
+        if unknown:
+            raise ConfigError(f"unknown fidelity {unknown[0]!r}; accepted: {FIDELITY}")
+        return fidelity.get(FIDELITY)
+
+    def _which(self, asked: dict[str, Any], answering: dict[str, Any]) -> dict[str, Any]:
+        table = self.benchmark.table
+        i = table.by_key.get(config_key(answering))
+        exact = config_key(asked) == config_key(answering)
+        return {"config": answering, "config_id": None if i is None else table.config_ids[i], "exact": exact}
+
+
+def _plain(value: Any) -> Any:
+    """NumPy scalars (what ConfigSpace and Optuna hand out) as Python numbers, so keys match."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _whole(name: str, value: Any, low: int, high: int) -> int:
+    """`value` as an int when it is a whole number in low..high (20.0 is 20); a ConfigError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ConfigError(f"{name}={value!r}: accepted a whole number {low}..{high}")
+    if not math.isfinite(value) or value != int(value) or not low <= int(value) <= high:
+        raise ConfigError(f"{name}={value!r}: accepted a whole number {low}..{high}")
+    return int(value)
+
+
+def open_benchmark(
+    model: str,
+    mode: str = "tabular",
+    cache_dir: str | Path | None = None,
+    seed: int = 0,
+    rng: np.random.Generator | None = None,
+) -> BlackBox:
+    """Open `model`'s benchmark from the cache (shipped + user, or `cache_dir`) in lookup `mode`;
+    seeds left out of a call are drawn from `rng` (default: a Generator seeded with `seed`)."""
     if mode not in MODES:
         raise ConfigError(f"unknown lookup mode {mode!r}; accepted: {', '.join(MODES)}")
-    return BlackBox(Benchmark.load(model, mode, cache_dir))
+    return BlackBox(
+        Benchmark.load(model, mode, cache_dir), rng if rng is not None else np.random.default_rng(seed)
+    )

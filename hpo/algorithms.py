@@ -15,6 +15,7 @@ from hpo.formats.optuna import optuna_module
 from hpo.schedulers import Scheduler
 from hpo.schedulers.rungs import validate as validate_rungs
 from hpo.searchers import Searcher
+from hpo.searchers.smac_adapter import smac_module
 from hpo.space import SearchSpace
 
 PLUGIN = "plug-in"
@@ -33,6 +34,8 @@ class Algorithm:
     scheduler: str
     description: str
     plugin: Callable[..., Any] | None = None
+    #: an optional package's check: raises a ConfigError saying how to install it
+    extra: Callable[[], Any] | None = None
 
 
 ALGORITHMS: dict[str, Algorithm] = {
@@ -46,12 +49,28 @@ ALGORITHMS: dict[str, Algorithm] = {
         Algorithm("bohb", "bo", "hyperband", "Hyperband with a GP-EI searcher (BOHB-style)"),
         Algorithm("asha-bo", "bo", "asha", "ASHA with a GP-EI searcher"),
         # Optuna's samplers as baselines (optional extra `optuna`)
-        Algorithm("tpe", "tpe", "fifo", "Optuna's TPE, every trial to r_max epochs"),
-        Algorithm("optuna-gp", "optuna-gp", "fifo", "Optuna's GPSampler, every trial to r_max epochs"),
-        Algorithm("cmaes", "cmaes", "fifo", "Optuna's CMA-ES, every trial to r_max epochs"),
-        Algorithm("qmc", "qmc", "fifo", "Optuna's quasi-Monte Carlo (Sobol) sampler"),
-        Algorithm("asha-tpe", "tpe", "asha", "ASHA with Optuna's TPE"),
-        Algorithm("bohb-tpe", "tpe", "hyperband", "Hyperband with Optuna's TPE (BOHB in its usual TPE form)"),
+        Algorithm("tpe", "tpe", "fifo", "Optuna's TPE, every trial to r_max epochs", extra=optuna_module),
+        Algorithm(
+            "optuna-gp",
+            "optuna-gp",
+            "fifo",
+            "Optuna's GPSampler, every trial to r_max epochs",
+            extra=optuna_module,
+        ),
+        Algorithm(
+            "cmaes", "cmaes", "fifo", "Optuna's CMA-ES, every trial to r_max epochs", extra=optuna_module
+        ),
+        Algorithm("qmc", "qmc", "fifo", "Optuna's quasi-Monte Carlo (Sobol) sampler", extra=optuna_module),
+        Algorithm("asha-tpe", "tpe", "asha", "ASHA with Optuna's TPE", extra=optuna_module),
+        Algorithm(
+            "bohb-tpe",
+            "tpe",
+            "hyperband",
+            "Hyperband with Optuna's TPE (BOHB in its usual TPE form)",
+            extra=optuna_module,
+        ),
+        # SMAC3 (optional extra `smac`)
+        Algorithm("smac-bo", "smac-bo", "fifo", "SMAC3's BO facade (random forest + EI)", extra=smac_module),
     )
 }
 
@@ -82,8 +101,8 @@ def get_algorithm(name: str) -> Algorithm:
     a ConfigError listing the accepted names otherwise."""
     algorithm = ALGORITHMS.get(name)
     if algorithm is not None:
-        if algorithm.searcher in searchers.OPTUNA_SEARCHERS:
-            optuna_module()  # naming an Optuna baseline without Optuna: one line saying how to install it
+        if algorithm.extra is not None:
+            algorithm.extra()  # naming a baseline without its package: one line saying how to install it
         return algorithm
     spec, _, scheduler = name.partition("@")
     if not plugins.is_spec(spec):

@@ -45,9 +45,8 @@ def from_synetune(config_space: Mapping[str, Any]) -> SearchSpace:
         if isinstance(domain, st.Categorical) and not isinstance(domain, st.Ordinal):
             parameters.append(Parameter(name, "choice", values=tuple(domain.categories)))
             continue
-        sampler = type(domain.get_sampler()).__name__
-        if isinstance(domain, (st.Integer, st.Float)) and sampler in ("Uniform", "LogUniform"):
-            log = sampler == "LogUniform"
+        log = st.is_log_space(domain)
+        if isinstance(domain, (st.Integer, st.Float)) and (log or st.is_uniform_space(domain)):
             if isinstance(domain, st.Integer):
                 parameters.append(
                     Parameter(name, "logint" if log else "int", int(domain.lower), int(domain.upper))
@@ -57,7 +56,7 @@ def from_synetune(config_space: Mapping[str, Any]) -> SearchSpace:
                 parameters.append(Parameter(name, kind, float(domain.lower), float(domain.upper)))
             continue
         raise ConfigError(
-            f"parameter {name!r}: a {type(domain).__name__} with a {sampler} sampler has no counterpart; "
-            "accepted: uniform, loguniform, randint, lograndint, choice"
+            f"parameter {name!r}: {domain} has no counterpart; accepted: uniform, loguniform, randint, "
+            "lograndint, choice"
         )
     return SearchSpace(parameters)

@@ -14,6 +14,7 @@ from hpo.searchers.bo import BOSearcher
 from hpo.searchers.optuna_adapter import OptunaSearcher
 from hpo.searchers.pool import CandidatePool, PooledSearcher
 from hpo.searchers.random_search import RandomSearcher
+from hpo.searchers.smac_adapter import SmacSearcher
 from hpo.space import SearchSpace
 
 SEARCHERS: dict[str, Callable[..., Searcher]] = {
@@ -24,8 +25,9 @@ SEARCHERS: dict[str, Callable[..., Searcher]] = {
     "optuna-gp": functools.partial(OptunaSearcher, sampler="gp"),
     "cmaes": functools.partial(OptunaSearcher, sampler="cmaes"),
     "qmc": functools.partial(OptunaSearcher, sampler="qmc"),
+    # SMAC3's BO (optional extra `smac`)
+    "smac-bo": SmacSearcher,
 }
-OPTUNA_SEARCHERS = ("tpe", "optuna-gp", "cmaes", "qmc")
 
 
 def make(name: str, space: SearchSpace, rng: np.random.Generator, **options: Any) -> Searcher:
@@ -41,7 +43,6 @@ def make(name: str, space: SearchSpace, rng: np.random.Generator, **options: Any
 
 
 __all__ = [
-    "OPTUNA_SEARCHERS",
     "SEARCHERS",
     "BOSearcher",
     "CandidatePool",
@@ -50,5 +51,6 @@ __all__ = [
     "PooledSearcher",
     "RandomSearcher",
     "Searcher",
+    "SmacSearcher",
     "make",
 ]

@@ -94,7 +94,7 @@ def user_module(tmp_path, monkeypatch):
 
 # -- the conformance kit -------------------------------------------------------------------
 
-SLOW_SEARCHERS = {"optuna-gp"}  # Optuna's GP: minutes for the kit's ~200 suggestions
+SLOW_SEARCHERS = {"optuna-gp", "smac-bo"}  # Optuna's GP, SMAC: minutes for the kit's ~450 suggestions
 
 
 @pytest.mark.parametrize(

@@ -120,7 +120,8 @@ def test_rng_must_be_a_generator(name) -> None:
 
 def test_unknown_searcher() -> None:
     with pytest.raises(
-        ConfigError, match="unknown searcher 'smac'; accepted: random, bo, tpe, optuna-gp, cmaes, qmc"
+        ConfigError,
+        match="unknown searcher 'smac'; accepted: random, bo, tpe, optuna-gp, cmaes, qmc, smac-bo",
     ):
         searchers.make("smac", MIXED, np.random.default_rng(0))
 
