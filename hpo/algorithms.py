@@ -14,11 +14,14 @@ from hpo.errors import ConfigError
 from hpo.formats.optuna import optuna_module
 from hpo.schedulers import Scheduler
 from hpo.schedulers.rungs import validate as validate_rungs
+from hpo.schedulers.synetune_adapter import synetune_baselines
 from hpo.searchers import Searcher
+from hpo.searchers.relay import Relay
 from hpo.searchers.smac_adapter import smac_module
 from hpo.space import SearchSpace
 
 PLUGIN = "plug-in"
+RELAY = "relay"  # an outside scheduler's own configs, handed on through hpo.searchers.relay
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,25 @@ ALGORITHMS: dict[str, Algorithm] = {
         ),
         # SMAC3 (optional extra `smac`)
         Algorithm("smac-bo", "smac-bo", "fifo", "SMAC3's BO facade (random forest + EI)", extra=smac_module),
+        Algorithm(
+            "smac-hb",
+            RELAY,
+            "smac-hb",
+            "SMAC3's Hyperband facade (random forest + Hyperband)",
+            extra=smac_module,
+        ),
+        # Syne Tune's multi-fidelity schedulers (optional extra `synetune`)
+        Algorithm("st-asha", RELAY, "st-asha", "Syne Tune's ASHA (stopping)", extra=synetune_baselines),
+        Algorithm(
+            "st-bohb", RELAY, "st-bohb", "Syne Tune's BOHB (KDE inside ASHA)", extra=synetune_baselines
+        ),
+        Algorithm(
+            "st-asha-cqr",
+            RELAY,
+            "st-asha-cqr",
+            "Syne Tune's model-based ASHA (conformal quantile regression)",
+            extra=synetune_baselines,
+        ),
     )
 }
 
@@ -146,12 +168,14 @@ def build(
     candidates: Sequence[Mapping[str, Any]] | None = None,
     candidate_trainings: Sequence[int] | None = None,
 ) -> Scheduler:
-    """The scheduler of algorithm `name` with its searcher, ready for a tuner (a plug-in's calls
-    guarded: see `hpo.plugins`). With `candidates` (a table's configs, each with
+    """The scheduler of algorithm `name` with its searcher, ready for a tuner. Code from outside
+    the package (a plug-in, an optional library's optimizer) runs guarded (`hpo.plugins`): what
+    goes wrong in it is that algorithm's failure. With `candidates` (a table's configs, each with
     `candidate_trainings` trainings), the searcher runs over their pool (`hpo.searchers.pool`)."""
     algorithm = get_algorithm(name)
     options: dict[str, Any] = {"initial_config": initial_config, **dict(settings.searcher_options)}
-    guard = plugins.Guard(name, plugins.call_limit()) if algorithm.plugin is not None else None
+    outside = algorithm.plugin is not None or algorithm.extra is not None
+    guard = plugins.Guard(name, plugins.call_limit()) if outside else None
     searcher: Any
     if algorithm.searcher == PLUGIN:
         assert guard is not None and algorithm.plugin is not None
@@ -159,8 +183,12 @@ def build(
         if not isinstance(made, Searcher):
             raise guard.fail(f"made a {type(made).__name__}, not a hpo.searchers.Searcher")
         searcher = plugins.GuardedSearcher(made, guard, space)
+    elif algorithm.searcher == RELAY:
+        searcher = Relay(space, rng, initial_config)
     else:
         searcher = searchers.make(algorithm.searcher, space, rng, **options)
+        if guard is not None:
+            searcher = plugins.GuardedSearcher(searcher, guard, space)
     if candidates is not None:  # a table's configs: the pool's rules, any searcher inside
         searcher = searchers.PooledSearcher(
             searcher, searchers.CandidatePool(space, candidates, candidate_trainings)
@@ -168,6 +196,10 @@ def build(
     if algorithm.scheduler == "fifo":
         return schedulers.make("fifo", searcher, epochs=settings.r_max)
     options = {"eta": settings.eta, "r_min": settings.r_min, "r_max": settings.r_max}
+    if algorithm.scheduler in schedulers.OUTSIDE:
+        assert guard is not None
+        made = guard.call("its constructor", schedulers.OUTSIDE[algorithm.scheduler], searcher, **options)
+        return plugins.GuardedScheduler(made, guard, settings.r_max)  # type: ignore[return-value]
     if algorithm.scheduler == PLUGIN:
         assert guard is not None and algorithm.plugin is not None
         made = guard.call("its constructor", algorithm.plugin, searcher, **options)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -9,8 +10,11 @@ from hpo.errors import ConfigError
 from hpo.schedulers.asha import ASHA
 from hpo.schedulers.base import Job, Scheduler
 from hpo.schedulers.fifo import FIFOScheduler
+from hpo.schedulers.outside import OutsideScheduler
 from hpo.schedulers.rungs import rung_levels
+from hpo.schedulers.smac_hyperband import SmacHyperband
 from hpo.schedulers.synchronous import Hyperband, SuccessiveHalving
+from hpo.schedulers.synetune_adapter import SyneTuneScheduler
 from hpo.searchers import Searcher
 
 SCHEDULERS: dict[str, Callable[..., Scheduler]] = {
@@ -18,6 +22,13 @@ SCHEDULERS: dict[str, Callable[..., Scheduler]] = {
     "sh": SuccessiveHalving,
     "hyperband": Hyperband,
     "asha": ASHA,
+}
+#: schedulers of outside libraries, which pick their own configs (through a Relay searcher)
+OUTSIDE: dict[str, Callable[..., OutsideScheduler]] = {
+    "smac-hb": SmacHyperband,
+    "st-asha": functools.partial(SyneTuneScheduler, kind="ASHA"),
+    "st-bohb": functools.partial(SyneTuneScheduler, kind="BOHB"),
+    "st-asha-cqr": functools.partial(SyneTuneScheduler, kind="ASHACQR"),
 }
 
 
@@ -35,12 +46,16 @@ def make(name: str, searcher: Searcher, **options: Any) -> Scheduler:
 
 __all__ = [
     "ASHA",
+    "OUTSIDE",
     "SCHEDULERS",
     "FIFOScheduler",
     "Hyperband",
     "Job",
+    "OutsideScheduler",
     "Scheduler",
+    "SmacHyperband",
     "SuccessiveHalving",
+    "SyneTuneScheduler",
     "make",
     "rung_levels",
 ]

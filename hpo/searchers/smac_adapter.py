@@ -76,7 +76,7 @@ class SmacSearcher(Searcher):
             warnings.simplefilter("ignore")  # SMAC warns about the target function it never calls here
             self.smac = facade(
                 scenario,
-                _never_called,
+                never_called,
                 overwrite=True,
                 logging_level=40,
                 initial_design=facade.get_initial_design(scenario, n_configs=n_initial),
@@ -112,7 +112,7 @@ class SmacSearcher(Searcher):
         self.smac.tell(info, value, save=False)
 
 
-def _never_called(config: Any, seed: int = 0) -> float:
+def never_called(config: Any, seed: int = 0, budget: float | None = None) -> float:
     raise RuntimeError("SMAC runs through ask/tell here; its target function is not called")
 
 
