@@ -219,29 +219,25 @@ def final_incumbents(rows: pd.DataFrame, keys: list[str] | None = None) -> pd.Da
 
 
 def final_summary(rows: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
-    """Per setting and algorithm: each run's final incumbent's validation and test error (mean and band over seeds).
+    """Per setting and algorithm: each run's final incumbent, its validation and test error and,
+    where the rows have it, what its config is worth (mean and band over seeds).
 
     A run stops starting work at its budget and finishes what it started, so its final
-    incumbent is the best of all its results.
+    incumbent is the best of all its results. Its validation error is one training's reading,
+    the one the algorithm picked it by; `worth` (its config's seed mean) is what it is scored by.
     """
     setting = setting_keys(rows)
+    columns = {"val": "val_error", "test": "test_error"}
+    if "config_error" in rows:
+        columns["worth"] = "config_error"
     records = []
     for values, part in final_incumbents(rows).groupby([*setting, "algorithm"], sort=True):
-        vals, tests = part["val_error"].tolist(), part["test_error"].tolist()
-        val_mean, val_lo, val_hi = bootstrap_mean(np.array(vals)[:, None], group_rng(seed, *values, "val"))
-        test_mean, test_lo, test_hi = bootstrap_mean(
-            np.array(tests)[:, None], group_rng(seed, *values, "test")
-        )
-        records.append(
-            {
-                **dict(zip([*setting, "algorithm"], values, strict=True)),
-                "seeds": len(vals),
-                "val_error": float(val_mean[0]),
-                "val_lo": float(val_lo[0]),
-                "val_hi": float(val_hi[0]),
-                "test_error": float(test_mean[0]),
-                "test_lo": float(test_lo[0]),
-                "test_hi": float(test_hi[0]),
-            }
-        )
+        record = {**dict(zip([*setting, "algorithm"], values, strict=True)), "seeds": len(part)}
+        for short, column in columns.items():
+            mean, lo, hi = bootstrap_mean(
+                part[column].to_numpy(dtype=float)[:, None], group_rng(seed, *values, short)
+            )
+            name = "worth" if short == "worth" else column
+            record.update({name: float(mean[0]), f"{short}_lo": float(lo[0]), f"{short}_hi": float(hi[0])})
+        records.append(record)
     return pd.DataFrame(records)

@@ -55,6 +55,12 @@ def ranks_from_first_result(ranks: pd.DataFrame, rows: pd.DataFrame) -> pd.DataF
     return merged[merged["t"] >= merged["first"]].drop(columns="first")
 
 
+def worth_column(rows: pd.DataFrame) -> str:
+    """The column an incumbent is scored by: what its config is worth (`config_error`, its seed
+    mean at r_max, in replays) where the rows have it, else its own validation error (live runs)."""
+    return "config_error" if "config_error" in rows else "val_error"
+
+
 def summary_table(
     rows: pd.DataFrame, bands: pd.DataFrame, traj: pd.DataFrame, usage: pd.DataFrame, seed: int = 0
 ) -> pd.DataFrame:
@@ -64,7 +70,7 @@ def summary_table(
     speed = time_to_target(bands, BASELINE).merge(
         speedup_bands(traj, BASELINE, seed=seed), on=keys, how="left"
     )
-    tests = paired_against(final_incumbents(rows), BASELINE)
+    tests = paired_against(final_incumbents(rows), BASELINE, worth_column(rows))
     summary = final_summary(rows, seed).merge(speed, on=keys, how="left").merge(usage, on=keys, how="left")
     return summary.merge(tests, on=keys, how="left")
 
@@ -155,10 +161,10 @@ def compute(
 ):
     """Everything a comparison report shows, as DataFrames and dicts."""
     grids = time_grids(rows)
-    traj = trajectories(rows, grids)
+    # every score is of what the incumbent's config is worth, not of the reading it was picked by
+    traj = trajectories(rows, grids, worth_column(rows))
     bands = anytime_bands(traj, seed)
-    worth = "config_error" if "config_error" in rows else "val_error"
-    regret_bands = normalised(anytime_bands(trajectories(rows, grids, worth), seed), reference)
+    regret_bands = normalised(bands, reference)
     ranks = ranks_from_first_result(average_ranks(traj), rows)
     summary = summary_table(rows, bands, traj, usage, seed)
     finals = with_regret(final_incumbents(rows), reference)

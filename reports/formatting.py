@@ -61,7 +61,12 @@ def readable_summary(summary: pd.DataFrame) -> pd.DataFrame:
             "algorithm": summary["algorithm"].tolist(),
             "workers": summary["workers"].tolist(),
             "budget": [f"{b:g}" for b in summary["budget_trainings"]],
-            "val error [95% band]": [with_band(r.val_error, r.val_lo, r.val_hi) for r in rows],
+            # what the incumbent's config is worth (its seed mean) scores it; the reading it was
+            # picked by is one training's luck, shown beside it (live runs have only the reading)
+            "worth [95% band]": [
+                with_band(r.worth, r.worth_lo, r.worth_hi) if hasattr(r, "worth") else "-" for r in rows
+            ],
+            "val reading [95% band]": [with_band(r.val_error, r.val_lo, r.val_hi) for r in rows],
             "test error": [number(r.test_error) for r in rows],
             "regret": [number(getattr(r, "mean_regret", float("nan"))) for r in rows],
             "vs random (median diff, r, Holm p)": [

@@ -484,3 +484,34 @@ def test_a_damaged_plan_file_is_one_line(cache_dir, tmp_path, content, field) ->
         assert result.exit_code != 0 and "Traceback" not in result.output
         assert "compare.json" in result.output and len(result.output.strip().splitlines()) == 1
     assert field in invoke("report", str(out)).output
+
+
+def test_a_lucky_reading_earns_no_better_score() -> None:
+    # "lucky" crowns a config worth 0.28 by one training that read 0.10; "honest" finds a config
+    # worth 0.20. Scored by readings, lucky would beat random search (0.25) on every seed and
+    # reach its target first; scored by worth, as every score must be, it is worse and never does.
+    from reports.comparison import compute
+
+    runs = []
+    for seed in range(6):
+        for algorithm, readings, worths in (
+            ("random", [0.30, 0.25], [0.30, 0.25]),
+            ("lucky", [0.30, 0.10], [0.30, 0.28]),
+            ("honest", [0.30, 0.20], [0.30, 0.20]),
+        ):
+            runs.append(
+                run_rows("m", algorithm, seed, [1.0, 2.0 + 0.01 * seed], readings).assign(config_error=worths)
+            )
+    rows = pd.concat(runs).assign(workers=4, budget_trainings=32.0)
+    usage = pd.DataFrame(
+        {"model": "m", "workers": 4, "budget_trainings": 32.0, "algorithm": ["random", "lucky", "honest"]}
+    ).assign(utilisation=1.0, full_trainings=2.0, exhausted=0.0)
+    summary = compute(rows, usage, {"m": {"best": 0.2, "worst": 0.4}})["summary"].set_index("algorithm")
+    assert summary.loc["lucky", "val_error"] == pytest.approx(0.10)  # the reading, shown beside the worth
+    assert summary.loc["lucky", "worth"] == pytest.approx(0.28) and summary.loc[
+        "honest", "worth"
+    ] == pytest.approx(0.2)
+    assert summary.loc["lucky", "median_difference"] == pytest.approx(0.03)  # worse than random search
+    assert summary.loc["honest", "median_difference"] == pytest.approx(-0.05)
+    assert not np.isfinite(summary.loc["lucky", "speedup"])  # never reaches random search's final worth
+    assert summary.loc["lucky", "mean_regret"] == pytest.approx(0.4)
