@@ -70,6 +70,36 @@ def report(session: nox.Session) -> None:
 
 
 @nox.session
+def extras(session: nox.Session) -> None:
+    """The field's optimizers and frameworks (extras smac, synetune, carps): the tests that need them,
+    then one small comparison with every baseline beside the built-ins."""
+    _install(session, "test,smac,synetune,carps")
+    session.run(
+        "pytest",
+        "-q",
+        "tests/cache/test_clients.py",
+        "tests/cache/test_frameworks.py",
+        "tests/hpo/test_outside.py",
+        "tests/hpo/test_formats.py",
+        *session.posargs,
+    )
+    out = session.create_tmp()
+    session.run(
+        "bench",
+        "compare",
+        "--models",
+        "softmax,svm",
+        "--algorithms",
+        "random,asha,tpe,smac-bo,smac-hb,st-asha,st-bohb",
+        "--seeds",
+        "2",
+        "--out",
+        f"{out}/compare",
+        "--quiet",
+    )
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     """Speed benchmarks (pytest-benchmark) with the ratios the issues ask for."""
     _install(session, "test")
@@ -101,6 +131,7 @@ def lock(session: nox.Session) -> None:
         "--extra=dev",
         "--extra=smac",
         "--extra=synetune",
+        "--extra=carps",
         f"--output-file={LOCK}",
         "pyproject.toml",
         "requirements/pins.in",
