@@ -30,9 +30,9 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from cache.benchmark import MODES, Benchmark
+from hpo.catalog import model_entry
 from hpo.errors import ConfigError
 from hpo.formats import configspace
-from hpo.models import get_model
 from hpo.space import Parameter, SearchSpace, config_key
 
 FIDELITY = "epochs"
@@ -67,7 +67,7 @@ class BlackBox:
     @functools.cached_property
     def defaults(self) -> dict[str, Any] | None:
         """The model's default config where it lies in the space (ConfigSpace's default), else None."""
-        defaults = get_model(self.model).defaults
+        defaults = model_entry(self.model).defaults
         return dict(defaults) if self.space.contains(defaults) else None
 
     @property

@@ -7,6 +7,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from hpo.catalog import CATALOG
 from hpo.errors import HPOError
 from hpo.space import SearchSpace
 
@@ -41,10 +42,8 @@ def arrow_schema(space: SearchSpace) -> pa.Schema:
 
 def space_from_metadata(spec: dict[str, Any], model: str) -> SearchSpace:
     """The stored space, its parameters in the model's own order when the names match."""
-    from hpo.models import MODELS
-
     space = SearchSpace.from_dict(spec)
-    order = MODELS[model].hyperparameters if model in MODELS else ()
+    order = CATALOG[model].hyperparameters if model in CATALOG else ()
     if set(order) == set(space.names):
         space = SearchSpace([space[name] for name in order])
     return space

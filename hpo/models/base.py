@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from hpo.space import SearchSpace
+from hpo.catalog import ModelEntry
 
 
 class Classifier(nn.Module):
@@ -69,20 +69,20 @@ def nothing_to_prepare(device: torch.device) -> None:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A registry entry: name, default search space, default config and a seeded factory."""
+    """A registry entry: the catalog's entry (name, space, defaults, revision) and a seeded factory."""
 
-    name: str
-    description: str
-    space: SearchSpace
-    defaults: Mapping[str, Any]
+    entry: ModelEntry
     factory: Factory
     # which code paths this model's training takes on `device` (stamped into provenance)
     runtime_facts: Callable[[torch.device], dict[str, Any]] = no_runtime_facts
     # one-off work per process on `device` (compiling kernels), done before any timed epoch
     prepare: Callable[[torch.device], None] = nothing_to_prepare
-    # raised whenever a change gives other curves for the same config and seed: a cache
-    # collected under another revision cannot be added to
-    revision: int = 1
+
+    name = property(lambda self: self.entry.name, doc="The model's name.")
+    description = property(lambda self: self.entry.description, doc="What the model is.")
+    space = property(lambda self: self.entry.space, doc="The default search space.")
+    defaults = property(lambda self: self.entry.defaults, doc="The default config.")
+    revision = property(lambda self: self.entry.revision, doc="The curves' revision (hpo.catalog).")
 
     @property
     def hyperparameters(self) -> tuple[str, ...]:

@@ -15,9 +15,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from hpo.catalog import CATALOG
 from hpo.models.base import Classifier, ModelContext, ModelSpec
-from hpo.models.spaces import ALPHA, BATCH_SIZE, L1_RATIO, LEARNING_RATE
-from hpo.space import SearchSpace
 
 
 def one_vs_rest_hinge(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -57,9 +56,6 @@ def _build(config: Mapping[str, Any], context: ModelContext, generator: torch.Ge
 
 
 SPEC = ModelSpec(
-    name="sgd",
-    description="linear SVM, one-vs-rest hinge + elastic net (sklearn SGDClassifier objective)",
-    space=SearchSpace([LEARNING_RATE, BATCH_SIZE, ALPHA, L1_RATIO]),
-    defaults={"learning_rate": 0.01, "batch_size": 256, "alpha": 1e-4, "l1_ratio": 0.15},
+    entry=CATALOG["sgd"],
     factory=_build,
 )

@@ -9,9 +9,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from hpo.catalog import CATALOG
 from hpo.models.base import Classifier, ModelContext, ModelSpec
-from hpo.models.spaces import BATCH_SIZE, LEARNING_RATE
-from hpo.space import SearchSpace
 
 
 class SoftmaxRegression(Classifier):
@@ -33,9 +32,6 @@ def _build(config: Mapping[str, Any], context: ModelContext, generator: torch.Ge
 
 
 SPEC = ModelSpec(
-    name="softmax",
-    description="softmax regression (linear layer + cross-entropy)",
-    space=SearchSpace([LEARNING_RATE, BATCH_SIZE]),
-    defaults={"learning_rate": 0.1, "batch_size": 256},
+    entry=CATALOG["softmax"],
     factory=_build,
 )

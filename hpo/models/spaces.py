@@ -1,20 +1,12 @@
-"""The reference notebook's hyperparameter ranges, shared by the models that use them."""
+"""What a trainer accepts of each hyperparameter (the search ranges are in `hpo.catalog`)."""
 
 from __future__ import annotations
 
 import math
 
 from hpo.errors import ConfigError
-from hpo.space import Parameter
 
-LEARNING_RATE = Parameter("learning_rate", "loguniform", 1e-4, 1.0)
-BATCH_SIZE = Parameter("batch_size", "int", 32, 511)
-ALPHA = Parameter("alpha", "loguniform", 1e-6, 1e-1)
-L1_RATIO = Parameter("l1_ratio", "uniform", 0.0, 1.0)
-C = Parameter("C", "loguniform", 1e-2, 1e2)
-GAMMA = Parameter("gamma", "loguniform", 1e-6, 1e-1)
-
-# What a trainer accepts, wider than the search ranges above: a user may train a config
+# What a trainer accepts, wider than the search ranges of hpo.catalog: a user may train a config
 # outside the default space (batch 1024, say), never a meaningless one. Training runs in
 # float32 and indexes with int32-sized batches, so larger values cannot even be represented.
 FLOAT32_MAX = 3.4028234663852886e38

@@ -23,9 +23,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from hpo.catalog import CATALOG
 from hpo.models.base import Classifier, ModelContext, ModelSpec
-from hpo.models.spaces import BATCH_SIZE, GAMMA, LEARNING_RATE, C
-from hpo.space import SearchSpace
 
 DEFAULT_COMPONENTS = 100
 
@@ -84,10 +83,6 @@ def _build(config: Mapping[str, Any], context: ModelContext, generator: torch.Ge
 
 
 SPEC = ModelSpec(
-    name="svm",
-    description="RBF SVM via 100 random Fourier features, multi-class hinge, sklearn's C",
-    space=SearchSpace([LEARNING_RATE, BATCH_SIZE, C, GAMMA]),
-    defaults={"learning_rate": 0.1, "batch_size": 256, "C": 1.0, "gamma": 0.01},
+    entry=CATALOG["svm"],
     factory=_build,
-    revision=2,  # 2: errors measured on the moving average of the weights
 )

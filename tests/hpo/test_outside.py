@@ -119,7 +119,7 @@ def test_syne_tune_is_told_the_config_the_table_evaluated(table, algorithm) -> N
     for _ in range(12):
         job = scheduler.next_job()
         scheduler.on_result(job, 0.5)
-    told = list(scheduler.st.searcher.trial_configs.values())
+    told = list(scheduler.scheduler.st.searcher.trial_configs.values())  # inside the guard
     assert told and all(config_key(c) in collected for c in told)
 
 

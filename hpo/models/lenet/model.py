@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from hpo.catalog import CATALOG
 from hpo.models.base import Classifier, ModelContext, ModelSpec
 from hpo.models.lenet.kernels import (
     Conv2dMixedLayout,
@@ -18,8 +19,6 @@ from hpo.models.lenet.kernels import (
     fused_sigmoid_phase_mean,
     lenet_block1,
 )
-from hpo.models.spaces import BATCH_SIZE, LEARNING_RATE
-from hpo.space import SearchSpace
 
 
 class LeNet(Classifier):
@@ -86,10 +85,7 @@ def _runtime_facts(device: torch.device) -> dict[str, Any]:
 
 
 SPEC = ModelSpec(
-    name="lenet",
-    description="LeNet-5 (sigmoid, average pooling, Xavier init)",
-    space=SearchSpace([LEARNING_RATE, BATCH_SIZE]),
-    defaults={"learning_rate": 0.1, "batch_size": 256},
+    entry=CATALOG["lenet"],
     factory=_build,
     runtime_facts=_runtime_facts,
     prepare=_prepare,
