@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from collections.abc import Sequence
@@ -129,7 +130,8 @@ class RunWriter:
     command, then one line per result, each written whole with one `write`), and each trial's
     last checkpoint is kept beside it; a killed run loses only the jobs in flight, and
     `--resume` continues it from the journal. `results.parquet` is written at the end, and
-    when the run is interrupted.
+    when the run is interrupted. The process writing the directory holds an exclusive `flock`
+    on its journal: a second writer (two `--resume` of one run) is refused with one line.
     """
 
     def __init__(self, out: Path, spec: Any, command: str, journal: bool = True) -> None:
@@ -159,6 +161,9 @@ class RunWriter:
             raise ConfigError(
                 f"{self.out} already holds results; pass --overwrite, --resume it, or choose another --out"
             )
+        if self.journal_path.is_file():  # --overwrite of a run another process is still writing
+            self._open_journal()
+            self._close_journal()
         try:
             self.out.mkdir(parents=True, exist_ok=True)
             for old in [self.path, *(self.out / CHECKPOINTS_DIR).glob("trial-*.pt")]:
@@ -175,25 +180,56 @@ class RunWriter:
         return None, None
 
     def _open_journal(self) -> None:
-        self._journal = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND)
+        fd = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise HPOError(
+                f"{self.out}: another bench process is writing this run; wait for it to end"
+            ) from None
+        self._journal = fd
 
     def resume(self) -> tuple[list[Result], dict[int, dict[str, Any]]]:
-        """The results of an interrupted run of the same spec, and its trials' checkpoints."""
+        """The results of an interrupted run of the same spec, and its trials' checkpoints.
+
+        A torn last line (the writer killed mid-write) is cut off before anything is appended,
+        so the next result starts on a line of its own and the run can be resumed again.
+        """
         if not self.journal_path.is_file():
             raise ConfigError(f"--resume {self.out}: no {JOURNAL_FILE} of a bench run there to continue")
-        header, rows = read_journal(self.journal_path)
-        if header.get("kind") != "run":
-            raise ConfigError(f"--resume {self.out}: {JOURNAL_FILE} is not the journal of a bench run")
+        try:
+            self._open_journal()  # the lock first: nobody else appends while it is read and repaired
+            header, rows = read_journal(self.journal_path)
+            whole = whole_length(self.journal_path)
+            if whole < os.fstat(self._journal).st_size:
+                os.ftruncate(self._journal, whole)
+        except BaseException:
+            self._close_journal()
+            raise
+        return self._resumed(header, rows)
+
+    def _close_journal(self) -> None:
+        if self._journal is not None:
+            os.close(self._journal)  # closing releases the lock
+            self._journal = None
+
+    def _resumed(
+        self, header: dict[str, Any], rows: list[dict[str, Any]]
+    ) -> tuple[list[Result], dict[int, dict[str, Any]]]:
         stored, asked = header.get("spec") or {}, self.spec.to_dict()
-        if stored != asked:
+        refusal = None
+        if header.get("kind") != "run":
+            refusal = f"--resume {self.out}: {JOURNAL_FILE} is not the journal of a bench run"
+        elif stored != asked:
             keys = sorted(k for k in set(stored) | set(asked) if stored.get(k) != asked.get(k))
-            raise ConfigError(
-                f"--resume {self.out}: that run had other settings ({', '.join(keys)}); use its options"
-            )
-        if self.path.is_file() and read_results(self.path)[1].get("complete"):
-            raise ConfigError(f"--resume {self.out}: that run is complete")
+            refusal = f"--resume {self.out}: that run had other settings ({', '.join(keys)}); use its options"
+        elif self.path.is_file() and read_results(self.path)[1].get("complete"):
+            refusal = f"--resume {self.out}: that run is complete"
+        if refusal is not None:
+            self._close_journal()
+            raise ConfigError(refusal)
         self.started = header.get("started", self.started)
-        self._open_journal()
         recorded = [
             Result(
                 Job(r["trial_id"], r["config"], r["epochs"], r["resume_from"]),
@@ -239,9 +275,6 @@ class RunWriter:
 
     def finish(self, outcome: TuneOutcome, complete: bool, done: Any = None) -> pa.Table:
         """Write every row with the spec, command and versions to the result file, atomically."""
-        if self._journal is not None:
-            os.close(self._journal)
-            self._journal = None
         spec = self.spec
         table = rows_table(outcome.rows, experiment_columns(spec), spec.search_space.names)
         meta = {
@@ -261,11 +294,18 @@ class RunWriter:
                 failures=getattr(done.backend, "failures", []),
             )
         write_results(self.path, table, meta)
+        self._close_journal()  # the lock is held until the result file is written
         return table
 
 
 def _line(obj: dict[str, Any]) -> bytes:
     return (json.dumps(obj, sort_keys=True, allow_nan=True) + "\n").encode()
+
+
+def whole_length(path: Path) -> int:
+    """The journal's length up to and including its last newline (what a torn write left beyond it is not a record)."""
+    data = path.read_bytes()
+    return data.rfind(b"\n") + 1
 
 
 def read_journal(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:

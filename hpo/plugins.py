@@ -134,6 +134,8 @@ class Guard:
             raise
         except ConfigError as exc:  # the searcher base class's own words about what the plug-in did
             raise PluginFailure(f"{self.name}: {exc}") from None
+        except SystemExit as exc:  # sys.exit in a plug-in ends that plug-in's replay, not the command
+            raise PluginFailure(f"{self.name}: {what} called sys.exit({exc.code!r})") from None
         except Exception as exc:
             raise PluginFailure(f"{self.name}: {what} raised {_describe(exc)}") from None
 

@@ -24,6 +24,7 @@ optuna = pytest.importorskip("optuna")
 
 # a user's module, written into the working directory of the test (as a user's would be)
 PLUGIN_MODULE = """
+import sys
 import time
 import numpy as np
 from hpo.schedulers import FIFOScheduler
@@ -47,6 +48,13 @@ class Raises(Searcher):
     def propose(self, trial_id):
         if len(self.observations) >= 3:
             raise ValueError("my searcher broke after three results")
+        return self.random_config()
+
+
+class Exits(Searcher):
+    def propose(self, trial_id):
+        if len(self.observations) >= 2:
+            sys.exit(3)
         return self.random_config()
 
 
@@ -232,7 +240,7 @@ def test_a_failing_plug_in_is_reported_and_the_comparison_goes_on(
 ) -> None:
     monkeypatch.setenv(plugins.LIMIT_ENV, "0.5")
     out = tmp_path / "cmp"
-    names = [f"{user_module}:{c}" for c in ("Raises", "Invalid", "Hangs")]
+    names = [f"{user_module}:{c}" for c in ("Raises", "Invalid", "Hangs", "Exits")]
     result = compare(cache_dir, out, ",".join(["random", f"{user_module}:Nudge", *names]))
     assert result.exit_code == 1, result.output
     assert "report: " in result.output
@@ -242,6 +250,7 @@ def test_a_failing_plug_in_is_reported_and_the_comparison_goes_on(
             "suggest() raised ValueError: my searcher broke after three results",
             "returned an invalid config",
             "did not return within 0.5 s",
+            "suggest() called sys.exit(3)",
         ),
         strict=True,
     ):
@@ -252,7 +261,7 @@ def test_a_failing_plug_in_is_reported_and_the_comparison_goes_on(
     # the others have every replay, and the report shows the plug-in beside the built-in
     assert len(list((out / "runs" / "softmax").glob("*/*/seed-*.parquet"))) == 4
     failed = sorted((out / "runs" / "softmax").glob("*/*/seed-*.failed.json"))
-    assert len(failed) == 6
+    assert len(failed) == 8
     assert json.loads(failed[0].read_text())["algorithm"] in names
     html = unescape((out / "report.html").read_text())
     assert "Failed replays" in html and "did not return within 0.5 s" in html
