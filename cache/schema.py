@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from hpo.catalog import CATALOG
 from hpo.errors import HPOError
@@ -17,6 +18,7 @@ READABLE_VERSIONS = (1, 2)
 METADATA_KEY = b"hpobench"
 KEY_COLUMNS = ("config_id", "train_seed", "epoch")
 METRIC_COLUMNS = ("train_loss", "val_loss", "val_error", "test_error", "epoch_seconds")
+STATUSES = ("ok", "diverged")
 #: Which collection run trained a row: an index into the file metadata's `provenance` list
 #: (machine, threads, command, commit), so that timings from different machines or loads can
 #: be told apart; -1 when unknown (rows of a version 1 file that lists several runs).
@@ -47,6 +49,35 @@ def space_from_metadata(spec: dict[str, Any], model: str) -> SearchSpace:
     if set(order) == set(space.names):
         space = SearchSpace([space[name] for name in order])
     return space
+
+
+def check_values(table: pa.Table, where: str) -> None:
+    """The value rules of a curve file, checked wherever it is read (one vectorised pass): known
+    statuses, epochs from 1, errors of finished epochs in [0, 1] (not NaN), finite seconds >= 0.
+
+    A file that breaks one is a one-line CacheError naming it, whatever its digest says.
+    """
+    missing = [
+        c
+        for c in ("status", "epoch", "val_error", "test_error", "epoch_seconds")
+        if c not in table.schema.names
+    ]
+    if missing:
+        raise CacheError(f"{where}: no {missing[0]!r} column; not a curve cache file")
+    unknown = sorted(set(pc.unique(table["status"]).to_pylist()) - set(STATUSES))
+    if unknown:
+        raise CacheError(f"{where}: unknown status values {unknown}; accepted: {', '.join(STATUSES)}")
+    if len(table) and pc.min(table["epoch"]).as_py() < 1:
+        raise CacheError(f"{where}: an epoch below 1")
+    ok = table.filter(pc.equal(table["status"], "ok"))
+    for column in ("val_error", "test_error"):
+        values = ok[column]
+        inside = pc.and_(pc.greater_equal(values, 0.0), pc.less_equal(values, 1.0))
+        if not pc.all(pc.fill_null(inside, False)).as_py() or pc.any(pc.is_nan(values)).as_py():
+            raise CacheError(f"{where}: {column} outside [0, 1] (or NaN) in a finished epoch")
+    seconds = table["epoch_seconds"]
+    if pc.any(pc.or_(pc.less(seconds, 0.0), pc.invert(pc.is_finite(seconds)))).as_py():
+        raise CacheError(f"{where}: epoch_seconds negative or not finite")
 
 
 def encode_metadata(meta: dict[str, Any]) -> dict[bytes, bytes]:

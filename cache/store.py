@@ -34,6 +34,7 @@ from cache.schema import (
     SCHEMA_VERSION,
     UNKNOWN_RUN,
     CacheError,
+    check_values,
     check_version,
     decode_metadata,
     encode_metadata,
@@ -252,9 +253,10 @@ class CurveStore:
         if not tables:
             return None, []
         metas = [decode_metadata(table.schema, str(path)) for path, table in tables]
-        for (path, _), meta in zip(tables, metas, strict=True):
+        for (path, table), meta in zip(tables, metas, strict=True):
             if meta.get("model") != model:
                 raise CacheError(f"{path}: holds rows of model {meta.get('model')!r}, not {model!r}")
+            check_values(table, str(path))
         runs = provenance(metas)
         keys = [run_key(r) for r in runs]
         plain = [

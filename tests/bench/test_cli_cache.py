@@ -283,3 +283,35 @@ def test_initial_default_in_replays(cache_dir, tmp_path) -> None:
     rows, _ = read_results(tmp_path / "b")
     first = json.loads(rows.sort_values("trial_id")["config"].iloc[0])
     assert first == {"batch_size": 256, "learning_rate": 0.1}
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [(-3.28, "val_error outside [0, 1] (or NaN) in a finished epoch"), (float("nan"), "val_error outside")],
+)
+def test_a_cache_with_bad_values_and_good_digests_is_refused_where_it_is_used(
+    tmp_path, value, message
+) -> None:
+    # the crafted cache: values no training gives, and the digests updated to match, so only a
+    # value check can catch it; every command that reads the cache must, not only verify
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from cache.store import sha256_hex
+
+    store = write_cache(tmp_path, "softmax", n_configs=8, seeds=1, epochs=3)
+    shard = store.shard_paths("softmax")[0]
+    table = pq.read_table(shard)
+    crafted = pc.if_else(pc.equal(table["epoch"], 3), pa.scalar(value, pa.float64()), table["val_error"])
+    pq.write_table(table.set_column(table.schema.get_field_index("val_error"), "val_error", crafted), shard)
+    store.write_listing("softmax", {shard.name: sha256_hex(shard.read_bytes())})
+    for args in (
+        ["cache", "verify", "--cache-dir", str(tmp_path)],
+        ["compare", "--models", "softmax", "--seeds", "1", "--cache-dir", str(tmp_path), "--out", str(tmp_path / "c"), "--quiet"],
+        ["run", "--model", "softmax", "--algorithm", "random", "--backend", "replay", "--trials", "3", "--r-max", "3", "--cache-dir", str(tmp_path), "--out", str(tmp_path / "r")],
+    ):  # fmt: skip
+        result = invoke(*args)
+        assert result.exit_code == 1, (args, result.output)
+        assert result.output.strip().splitlines()[-1].startswith(f"Error: {shard}: {message}"), result.output
+    assert not (tmp_path / "c" / "report.html").exists()
