@@ -112,6 +112,7 @@ def _open_client(spec: ClusterSpec) -> Iterator[object]:
             finally:
                 cluster.close()
             return
+        check_reachable(spec.address)  # a server that is not Dask's never reaches the client
         try:
             client = Client(spec.address, timeout=CONNECT_TIMEOUT_S)
         except (OSError, TimeoutError) as exc:
@@ -131,18 +132,83 @@ def _open_client(spec: ClusterSpec) -> Iterator[object]:
             client.close()
 
 
+#: the most a scheduler's first message may hold: Dask's handshake is a few hundred bytes
+HANDSHAKE_LIMIT = 1 << 20
+
+
 def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
-    """Raise ClusterError unless something listens at `address` (tcp://HOST:PORT), before any
-    file is written for the work that would go there."""
+    """Raise ClusterError unless a Dask scheduler answers at `address` (tcp://HOST:PORT), before
+    any file is written for the work that would go there.
+
+    A Dask server sends its handshake first: a frame length (8 bytes), then a small msgpack
+    message. It is read here within `timeout` and at most HANDSHAKE_LIMIT bytes, so a server
+    that is not Dask's (random bytes, silence, a closed connection) gets one line naming the
+    address instead of a client that trusts its first bytes as a frame length.
+    """
     import socket
+    import struct
+    import time
     from urllib.parse import urlsplit
 
     parts = urlsplit(address)
+    deadline = time.monotonic() + timeout
     try:
-        with socket.create_connection((parts.hostname, parts.port), timeout=timeout):
-            return
+        sock = socket.create_connection((parts.hostname, parts.port), timeout=timeout)
     except (OSError, ValueError) as exc:
         raise ClusterError(f"cannot reach the Dask scheduler at {address} ({exc})") from None
+    not_dask = f"{address} is not a Dask scheduler"
+    with sock:
+        try:
+            (length,) = struct.unpack("<Q", _receive(sock, 8, deadline))
+            if not 0 < length <= HANDSHAKE_LIMIT:
+                raise ClusterError(
+                    f"{not_dask}: its first message claims {length} bytes (a handshake holds a few hundred)"
+                )
+            message = _handshake(_receive(sock, length, deadline))
+        except TimeoutError:
+            raise ClusterError(f"{not_dask}: it sent no handshake within {timeout:g} s") from None
+        except ConnectionError as exc:
+            raise ClusterError(f"{not_dask}: {exc}") from None
+        except OSError as exc:
+            raise ClusterError(f"{not_dask}: {exc.strerror or exc}") from None
+    if not isinstance(message, dict) or "compression" not in message:
+        raise ClusterError(f"{not_dask}: its first message is not a Dask handshake")
+
+
+def _receive(sock: object, n: int, deadline: float) -> bytes:
+    """Exactly `n` bytes from `sock` before `deadline` (TimeoutError), or ConnectionError if it closes."""
+    import time
+
+    chunks, got = [], 0
+    while got < n:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        sock.settimeout(left)  # type: ignore[attr-defined]
+        chunk = sock.recv(min(n - got, 1 << 16))  # type: ignore[attr-defined]
+        if not chunk:
+            raise ConnectionError(
+                f"it closed the connection after {got} of {n} bytes"
+                if got
+                else "it closed the connection without a handshake"
+            )
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def _handshake(body: bytes) -> object:
+    """The message a Dask server's first frames hold, or None when they are not Dask's."""
+    from distributed.protocol import loads
+    from distributed.protocol.utils import unpack_frames
+
+    try:
+        frames, more = unpack_frames(body, partial=True)
+        if more:  # a handshake has no out-of-band buffers
+            return None
+        return loads(frames, deserialize=False)
+    except Exception:  # whatever garbage does to the decoder, it is not a handshake
+        return None
 
 
 def n_workers(client: object) -> int:
