@@ -13,16 +13,13 @@ deterministic, as for `smac-bo`.
 
 from __future__ import annotations
 
-import tempfile
-import warnings
 from typing import Any
 
-from hpo.formats.configspace import to_configspace
 from hpo.schedulers.base import Job
 from hpo.schedulers.outside import OutsideScheduler, plain
 from hpo.searchers.pool import PooledSearcher
 from hpo.searchers.relay import Relay
-from hpo.searchers.smac_adapter import never_called, smac_module
+from hpo.searchers.smac_adapter import smac_facade
 from hpo.space import config_key
 
 
@@ -31,35 +28,17 @@ class SmacHyperband(OutsideScheduler):
 
     def __init__(self, searcher: Relay | PooledSearcher, eta: float, r_min: int, r_max: int) -> None:
         super().__init__(searcher, eta, r_min, r_max)
-        smac = smac_module()
+        self.smac, _, self._output = smac_facade(
+            "MultiFidelityFacade",
+            self.space,
+            self.seed,
+            self.relay.initial,
+            scenario={"min_budget": r_min, "max_budget": r_max},
+            intensifier={"eta": eta},
+        )
         from smac.runhistory.dataclasses import TrialValue
 
         self._value = TrialValue
-        configspace = to_configspace(self.space, seed=self.seed)
-        self._output = tempfile.TemporaryDirectory(prefix="hpobench-smac-")
-        facade = smac.MultiFidelityFacade
-        scenario = smac.Scenario(
-            configspace,
-            deterministic=True,
-            seed=self.seed,
-            min_budget=r_min,
-            max_budget=r_max,
-            output_directory=self._output.name,
-        )
-        initial = self.relay.initial
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # SMAC warns about the target function it never calls here
-            self.smac = facade(
-                scenario,
-                never_called,
-                overwrite=True,
-                logging_level=40,
-                intensifier=facade.get_intensifier(scenario, eta=eta),
-                initial_design=facade.get_initial_design(
-                    scenario,
-                    additional_configs=[] if initial is None else [configspace_config(configspace, initial)],
-                ),
-            )
         # per config SMAC asked for: its trial, the epochs trained and the config evaluated
         self._trial_of: dict[tuple, tuple[int, int, dict[str, Any]]] = {}
         self._asks: dict[tuple[int, int], Any] = {}  # (trial id, epochs) -> SMAC's TrialInfo
@@ -86,10 +65,3 @@ class SmacHyperband(OutsideScheduler):
         self.tell(job, error)
         info = self._asks.pop((job.trial_id, job.epochs))
         self.smac.tell(info, self._value(cost=float(error)), save=False)
-
-
-def configspace_config(configspace: Any, config: dict[str, Any]) -> Any:
-    """`config` as a ConfigSpace Configuration of `configspace`."""
-    from ConfigSpace import Configuration
-
-    return Configuration(configspace, values=config)

@@ -134,3 +134,36 @@ def test_without_the_packages_naming_the_baselines_is_one_line(monkeypatch) -> N
                 algorithms.get_algorithm(name)
         monkeypatch.delitem(sys.modules, module)
     assert algorithms.get_algorithm("bo").searcher == "bo"
+
+
+DIGEST = """
+import hashlib, json, sys
+from tests.hpo.test_outside import _described, replay
+from cache.benchmark import Benchmark
+rows = replay(Benchmark.load("softmax", "tabular", sys.argv[1]), sys.argv[2])
+print(hashlib.sha256(json.dumps(_described(rows)).encode()).hexdigest())
+"""
+
+
+@pytest.mark.parametrize("algorithm", OUTSIDE)
+def test_a_replay_gives_the_same_rows_in_processes_with_other_hash_seeds(table, algorithm, tmp_path) -> None:
+    # ConfigSpace hashes a Configuration by a string, which Python salts per process: a set of
+    # configs iterated inside a library makes a replay a function of the process, not of its seed
+    import hashlib
+    import json
+    import os
+    import subprocess
+
+    cache_dir = tmp_path / "curves"
+    write_cache(cache_dir, "softmax", n_configs=64, seeds=2, epochs=9)
+    digests = set()
+    for hash_seed in ("1", "2"):
+        done = subprocess.run(
+            [sys.executable, "-c", DIGEST, str(cache_dir), algorithm],
+            capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONHASHSEED": hash_seed},
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+        digests.add(done.stdout.strip().splitlines()[-1])
+    here = replay(Benchmark.load("softmax", "tabular", cache_dir), algorithm)
+    digests.add(hashlib.sha256(json.dumps(_described(here)).encode()).hexdigest())
+    assert len(digests) == 1
