@@ -40,6 +40,12 @@ PLAN_FILE = "compare.json"
 FAILED_SUFFIX = ".failed.json"
 
 
+#: a comparison's size limits: a million replays is days of work on one machine, and a simulated
+#: worker costs memory whatever it runs
+MAX_REPLAYS = 1_000_000
+MAX_WORKERS = 100_000
+
+
 @dataclass(frozen=True)
 class CompareSpec:
     """Which models, algorithms, worker counts, budgets and seeds to replay, and how.
@@ -76,6 +82,21 @@ class CompareSpec:
             raise ConfigError(f"unknown lookup mode {self.mode!r}; accepted: {', '.join(MODES)}")
         for trainings in self.budget_trainings:
             check_positive("--budget-trainings", trainings)
+        replays = (
+            len(self.models)
+            * len(self.algorithms)
+            * len(self.workers)
+            * len(self.budget_trainings)
+            * self.seeds
+        )
+        if replays > MAX_REPLAYS:  # refused before planning grows a list of millions of tasks
+            raise ConfigError(
+                f"{replays:,} replays asked for ({len(self.models)} models x {len(self.algorithms)} algorithms x "
+                f"{len(self.workers)} worker counts x {len(self.budget_trainings)} budgets x {self.seeds} seeds); "
+                f"at most {MAX_REPLAYS:,} in one comparison"
+            )
+        if max(self.workers) > MAX_WORKERS:
+            raise ConfigError(f"--workers {max(self.workers)}: at most {MAX_WORKERS:,} simulated workers")
 
     def budget_epochs(self, trainings: float) -> int:
         """The epochs a budget of `trainings` trainings to r_max allows (at least one)."""

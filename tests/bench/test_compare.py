@@ -369,6 +369,9 @@ def test_report_rebuilds_from_stored_results(cache_dir, tmp_path) -> None:
         (("--workers", "1,x"), "Error: --workers '1,x': 'x' is not an integer"),
         (("--budget-trainings", "32,-1"), "Error: --budget-trainings must be > 0, got -1.0"),
         (("--budget-trainings", "0"), "Error: --budget-trainings must be > 0, got 0.0"),
+        # absurd sizes are refused before planning (10 million seeds once grew past 1.3 GB silently)
+        (("--seeds", "10000000"), "Error: 40,000,000 replays asked for (2 models x 2 algorithms"),
+        (("--workers", "1000000"), "Error: --workers 1000000: at most 100,000 simulated workers"),
     ],
 )
 def test_bad_options_are_one_line(cache_dir, tmp_path, change, message) -> None:
