@@ -198,9 +198,11 @@ def run(
     if not no_final and backend == "replay":
         train_seed = done.backend.objective.train_seed(best.trial_id)
         end = done.benchmark.value(best.config, r_max, train_seed)
+        worth = float(done.benchmark.config_errors([best.config], r_max)[0])
         click.echo(
             f"best config at {r_max} epochs in the cache ({mode}, training seed {train_seed}): "
-            f"validation accuracy {1 - end.val_error:.2%}, test accuracy {1 - end.test_error:.2%}"
+            f"validation accuracy {1 - end.val_error:.2%}, test accuracy {1 - end.test_error:.2%}; "
+            f"worth (mean over its cached seeds) {1 - worth:.2%}"
         )
     elif not no_final and done.final is not None:
         final = done.final

@@ -106,6 +106,7 @@ def test_worth_is_the_seed_mean_at_the_maximum_fidelity_and_regret_is_the_report
 
 
 def test_hpobench_objective_function_takes_configspace_objects(bench) -> None:
+    pytest.importorskip("ConfigSpace", reason="the optional extra `configspace`")
     cs = bench.get_configuration_space(seed=0)
     fidelity_space = bench.get_fidelity_space()
     assert list(fidelity_space) == ["epochs"] and fidelity_space["epochs"].upper == 5
@@ -125,6 +126,7 @@ def test_hpobench_objective_function_takes_configspace_objects(bench) -> None:
 
 
 def test_the_configuration_space_starts_at_the_model_defaults(bench) -> None:
+    pytest.importorskip("ConfigSpace", reason="the optional extra `configspace`")
     cs = bench.get_configuration_space()
     assert dict(cs.get_default_configuration()) == bench.defaults == {"learning_rate": 0.1, "batch_size": 256}
 
