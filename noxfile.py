@@ -81,6 +81,19 @@ def extras(session: nox.Session) -> None:
         "tests/cache/test_frameworks.py",
         "tests/hpo/test_outside.py",
         "tests/hpo/test_formats.py",
+        "tests/cache/test_blackbox.py",
+        *session.posargs,
+    )
+    # the conformance kit, the searcher contract, the loop and live runs for each baseline
+    session.run(
+        "pytest",
+        "-q",
+        "tests/bench/test_plugins.py",
+        "tests/hpo/test_searchers.py",
+        "tests/hpo/test_tuner.py",
+        "tests/bench/test_cli_run.py",
+        "-k",
+        "(smac or st-asha or st-bohb) and not (cqr and (four_workers or live))",
         *session.posargs,
     )
     out = session.create_tmp()

@@ -8,6 +8,7 @@ from click.testing import CliRunner
 from bench.cli import cli
 from bench.results import read_results
 from hpo.algorithms import ALGORITHMS
+from tests.support.extras import algorithm_params
 
 
 @pytest.fixture
@@ -19,7 +20,8 @@ def run(runner, tmp_path, *args):
     return runner.invoke(cli, ["run", "--out", str(tmp_path / "out"), "--quiet", *args])
 
 
-@pytest.mark.parametrize("algorithm", sorted(ALGORITHMS))
+# live training with the outside libraries' Syne Tune model-based ASHA fits a model per result: slow
+@pytest.mark.parametrize("algorithm", algorithm_params(sorted(ALGORITHMS), slow={"st-asha-cqr"}))
 def test_every_algorithm_runs_live(runner, fake_dataset, tmp_path, algorithm) -> None:
     result = run(
         runner,

@@ -19,6 +19,7 @@ from hpo.searchers import SEARCHERS
 from hpo.testing import conformance
 from hpo.testing.conformance import check_algorithm, check_searcher
 from tests.support.cachefixtures import write_cache
+from tests.support.extras import algorithm_params
 
 optuna = pytest.importorskip("optuna")
 
@@ -106,24 +107,12 @@ SLOW_SEARCHERS = {"optuna-gp", "smac-bo"}  # Optuna's GP, SMAC: minutes for the 
 SLOW_ALGORITHMS = {"optuna-gp", "smac-bo", "smac-hb", "st-asha-cqr"}  # 15 s to minutes a replay
 
 
-def _algorithm_param(name: str, slow: bool):
-    """`name` as a parameter: slow where it is, skipped with the install line where its package is missing."""
-    marks = [pytest.mark.slow] if slow else []
-    extra = ALGORITHMS[name].extra if name in ALGORITHMS else None
-    try:
-        if extra is not None:
-            extra()
-    except ConfigError as exc:
-        marks.append(pytest.mark.skip(reason=str(exc)))
-    return pytest.param(name, marks=marks)
-
-
-@pytest.mark.parametrize("name", [_algorithm_param(n, n in SLOW_SEARCHERS) for n in SEARCHERS])
+@pytest.mark.parametrize("name", algorithm_params(SEARCHERS, SLOW_SEARCHERS))
 def test_every_built_in_searcher_passes_the_conformance_kit(name) -> None:
     check_searcher(SEARCHERS[name])
 
 
-@pytest.mark.parametrize("name", [_algorithm_param(n, n in SLOW_ALGORITHMS) for n in ALGORITHMS])
+@pytest.mark.parametrize("name", algorithm_params(ALGORITHMS, SLOW_ALGORITHMS))
 def test_every_built_in_algorithm_replays_reproducibly_with_four_workers(name) -> None:
     check_algorithm(name)
 

@@ -22,21 +22,13 @@ from hpo.errors import ConfigError
 from hpo.space import config_key
 from hpo.tuner import Budget
 from tests.support.cachefixtures import write_cache
+from tests.support.extras import algorithm_params
 
 SETTINGS = AlgorithmSettings(eta=3, r_min=1, r_max=9)
 
 
-def _needs(name: str):
-    """The algorithm as a parameter, skipped with a reason where its optional package is missing."""
-    try:
-        algorithms.get_algorithm(name)
-    except ConfigError as exc:
-        return pytest.param(name, marks=pytest.mark.skip(reason=str(exc)))
-    return name
-
-
-OUTSIDE = [_needs(n) for n in ("smac-bo", "smac-hb", "st-asha", "st-bohb")]
-MULTI_FIDELITY = [_needs(n) for n in ("smac-hb", "st-asha", "st-bohb")]
+OUTSIDE = algorithm_params(("smac-bo", "smac-hb", "st-asha", "st-bohb"))
+MULTI_FIDELITY = algorithm_params(("smac-hb", "st-asha", "st-bohb"))
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +96,7 @@ def test_in_tabular_mode_every_job_is_a_collected_config(table, algorithm) -> No
     assert all(config_key(r["config"]) in collected for r in rows)
 
 
-@pytest.mark.parametrize("algorithm", [_needs("st-asha"), _needs("st-bohb")])
+@pytest.mark.parametrize("algorithm", algorithm_params(("st-asha", "st-bohb")))
 def test_syne_tune_is_told_the_config_the_table_evaluated(table, algorithm) -> None:
     rng = np.random.default_rng(0)
     scheduler = algorithms.build(

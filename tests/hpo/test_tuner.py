@@ -9,6 +9,7 @@ from hpo.errors import ConfigError
 from hpo.simulation import Evaluation, SimulatedBackend
 from hpo.testing.objectives import SVM_LIKE
 from hpo.tuner import ROW_FIELDS, Budget, Tuner
+from tests.support.extras import algorithm_params
 
 
 def objective(job) -> Evaluation:
@@ -26,7 +27,7 @@ def tune(name, budget, workers=1, seed=0, **settings):
     return Tuner(scheduler, backend, budget).run(), backend, scheduler
 
 
-@pytest.mark.parametrize("name", sorted(algorithms.ALGORITHMS))
+@pytest.mark.parametrize("name", algorithm_params(sorted(algorithms.ALGORITHMS), slow={"st-asha-cqr"}))
 def test_trials_budget_counts_new_trials(name) -> None:
     outcome, _, scheduler = tune(name, Budget(trials=15), workers=3, eta=3, r_min=1, r_max=9)
     assert scheduler.n_trials == 15
