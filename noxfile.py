@@ -84,7 +84,11 @@ def extras(session: nox.Session) -> None:
         "tests/cache/test_blackbox.py",
         *session.posargs,
     )
-    # the conformance kit, the searcher contract, the loop and live runs for each baseline
+    # the conformance kit for the slow library optimizers (Optuna's GP, SMAC3), left out of `tests`
+    session.run(
+        "pytest", "-q", "-m", "extras", "tests/bench/test_plugins.py", "-k", "not cqr", *session.posargs
+    )
+    # the searcher contract, the loop and live runs for each baseline
     session.run(
         "pytest",
         "-q",

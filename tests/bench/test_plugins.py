@@ -103,16 +103,18 @@ def user_module(tmp_path, monkeypatch):
 
 # -- the conformance kit -------------------------------------------------------------------
 
-SLOW_SEARCHERS = {"optuna-gp", "smac-bo"}  # Optuna's GP, SMAC: minutes for the kit's ~450 suggestions
-SLOW_ALGORITHMS = {"optuna-gp", "smac-bo", "smac-hb", "st-asha-cqr"}  # 15 s to minutes a replay
+# Optuna's GP and SMAC: 1.5-2.5 minutes for the kit's ~450 suggestions, 15 s to minutes a replay;
+# they run in `nox -s extras`
+SLOW_SEARCHERS = {"optuna-gp", "smac-bo"}
+SLOW_ALGORITHMS = {"optuna-gp", "smac-bo", "smac-hb", "st-asha-cqr"}
 
 
-@pytest.mark.parametrize("name", algorithm_params(SEARCHERS, SLOW_SEARCHERS))
+@pytest.mark.parametrize("name", algorithm_params(SEARCHERS, SLOW_SEARCHERS, extras=SLOW_SEARCHERS))
 def test_every_built_in_searcher_passes_the_conformance_kit(name) -> None:
     check_searcher(SEARCHERS[name])
 
 
-@pytest.mark.parametrize("name", algorithm_params(ALGORITHMS, SLOW_ALGORITHMS))
+@pytest.mark.parametrize("name", algorithm_params(ALGORITHMS, SLOW_ALGORITHMS, extras=SLOW_ALGORITHMS))
 def test_every_built_in_algorithm_replays_reproducibly_with_four_workers(name) -> None:
     check_algorithm(name)
 

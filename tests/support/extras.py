@@ -10,13 +10,15 @@ from hpo.algorithms import get_algorithm
 from hpo.errors import ConfigError
 
 
-def algorithm_params(names: Iterable[str], slow: Iterable[str] = ()) -> list:
-    """`names` as pytest parameters: marked slow where listed, skipped with the reason where an
-    algorithm's optional package (Optuna, SMAC3, Syne Tune) is not installed."""
-    slow = set(slow)
+def algorithm_params(names: Iterable[str], slow: Iterable[str] = (), extras: Iterable[str] = ()) -> list:
+    """`names` as pytest parameters: marked slow, or extras (left to `nox -s extras`), where
+    listed, and skipped with the reason where an algorithm's optional package (Optuna, SMAC3,
+    Syne Tune) is not installed."""
+    slow, extras = set(slow), set(extras)
     params = []
     for name in names:
         marks = [pytest.mark.slow] if name in slow else []
+        marks += [pytest.mark.extras] if name in extras else []
         try:
             get_algorithm(name)
         except ConfigError as exc:
