@@ -80,8 +80,3 @@ def from_configspace(configuration_space: Any) -> SearchSpace:
     if order is not None and sorted(order) == sorted(p.name for p in parameters):
         parameters.sort(key=lambda p: order.index(p.name))
     return SearchSpace(parameters)
-
-
-def defaults_of(configuration_space: Any) -> dict[str, Any]:
-    """Each hyperparameter's default, as a config."""
-    return dict(configuration_space.get_default_configuration())

@@ -63,17 +63,10 @@ class CandidatePool:
         self._rows_left = [row for row, n in enumerate(self._left) if n > 0]
         self._fresh_rows = list(self._rows_left)
 
-    def __len__(self) -> int:
-        return len(self.configs)
-
     @property
     def exhausted(self) -> bool:
         """Whether every config has used all its trainings."""
         return not self._rows_left
-
-    def contains(self, config: Mapping[str, Any]) -> bool:
-        """Whether `config` is one of the pool's configs."""
-        return config_key(config) in self._rows_of_key
 
     def fresh(self) -> np.ndarray:
         """Indices of the configs not yet taken that have trainings left, in order."""

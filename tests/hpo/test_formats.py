@@ -41,11 +41,11 @@ def test_configspace_round_trips_with_the_order_kept(space) -> None:
 @pytest.mark.parametrize("model", list(MODELS))
 def test_configspace_carries_the_model_defaults(model) -> None:
     pytest.importorskip("ConfigSpace", reason="the optional extra `configspace`")
-    from hpo.formats.configspace import defaults_of, to_configspace
+    from hpo.formats.configspace import to_configspace
 
     spec = get_model(model)
     cs = to_configspace(spec.space, defaults=spec.defaults)
-    assert defaults_of(cs) == spec.defaults
+    assert dict(cs.get_default_configuration()) == spec.defaults
     with pytest.raises(ConfigError, match="outside the space"):
         to_configspace(spec.space, defaults={**spec.defaults, spec.space.names[0]: -1.0})
 
