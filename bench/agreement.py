@@ -22,14 +22,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.compare import DEFAULT_ALGORITHMS, RUNS_DIR
-from bench.experiment import LiveOptions, ReplayOptions, RunSpec, run_live, run_replay
+from bench.compare import RUNS_DIR
+from bench.experiment import LiveOptions, ReplayOptions, RunSpec, run_replay
+from bench.live_run import run_live
 from bench.results import read_results, write_run
 from bench.study import Task, open_plan, write_report
 from cache.benchmark import Benchmark
-from cache.surrogate import preferred_regressor
+from cache.names import ANY_CONFIG_MODES, preferred_regressor
 from hpo import provenance
-from hpo.algorithms import AlgorithmSettings, get_algorithm
+from hpo.algorithms import DEFAULT_ALGORITHMS, AlgorithmSettings, get_algorithm
 from hpo.errors import ConfigError, HPOError
 from hpo.files import atomic_write_bytes
 from hpo.models import get_model
@@ -39,7 +40,6 @@ from reports.agreement import CACHE_COLUMN
 
 #: Lookup modes a live run's configs can be answered in (tabular replays search only the
 #: collected configs, so they would not propose what the live run trains).
-AGREE_MODES = ("surrogate", "nearest")
 PLAN_FILE = "agree.json"
 REPORT_FILE = "agreement.html"
 SUMMARY_FILE = "agreement.json"
@@ -69,9 +69,9 @@ class AgreeSpec:
             get_algorithm(algorithm)
         check_int("--seeds", self.seeds)
         check_int("--budget-epochs", self.budget_epochs)
-        if self.mode not in AGREE_MODES:
+        if self.mode not in ANY_CONFIG_MODES:
             raise ConfigError(
-                f"--mode {self.mode!r} cannot answer a live run's configs; accepted: {', '.join(AGREE_MODES)}"
+                f"--mode {self.mode!r} cannot answer a live run's configs; accepted: {', '.join(ANY_CONFIG_MODES)}"
             )
 
     def to_dict(self) -> dict[str, Any]:

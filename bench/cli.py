@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import atexit
 import importlib
-import json
 import logging
 import os
 import sys
@@ -178,11 +177,6 @@ def leave(code: Any) -> None:
         except (OSError, ValueError):  # a closed pipe: nothing left to say
             pass
     os._exit(code)
-
-
-def echo_json(obj: Any) -> None:
-    """Print one JSON object on one line."""
-    click.echo(json.dumps(obj, allow_nan=True))
 
 
 if __name__ == "__main__":

@@ -9,9 +9,7 @@ the same bytes.
 from __future__ import annotations
 
 import json
-import multiprocessing
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,30 +18,28 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from bench.experiment import ReplayOptions, RunSpec, run_replay
+from bench.experiment import MAX_WORKERS, ReplayOptions, RunSpec, run_replay
 from bench.results import is_finished, path_name, read_results, write_results, write_run
 from bench.study import Task, open_plan, unfinished, write_report
-from cache.benchmark import MODES, Benchmark
-from cache.surrogate import preferred_regressor
+from cache.benchmark import Benchmark
+from cache.names import check_mode, preferred_regressor
 from hpo import provenance
-from hpo.algorithms import AlgorithmSettings, get_algorithm
+from hpo.algorithms import DEFAULT_ALGORITHMS, AlgorithmSettings, get_algorithm
+from hpo.catalog import model_entry
 from hpo.errors import ConfigError, HPOError
 from hpo.files import atomic_write_bytes
-from hpo.models import get_model
-from hpo.plugins import PluginFailure
+from hpo.isolation import Died, Isolated
+from hpo.plugins import PluginFailure, call_limit
 from hpo.tuner import Budget
 from hpo.validation import check_int, check_positive
 
-DEFAULT_ALGORITHMS = ("random", "bo", "sh", "asha")
 RUNS_DIR = "runs"
 PLAN_FILE = "compare.json"
 FAILED_SUFFIX = ".failed.json"
 
 
-#: a comparison's size limits: a million replays is days of work on one machine, and a simulated
-#: worker costs memory whatever it runs
+#: a comparison's size limit: a million replays is days of work on one machine
 MAX_REPLAYS = 1_000_000
-MAX_WORKERS = 100_000
 
 
 @dataclass(frozen=True)
@@ -68,7 +64,7 @@ class CompareSpec:
         if not self.models:
             raise ConfigError("--models needs at least one model")
         for model in self.models:
-            get_model(model)
+            model_entry(model)
         for algorithm in self.algorithms:
             get_algorithm(algorithm)
         if not self.algorithms:
@@ -78,8 +74,7 @@ class CompareSpec:
             raise ConfigError("--workers and --budget-trainings need at least one value each")
         for workers in self.workers:
             check_int("--workers", workers)
-        if self.mode not in MODES:
-            raise ConfigError(f"unknown lookup mode {self.mode!r}; accepted: {', '.join(MODES)}")
+        check_mode(self.mode)
         for trainings in self.budget_trainings:
             check_positive("--budget-trainings", trainings)
         replays = (
@@ -215,6 +210,22 @@ def failure_path(result: Path) -> Path:
     return result.with_suffix(FAILED_SUFFIX)
 
 
+def record_failure(task: Task, message: str) -> Path:
+    """Keep why a task's replay failed in its failure file; the task runs again on resume."""
+    spec = task.spec
+    record = {
+        "model": spec.model,
+        "algorithm": spec.algorithm,
+        "workers": spec.where.workers,
+        "budget_trainings": spec.budget.epochs / spec.settings.r_max,
+        "seed": spec.seed,
+        "message": message.removeprefix(f"{spec.algorithm}: "),
+    }
+    task.path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(failure_path(task.path), json.dumps(record, sort_keys=True).encode())
+    return failure_path(task.path)
+
+
 def run_task(task: Task, command: str) -> Path:
     """Replay one task and write its rows; returns the file written.
 
@@ -225,18 +236,7 @@ def run_task(task: Task, command: str) -> Path:
     try:
         done = run_replay(task.spec, benchmark)
     except PluginFailure as exc:
-        spec = task.spec
-        record = {
-            "model": spec.model,
-            "algorithm": spec.algorithm,
-            "workers": spec.where.workers,
-            "budget_trainings": spec.budget.epochs / spec.settings.r_max,
-            "seed": spec.seed,
-            "message": str(exc).removeprefix(f"{spec.algorithm}: "),
-        }
-        task.path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(failure_path(task.path), json.dumps(record, sort_keys=True).encode())
-        return failure_path(task.path)
+        return record_failure(task, str(exc))
     failure_path(task.path).unlink(missing_ok=True)
     # what each row's config is worth (its seed mean at r_max): the regret of an incumbent is
     # measured on it, not on the lucky reading that made it the incumbent
@@ -266,21 +266,27 @@ def run_tasks(
     command: str,
     on_done: Callable[[Task], None] | None = None,
 ) -> None:
-    """Run the tasks whose result file is missing, in `processes` processes (1: in this one)."""
+    """Run the tasks whose result file is missing, in `processes` processes.
+
+    With one process and only built-in algorithms they run in this process. Otherwise they run
+    in watched children (`hpo.isolation`): a replay whose process dies, overruns the plug-in time
+    limit or runs out of memory is that replay's failure, and the others go on.
+    """
     todo = unfinished(tasks)
-    if processes <= 1:
+    if processes <= 1 and not any(get_algorithm(t.spec.algorithm).outside for t in todo):
         for task in todo:
             run_task(task, command)
             if on_done:
                 on_done(task)
         return
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
-        futures = {pool.submit(run_task, task, command): task for task in _interleave(todo)}
-        for future in as_completed(futures):
-            future.result()
+    ordered = _interleave(todo)
+    with Isolated(processes, call_limit()) as pool:
+        for i, outcome in pool.run((i, run_task, (task, command)) for i, task in enumerate(ordered)):
+            task = ordered[i]
+            if isinstance(outcome, Died):
+                record_failure(task, outcome.message)
             if on_done:
-                on_done(futures[future])
+                on_done(task)
 
 
 def _interleave(tasks: Iterable[Task]) -> list[Task]:

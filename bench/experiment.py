@@ -1,31 +1,31 @@
-"""One HPO experiment: its validated spec, and running it live."""
+"""One HPO experiment: its validated spec, and replaying it on the curve cache (without torch;
+running it live is `bench.live_run`)."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.backends.live import LiveBackend
 from bench.backends.replay import replay_backend
-from cache.benchmark import MODES, Benchmark
+from cache.benchmark import Benchmark
+from cache.names import check_mode
 from hpo import algorithms, provenance
 from hpo.algorithms import AlgorithmSettings
-from hpo.cluster import ClusterSpec, n_workers, open_client
-from hpo.data import get_dataset
+from hpo.catalog import check_space, model_entry
+from hpo.cluster import ClusterSpec
 from hpo.errors import ConfigError
-from hpo.models import check_space, get_model
 from hpo.seeding import streams
 from hpo.space import SearchSpace
-from hpo.training import remote
-from hpo.training.remote import WorkerSettings
-from hpo.tuner import Budget, Result, TuneOutcome, Tuner
+from hpo.tuner import Budget, TuneOutcome, Tuner
 from hpo.validation import check_int
 
-BACKENDS = ("live", "replay")
+#: size limits, refused before anything runs: a simulated worker costs memory whatever it runs,
+#: and a trial's results about a kilobyte (a million trials of a replay is a gigabyte of rows)
+MAX_WORKERS = 100_000
+MAX_TRIALS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,9 @@ class ReplayOptions:
 
     def __post_init__(self) -> None:
         check_int("--workers", self.workers)
-        if self.mode not in MODES:
-            raise ConfigError(f"unknown lookup mode {self.mode!r}; accepted: {', '.join(MODES)}")
+        if self.workers > MAX_WORKERS:
+            raise ConfigError(f"--workers {self.workers}: at most {MAX_WORKERS:,} simulated workers")
+        check_mode(self.mode)
 
     def to_dict(self) -> dict[str, Any]:
         """What the stored spec says of how the run replayed."""
@@ -86,8 +87,10 @@ class RunSpec:
     where: LiveOptions | ReplayOptions = field(default_factory=LiveOptions)
 
     def __post_init__(self) -> None:
-        get_model(self.model)  # an unknown model fails first, with the accepted names
+        model_entry(self.model)  # an unknown model fails first, with the accepted names
         algorithms.get_algorithm(self.algorithm)
+        if self.budget.trials is not None and self.budget.trials > MAX_TRIALS:
+            raise ConfigError(f"--trials {self.budget.trials}: at most {MAX_TRIALS:,} trials in one run")
         if self.space is not None:
             check_space(self.model, self.space)
 
@@ -99,7 +102,7 @@ class RunSpec:
     @property
     def search_space(self) -> SearchSpace:
         """The space searched (the model's default unless given)."""
-        return self.space or get_model(self.model).space
+        return self.space or model_entry(self.model).space
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready description, stored with the results."""
@@ -123,87 +126,6 @@ class RunSpec:
     def experiment_id(self) -> str:
         """A stable id of the spec: 12 hex digits of its hash."""
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:12]
-
-
-@dataclass
-class LiveRun:
-    """A finished live experiment: the tuner's outcome and the backend holding the trials' states."""
-
-    spec: RunSpec
-    outcome: TuneOutcome
-    backend: LiveBackend
-    environment: dict[str, Any]
-    final: dict[str, Any] | None = None  # the incumbent trained on, when asked
-
-
-def run_live(
-    spec: RunSpec,
-    on_result: Callable[[dict[str, Any], TuneOutcome], None] | None = None,
-    final_epochs: int | None = None,
-    on_state: Callable[[int, dict[str, Any]], None] | None = None,
-    recorded: list[Result] | None = None,
-    states: dict[int, dict[str, Any]] | None = None,
-    client: Any = None,
-) -> LiveRun:
-    """Run the experiment with real training on a Dask cluster (local worker processes by default).
-
-    With `final_epochs`, the incumbent trial is then continued to that many epochs and its
-    train, validation and test errors measured (`LiveRun.final`). `recorded` and `states` are
-    an interrupted run's results and checkpoints: the scheduler is driven through them again
-    (its decisions are a function of the results), and only what is missing trains. With
-    `client`, the run uses that open cluster (shared with other runs, its workers warmed up)
-    instead of opening its own.
-    """
-    if not isinstance(spec.where, LiveOptions):
-        raise TypeError("run_live needs a spec with LiveOptions")
-    live = spec.where
-    rngs = streams(spec.seed)
-    space = spec.search_space
-    initial = get_model(spec.model).defaults if spec.initial_default else None
-    if initial is not None and not space.contains(initial):
-        raise ConfigError(f"the model's default config {dict(initial)} is outside the search space")
-    scheduler = algorithms.build(spec.algorithm, space, rngs.searcher, spec.settings, initial_config=initial)
-    cluster = live.cluster
-    settings = WorkerSettings(
-        live.device, cluster.torch_threads(), live.data_dir, get_dataset(), live.precision
-    )
-    with contextlib.ExitStack() as stack:
-        if client is None:
-            client = stack.enter_context(open_client(cluster))
-            # every worker loads and verifies the data before the clock starts, not in its first job
-            client.run(remote.warm_up, settings)
-        backend = LiveBackend(
-            client,
-            settings,
-            spec.model,
-            rngs.training,
-            _n_live_workers(live, client),
-            on_state,
-            recorded,
-            states,
-        )
-        try:
-            outcome = Tuner(scheduler, backend, spec.budget, on_result=on_result).run()
-        except BaseException:
-            backend.cancel()
-            raise
-        done = LiveRun(spec, outcome, backend, backend.environment or provenance.environment())
-        if final_epochs is not None and outcome.incumbent is not None:
-            incumbent = outcome.incumbent
-            errors = backend.measure(incumbent.trial_id, dict(incumbent.config), final_epochs)
-            done.final = {
-                "trial_id": incumbent.trial_id,
-                "config": dict(incumbent.config),
-                "epochs": final_epochs,
-                **errors,
-            }
-    return done
-
-
-def _n_live_workers(live: LiveOptions, client: Any) -> int:
-    """Jobs to run at once: every worker of the cluster, or at most --workers of a remote one."""
-    available = n_workers(client)
-    return min(available, live.workers) if live.workers else available
 
 
 @dataclass
@@ -245,7 +167,7 @@ def run_replay(
     rngs = streams(spec.seed)
     space = spec.space or benchmark.space
     tabular = where.mode == "tabular"
-    initial = get_model(spec.model).defaults if spec.initial_default else None
+    initial = model_entry(spec.model).defaults if spec.initial_default else None
     scheduler = algorithms.build(
         spec.algorithm,
         space,

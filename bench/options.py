@@ -8,13 +8,15 @@ from typing import Any
 
 import click
 
+from hpo.catalog import CATALOG, DEVICE_CHOICES, PRECISIONS
 from hpo.errors import ConfigError
-from hpo.models import MODELS
 from hpo.space import SearchSpace
-from hpo.training import DEVICE_CHOICES, PRECISIONS
+
+#: `bench run --backend`: real trainings, or the curve cache read on a simulated clock
+BACKENDS = ("live", "replay")
 
 model_option = click.option(
-    "--model", "model", required=True, type=click.Choice(list(MODELS)), help="Which model to train."
+    "--model", "model", required=True, type=click.Choice(list(CATALOG)), help="Which model to train."
 )
 device_option = click.option(
     "--device", default="auto", show_default=True, type=click.Choice(DEVICE_CHOICES), help="Where to train."
@@ -174,3 +176,8 @@ def progress_bar(quiet: bool, **kwargs: Any) -> Any:
     from tqdm import tqdm
 
     return tqdm(disable=quiet, file=sys.stderr, dynamic_ncols=True, **kwargs)
+
+
+def echo_json(obj: Any) -> None:
+    """Print one JSON object on one line."""
+    click.echo(json.dumps(obj, allow_nan=True))

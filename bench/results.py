@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 from cache.store import atomic_write_table
 from hpo import provenance
 from hpo.errors import ConfigError, HPOError
-from hpo.files import atomic_write_bytes
+from hpo.files import atomic_write_bytes, named
 from hpo.schedulers import Job
 from hpo.tuner import Result, TuneOutcome
 
@@ -69,7 +69,7 @@ def write_run(
     kind: str,
     columns: dict[str, Sequence[float]] | None = None,
 ) -> Path:
-    """Write the rows of a finished run (`bench.experiment`'s LiveRun or ReplayRun) with its spec and command.
+    """Write the rows of a finished run (`bench.live_run.LiveRun` or `bench.experiment.ReplayRun`) with its spec and command.
 
     `columns` are added beside the rows (one value per row).
     """
@@ -255,7 +255,10 @@ class RunWriter:
     def append(self, row: dict[str, Any]) -> None:
         """Journal one result; the line goes to the file whole, in one write."""
         if self._journal is not None:
-            os.write(self._journal, _line(row))
+            try:
+                os.write(self._journal, _line(row))
+            except OSError as exc:  # a full disk: say which file
+                raise named(exc, self.journal_path) from None
 
     def save_state(self, trial_id: int, state: dict[str, Any]) -> None:
         """Keep a trial's last state (after its row is journalled: a lagging checkpoint trains again).

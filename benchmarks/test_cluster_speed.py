@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.experiment import LiveOptions, RunSpec, run_live
+from bench.experiment import LiveOptions, RunSpec
+from bench.live_run import run_live
 from bench.results import RunWriter
 from cache.collect import CollectSpec, collect
 from cache.store import CurveStore

@@ -15,12 +15,13 @@ import numpy as np
 import pandas as pd
 
 from cache.curves import CurveTable
-from cache.lookups import MODES, Lookup, make_lookup
+from cache.lookups import Lookup, make_lookup
+from cache.names import check_mode
 from hpo.errors import ConfigError
 from hpo.simulation import Evaluation
 from hpo.space import SearchSpace
 
-__all__ = ["MODES", "Benchmark"]
+__all__ = ["Benchmark"]
 
 
 def _table_field(name: str) -> property:
@@ -52,8 +53,7 @@ class Benchmark:
     def __init__(
         self, model: str, rows: pd.DataFrame, space: SearchSpace, mode: str = "tabular", **options: Any
     ) -> None:
-        if mode not in MODES:
-            raise ConfigError(f"unknown lookup mode {mode!r}; accepted: {', '.join(MODES)}")
+        check_mode(mode)
         self._attach(CurveTable(model, rows, space), mode, **options)
 
     def _attach(self, table: CurveTable, mode: str, **options: Any) -> None:
@@ -75,8 +75,7 @@ class Benchmark:
         cls, model: str, mode: str = "tabular", cache_dir: str | Path | None = None, **options: Any
     ) -> Benchmark:
         """Load `model`'s curves from the cache (shipped + user, or `cache_dir`)."""
-        if mode not in MODES:
-            raise ConfigError(f"unknown lookup mode {mode!r}; accepted: {', '.join(MODES)}")
+        check_mode(mode)
         return cls.of(CurveTable.load(model, cache_dir), mode, **options)
 
     def in_mode(self, mode: str, **options: Any) -> Benchmark:

@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 from scipy.spatial import cKDTree
 
-from cache.benchmark import MODES, Benchmark
+from cache.benchmark import Benchmark
+from cache.names import check_mode
 from hpo.catalog import model_entry
 from hpo.errors import ConfigError
 from hpo.formats import configspace
@@ -293,8 +294,7 @@ def open_benchmark(
 ) -> BlackBox:
     """Open `model`'s benchmark from the cache (shipped + user, or `cache_dir`) in lookup `mode`;
     seeds left out of a call are drawn from `rng` (default: a Generator seeded with `seed`)."""
-    if mode not in MODES:
-        raise ConfigError(f"unknown lookup mode {mode!r}; accepted: {', '.join(MODES)}")
+    check_mode(mode)
     return BlackBox(
         Benchmark.load(model, mode, cache_dir), rng if rng is not None else np.random.default_rng(seed)
     )

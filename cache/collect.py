@@ -17,14 +17,16 @@ from typing import Any
 import pyarrow as pa
 
 from cache.configid import config_id
-from cache.design import DESIGNS, design_configs
+from cache.design import design_configs
+from cache.names import check_design
 from cache.schema import RUN_COLUMN, SCHEMA_VERSION, arrow_schema, encode_metadata
 from cache.store import CurveStore
 from hpo import provenance
+from hpo.catalog import check_space
 from hpo.cluster import ClusterSpec, open_client
 from hpo.data import get_dataset
 from hpo.errors import ConfigError, HPOError, one_line
-from hpo.models import check_space, get_model, validate_config
+from hpo.models import get_model, validate_config
 from hpo.space import SearchSpace
 from hpo.training import EpochRecord, remote
 from hpo.training.remote import Trained, WorkerSettings
@@ -57,8 +59,7 @@ class CollectSpec:
             ("--train-seeds", self.train_seeds, 1),
         ):
             check_int(name, value, low)
-        if self.design not in DESIGNS:
-            raise ConfigError(f"unknown design {self.design!r}; accepted: {', '.join(DESIGNS)}")
+        check_design(self.design)
         if self.space is not None:
             check_space(self.model, self.space)
         self.cluster  # noqa: B018 - validates --workers, --threads and --scheduler-address

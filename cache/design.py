@@ -8,11 +8,9 @@ from typing import Any
 import numpy as np
 from scipy.stats import qmc
 
-from hpo.errors import ConfigError
+from cache.names import check_design
 from hpo.space import SearchSpace
 from hpo.validation import check_int
-
-DESIGNS = ("sobol", "random", "grid")
 
 
 def design_points(dim: int, n: int, design: str, seed: int) -> np.ndarray:
@@ -30,7 +28,8 @@ def design_points(dim: int, n: int, design: str, seed: int) -> np.ndarray:
         axis = (np.arange(per_dim) + 0.5) / per_dim
         mesh = np.stack(np.meshgrid(*([axis] * dim), indexing="ij"), axis=-1).reshape(-1, dim)
         return mesh[:n]
-    raise ConfigError(f"unknown design {design!r}; accepted: {', '.join(DESIGNS)}")
+    check_design(design)
+    raise AssertionError(f"design {design!r} has no points")
 
 
 def design_configs(space: SearchSpace, n: int, design: str = "sobol", seed: int = 0) -> list[dict[str, Any]]:

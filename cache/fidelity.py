@@ -11,8 +11,10 @@ import numpy as np
 from scipy import stats
 
 from cache.benchmark import Benchmark
-from cache.surrogate import REGRESSORS, Surrogate
+from cache.names import REGRESSORS
+from cache.surrogate import Surrogate
 from hpo.errors import ConfigError
+from hpo.space import SearchSpace
 
 #: A final validation error at or above this is "at chance": guessing one of FashionMNIST's ten
 #: balanced classes gives 0.90, and models that collapse to one class end between 0.86 and 0.95;
@@ -218,3 +220,20 @@ def compare_regressors(
     """Fidelity of every candidate regressor, best Spearman first."""
     results = [cross_validate(benchmark, name, folds, seed, within, on_fold) for name in regressors]
     return sorted(results, key=lambda f: -f.spearman)
+
+
+def bounds(bench: Benchmark, within: np.ndarray | None) -> dict[str, float | None]:
+    """Seed-to-seed agreement and noise ceilings of the scored configs, all and at chance."""
+    scored = np.ones(len(bench.configs), bool) if within is None else within
+    chance = at_chance(bench) & scored
+    return {
+        "seed_agreement": seed_agreement(bench, scored),
+        "seed_agreement_at_chance": seed_agreement(bench, chance),
+        "noise_ceiling": noise_ceiling(bench, scored),
+        "noise_ceiling_learning": noise_ceiling(bench, scored & ~chance),
+    }
+
+
+def inside(space: SearchSpace, bench: Benchmark) -> np.ndarray:
+    """Boolean mask of `bench`'s collected configs that lie inside `space`."""
+    return np.array([space.contains(config) for config in bench.configs], dtype=bool)

@@ -27,7 +27,8 @@ import numpy as np
 import sklearn
 
 from cache.curves import CurveTable
-from cache.surrogate import Surrogate, preferred_regressor
+from cache.names import preferred_regressor
+from cache.surrogate import Surrogate
 from hpo.files import UnsafeFileError, atomic_write_bytes, check_private, private_dir, user_cache_dir
 
 log = logging.getLogger(__name__)

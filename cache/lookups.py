@@ -18,11 +18,10 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from cache.curves import CurveTable
+from cache.names import check_mode
 from cache.schema import CacheError
 from hpo.errors import ConfigError
 from hpo.space import config_key
-
-MODES = ("tabular", "nearest", "surrogate")
 
 
 def _once_per_config(configs: Sequence[Mapping[str, Any]], value: Any) -> np.ndarray:
@@ -141,4 +140,5 @@ def make_lookup(mode: str, table: CurveTable, **options: Any) -> Lookup:
         return NearestLookup(table)
     if mode == "surrogate":
         return SurrogateLookup(table, **options)
-    raise ConfigError(f"unknown lookup mode {mode!r}; accepted: {', '.join(MODES)}")
+    check_mode(mode)
+    raise AssertionError(f"lookup mode {mode!r} has no lookup")

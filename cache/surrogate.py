@@ -26,7 +26,7 @@ from sklearn.multioutput import MultiOutputRegressor
 from sklearn.neighbors import KNeighborsRegressor
 
 from cache.curves import CurveTable
-from hpo.errors import ConfigError
+from cache.names import check_regressor, preferred_regressor
 from hpo.space import SearchSpace, config_key
 
 
@@ -51,25 +51,8 @@ def _regressor(name: str, seed: int, dim: int, kernel: Kernel | None = None) -> 
         return MultiOutputRegressor(
             HistGradientBoostingRegressor(max_iter=300, learning_rate=0.05, random_state=seed)
         )
-    raise ConfigError(f"unknown regressor {name!r}; accepted: {', '.join(REGRESSORS)}")
-
-
-REGRESSORS = ("gp", "knn", "forest", "extra-trees", "boosting")
-DEFAULT_REGRESSOR = "gp"
-#: Picked by `bench cache fidelity MODEL --regressor all` on the shipped caches, by
-#: `cache.fidelity.pick_regressor`: the best held-out Spearman of the final validation error among
-#: the regressors whose best-of-10 bias is within 0.01 of zero. On 2026-11-29: softmax gp 0.973
-#: (extra-trees 0.962); sgd gp 0.954 (extra-trees 0.950); svm gp 0.968, bias -0.008 (extra-trees
-#: ranks 0.973 but reads +0.018, forest 0.966 / +0.009); lenet forest 0.941, bias +0.006
-#: (extra-trees 0.926 / +0.008, GP 0.903). The regret of the surrogate's pick (one pick in each of
-#: five folds) once kept extra-trees for the SVM, whose replays then read 0.014 high live
-#: (`bench agree --model svm --seeds 5`); the GP's end within -0.006..+0.000 of live runs.
-PREFERRED = {"softmax": "gp", "sgd": "gp", "svm": "gp", "lenet": "forest"}
-
-
-def preferred_regressor(model: str) -> str:
-    """The regressor with the best measured fidelity for `model`."""
-    return PREFERRED.get(model, DEFAULT_REGRESSOR)
+    check_regressor(name)
+    raise AssertionError(f"regressor {name!r} has no estimator")
 
 
 _EPS = 1e-3
@@ -174,8 +157,7 @@ class Surrogate:
     ) -> Surrogate:
         """Fit one curve model and one time model per training seed on the chosen configs."""
         regressor = regressor or preferred_regressor(table.model)
-        if regressor not in REGRESSORS:
-            raise ConfigError(f"unknown regressor {regressor!r}; accepted: {', '.join(REGRESSORS)}")
+        check_regressor(regressor)
         subset = np.arange(len(table.configs)) if config_subset is None else np.asarray(config_subset)
         errors, seconds = [], []
         rows = subset[table.complete[subset].any(axis=1)]

@@ -40,6 +40,12 @@ class Algorithm:
     #: an optional package's check: raises a ConfigError saying how to install it
     extra: Callable[[], Any] | None = None
 
+    @property
+    def outside(self) -> bool:
+        """Whether code from outside the package runs (a plug-in, an optional library's
+        optimizer): it runs guarded, and a comparison runs it in watched processes."""
+        return self.plugin is not None or self.extra is not None
+
 
 ALGORITHMS: dict[str, Algorithm] = {
     a.name: a
@@ -95,6 +101,9 @@ ALGORITHMS: dict[str, Algorithm] = {
         ),
     )
 }
+
+#: what `bench compare` and `bench agree` run unless told otherwise
+DEFAULT_ALGORITHMS = ("random", "bo", "sh", "asha")
 
 
 @dataclass(frozen=True)
@@ -174,8 +183,7 @@ def build(
     `candidate_trainings` trainings), the searcher runs over their pool (`hpo.searchers.pool`)."""
     algorithm = get_algorithm(name)
     options: dict[str, Any] = {"initial_config": initial_config, **dict(settings.searcher_options)}
-    outside = algorithm.plugin is not None or algorithm.extra is not None
-    guard = plugins.Guard(name, plugins.call_limit()) if outside else None
+    guard = plugins.Guard(name, plugins.call_limit()) if algorithm.outside else None
     searcher: Any
     if algorithm.searcher == PLUGIN:
         assert guard is not None and algorithm.plugin is not None

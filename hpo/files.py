@@ -37,9 +37,19 @@ def atomic_write_bytes(path: Path, data: bytes, sync: bool = True, mode: int = 0
                 fh.flush()
                 os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise named(exc, path) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def named(exc: OSError, path: Path) -> OSError:
+    """`exc` naming `path` where it names no file (a full disk says only "No space left on device")."""
+    if exc.filename is not None:
+        return exc
+    return type(exc)(exc.errno, exc.strerror or str(exc), str(path))
 
 
 # this host, with the writing process's pid in every temporary name it makes

@@ -8,7 +8,10 @@ installed package registers in the entry-point group `hpobench.algorithms`.
 
 Plug-in code runs behind a guard: an exception, an invalid config or job, or a call that does
 not return within the time limit becomes a `PluginFailure` naming the algorithm, the call and
-the message, so a comparison can record it as that algorithm's failure and go on.
+the message, so a comparison can record it as that algorithm's failure and go on. Inside a
+child of `hpo.isolation` the limit is kept from outside: each guarded call writes its start
+and name to a clock the parent reads, and the parent kills a child whose call overruns (C code
+included); elsewhere a SIGALRM in the main thread keeps it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -31,6 +35,31 @@ from hpo.searchers.base import Observation
 GROUP = "hpobench.algorithms"
 LIMIT_ENV = "HPOBENCH_PLUGIN_TIMEOUT"
 DEFAULT_LIMIT_S = 60.0
+
+
+#: the guarded calls, by the index a watched clock records
+CALLS = (
+    "a call",
+    "its constructor",
+    "suggest()",
+    "observe()",
+    "exhausted",
+    "n_trials",
+    "stop_new_trials()",
+    "next_job()",
+    "on_result()",
+)
+_CALL_INDEX = {name: i for i, name in enumerate(CALLS)}
+CLOCK_SLOTS = 2  # [monotonic start of the running guarded call (0: none), its index in CALLS]
+_clock: Any = None
+
+
+def watch(clock: Any) -> None:
+    """Record guarded calls on `clock` (CLOCK_SLOTS doubles shared with a parent that keeps the
+    limit) instead of limiting them with SIGALRM; a KeyboardInterrupt in a call is then the
+    plug-in's own (a watched process ignores Ctrl-C)."""
+    global _clock
+    _clock = clock
 
 
 class PluginFailure(HPOError):
@@ -112,6 +141,18 @@ def _time_limit(seconds: float | None) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+def _watched(clock: Any, what: str, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    # a nested guarded call (a guarded searcher inside a guarded scheduler) restores the outer
+    # call's start on its way out, so the outer call stays watched
+    outer = clock[0], clock[1]
+    clock[1] = _CALL_INDEX.get(what, 0)
+    clock[0] = time.monotonic()
+    try:
+        return function(*args, **kwargs)
+    finally:
+        clock[0], clock[1] = outer
+
+
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
@@ -126,6 +167,8 @@ class Guard:
     def call(self, what: str, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """`function(*args, **kwargs)`, or a PluginFailure saying which call failed and how."""
         try:
+            if _clock is not None:
+                return _watched(_clock, what, function, *args, **kwargs)
             with _time_limit(self.limit):
                 return function(*args, **kwargs)
         except _Overtime:
@@ -136,6 +179,15 @@ class Guard:
             raise PluginFailure(f"{self.name}: {exc}") from None
         except SystemExit as exc:  # sys.exit in a plug-in ends that plug-in's replay, not the command
             raise PluginFailure(f"{self.name}: {what} called sys.exit({exc.code!r})") from None
+        except KeyboardInterrupt:
+            if _clock is None:  # in a process that takes Ctrl-C, it is the user's
+                raise
+            raise PluginFailure(f"{self.name}: {what} raised KeyboardInterrupt") from None
+        except MemoryError as exc:
+            raise PluginFailure(
+                f"{self.name}: {what} ran out of memory ({_describe(exc)}); "
+                "the limit per replay process is $HPOBENCH_PLUGIN_MEMORY_GB"
+            ) from None
         except Exception as exc:
             raise PluginFailure(f"{self.name}: {what} raised {_describe(exc)}") from None
 

@@ -12,11 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 import hpo
-from hpo.models import get_model
-from hpo.training.device import cpu_has_native_bf16
 
 
 def git_commit(path: Path | None = None) -> str | None:
@@ -47,33 +44,21 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def environment(device: torch.device | str | None = None, model: str | None = None) -> dict[str, Any]:
-    """Versions, commit and machine facts to stamp on anything stored; with `model`, its code paths."""
-    info: dict[str, Any] = {
+def environment() -> dict[str, Any]:
+    """Versions, commit and machine facts to stamp on anything stored (without importing torch;
+    a training adds its own facts: `hpo.training.facts`)."""
+    return {
         "package_version": hpo.__version__,
         "commit": git_commit(),
         "python": platform.python_version(),
-        "torch": torch.__version__,
+        "torch": _version("torch"),
         "numpy": np.__version__,
         "scipy": _version("scipy"),
         "pandas": _version("pandas"),
         "pyarrow": _version("pyarrow"),
         "platform": platform.platform(),
         "cpu": cpu_name(),
-        # oneDNN picks its kernels by instruction set: the same code and seed give other bits
-        # (and another speed) on an AVX2 CPU than on an AVX-512 one of the same name
-        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-        "cpu_bf16": cpu_has_native_bf16(),
-        "threads": torch.get_num_threads(),
     }
-    if device is not None:
-        device = torch.device(device)
-        info["device"] = str(device)
-        if device.type == "cuda":
-            info["gpu"] = torch.cuda.get_device_name(device)
-    if model is not None:
-        info.update(get_model(model).runtime_facts(torch.device(device or "cpu")))
-    return info
 
 
 def _version(distribution: str) -> str | None:

@@ -6,19 +6,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import click
-import pandas as pd
 
-from bench.agreement import (
-    AGREE_MODES,
-    PLAN_FILE,
-    AgreeSpec,
-    load_table,
-    make_report,
-    plan,
-    plan_record,
-    run_task,
-)
-from bench.compare import DEFAULT_ALGORITHMS
 from bench.options import (
     algorithm_settings,
     cache_dir_option,
@@ -33,11 +21,9 @@ from bench.options import (
     threads_option,
     workers_option,
 )
-from bench.study import check_plan_file, study_dir, unfinished
-from hpo.algorithms import ALGORITHMS
-from hpo.cluster import ClusterSpec, n_workers, open_client
-from hpo.data import get_dataset
-from hpo.training.remote import WorkerSettings, warm_up
+from cache.names import ANY_CONFIG_MODES
+from hpo.algorithms import ALGORITHMS, DEFAULT_ALGORITHMS
+from hpo.cluster import ClusterSpec
 
 
 @click.command()
@@ -62,7 +48,7 @@ from hpo.training.remote import WorkerSettings, warm_up
     "--mode",
     default="surrogate",
     show_default=True,
-    type=click.Choice(AGREE_MODES),
+    type=click.Choice(ANY_CONFIG_MODES),
     help="How replays answer the configs a live run draws.",
 )
 @halving_options
@@ -93,6 +79,13 @@ def agree(
     quiet: bool,
 ) -> None:
     """Run algorithms x seeds live and replayed with the same seeds, and report how closely they agree."""
+    # the options are read: now the stack of live and replayed runs (pandas, torch, Dask)
+    from bench.agreement import PLAN_FILE, AgreeSpec, load_table, make_report, plan, plan_record, run_task
+    from bench.study import check_plan_file, study_dir, unfinished
+    from hpo.cluster import n_workers, open_client
+    from hpo.data import get_dataset
+    from hpo.training.remote import WorkerSettings, warm_up
+
     settings = algorithm_settings(eta, r_min, r_max)
     # live runs go side by side, one worker each: the threads of a worker follow from their number
     cluster = ClusterSpec(workers, scheduler_address, threads)
@@ -166,6 +159,8 @@ def agree(
 
 def echo_summary(summary: dict) -> None:
     """Print the outcome table, the orders and the lookup figures (words where there is no number)."""
+    import pandas as pd
+
     from reports.formatting import readable_lookups, readable_outcomes
 
     click.echo(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import TYPE_CHECKING
 
 import click
 
@@ -19,12 +20,11 @@ from bench.options import (
     threads_option,
     workers_option,
 )
-from cache.collect import CollectSpec, Plan, TaskDone
-from cache.collect import collect as run_collect
-from cache.design import DESIGNS
-from cache.locations import SHIPPED_ROOT, writable_store
-from cache.store import CurveStore
-from hpo.models import get_model
+from cache.names import DESIGNS
+from hpo.catalog import model_entry
+
+if TYPE_CHECKING:
+    from cache.collect import Plan, TaskDone
 
 
 @click.command()
@@ -73,6 +73,12 @@ def collect(
     quiet: bool,
 ) -> None:
     """Train a design of configs and store every epoch of every curve (resumable)."""
+    # the options are read: now the collection's stack (pandas, pyarrow, torch, Dask)
+    from cache.collect import CollectSpec
+    from cache.collect import collect as run_collect
+    from cache.locations import SHIPPED_ROOT, writable_store
+    from cache.store import CurveStore
+
     spec = CollectSpec(
         model=model,
         n_configs=n_configs,
@@ -80,7 +86,7 @@ def collect(
         train_seeds=train_seeds,
         design=design,
         design_seed=design_seed,
-        space=load_space(space_file, get_model(model).space) if space_file else None,
+        space=load_space(space_file, model_entry(model).space) if space_file else None,
         device=device,
         workers=workers,
         threads=threads,

@@ -4,22 +4,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import pandas as pd
 
-from bench.compare import (
-    DEFAULT_ALGORITHMS,
-    PLAN_FILE,
-    CompareSpec,
-    cache_facts,
-    make_report,
-    plan,
-    plan_record,
-    prefit_surrogates,
-    run_tasks,
-    write_curves,
-)
 from bench.options import (
     algorithm_settings,
     cache_dir_option,
@@ -30,12 +18,13 @@ from bench.options import (
     progress_bar,
     quiet_option,
 )
-from bench.study import check_plan_file, study_dir, unfinished
-from cache.benchmark import MODES
-from cache.tables import available_models, no_curves
-from hpo.algorithms import ALGORITHMS
-from hpo.models import MODELS
+from cache.names import MODES
+from hpo.algorithms import ALGORITHMS, DEFAULT_ALGORITHMS
+from hpo.catalog import CATALOG
 from hpo.validation import check_int
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @click.command()
@@ -92,17 +81,36 @@ def compare(
 ) -> None:
     """Replay algorithms x seeds on the curve cache and write the anytime-performance HTML report."""
     settings = algorithm_settings(eta, r_min, r_max)
+    named_models = parse_names(models, CATALOG, "model") if models else None
+    named_algorithms = parse_algorithms(algorithms)
+    check_int("--seeds", seeds)
+    worker_counts = parse_numbers(workers, "--workers", int)
+    budgets = parse_numbers(budget_trainings, "--budget-trainings", float)
+    check_int("--processes", processes, optional=True)
+    # the options are read: now the replay's stack (pandas, pyarrow)
+    from bench.compare import (
+        PLAN_FILE,
+        CompareSpec,
+        cache_facts,
+        make_report,
+        plan,
+        plan_record,
+        prefit_surrogates,
+        run_tasks,
+        write_curves,
+    )
+    from bench.study import check_plan_file, study_dir, unfinished
+
     spec = CompareSpec(
-        models=parse_names(models, MODELS, "model") if models else _cached_models(cache_dir),
-        algorithms=parse_algorithms(algorithms),
+        models=named_models or _cached_models(cache_dir),
+        algorithms=named_algorithms,
         seeds=seeds,
-        workers=parse_numbers(workers, "--workers", int),
+        workers=worker_counts,
         mode=mode,
-        budget_trainings=parse_numbers(budget_trainings, "--budget-trainings", float),
+        budget_trainings=budgets,
         settings=settings,
         cache_dir=cache_dir,
     )
-    check_int("--processes", processes, optional=True)
     facts, curves = cache_facts(spec)
     record = plan_record(spec, facts)
     # by default one directory per (settings, cache): the same command resumes, another one (or
@@ -131,7 +139,9 @@ def compare(
 
 
 def _cached_models(cache_dir: str | None) -> tuple[str, ...]:
-    models = tuple(m for m in MODELS if m in available_models(cache_dir))
+    from cache.tables import available_models, no_curves
+
+    models = tuple(m for m in CATALOG if m in available_models(cache_dir))
     if not models:
         raise no_curves(None, cache_dir)
     return models
@@ -143,6 +153,7 @@ def _cached_models(cache_dir: str | None) -> tuple[str, ...]:
 def report(directory: str, log_time: bool) -> None:
     """Rebuild the HTML report of a comparison (or of a bench agree) from its stored results."""
     from bench import agreement
+    from bench.compare import make_report
 
     if (Path(directory) / agreement.PLAN_FILE).is_file():
         from bench.commands.agree import echo_summary

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from bench.experiment import BACKENDS, LiveOptions, ReplayOptions, RunSpec, run_live, run_replay
 from bench.options import (
+    BACKENDS,
     algorithm_settings,
     cache_dir_option,
     data_dir_option,
@@ -22,14 +22,9 @@ from bench.options import (
     space_option,
     threads_option,
 )
-from bench.results import RESULTS_FILE, RunWriter, path_name
-from cache.benchmark import MODES
-from hpo import provenance
-from hpo.algorithms import ALGORITHMS
-from hpo.cluster import check_reachable
+from cache.names import MODES
+from hpo.algorithms import ALGORITHMS, get_algorithm
 from hpo.errors import ConfigError
-from hpo.space import SearchSpace
-from hpo.tuner import Budget
 from hpo.validation import check_int
 
 
@@ -115,6 +110,15 @@ def run(
 ) -> None:
     """Run one HPO experiment: live FashionMNIST training, or a replay of the curve cache."""
     check_int("--trials", trials)
+    get_algorithm(algorithm)  # a mistyped name: one line, before the experiment's stack loads
+    # the options are read: now the experiment's stack (pandas and pyarrow; torch and Dask for a live run)
+    from bench.experiment import LiveOptions, ReplayOptions, RunSpec, run_replay
+    from bench.results import RESULTS_FILE, RunWriter, path_name
+    from hpo import provenance
+    from hpo.cluster import check_reachable
+    from hpo.space import SearchSpace
+    from hpo.tuner import Budget
+
     settings = algorithm_settings(eta, r_min, r_max, prefact=prefact, n_configs=n_configs)
     where: LiveOptions | ReplayOptions
     if backend == "live":
@@ -164,6 +168,8 @@ def run(
     on_state = writer.save_state if backend == "live" else None
     try:
         if backend == "live":
+            from bench.live_run import run_live  # torch and Dask: not for a replay
+
             done = run_live(spec, on_result, final_epochs, on_state, recorded, states)
         else:
             done = run_replay(spec, on_result=on_result)

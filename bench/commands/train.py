@@ -9,15 +9,14 @@ import click
 from bench.options import (
     data_dir_option,
     device_option,
+    echo_json,
     model_option,
     parse_assignments,
     precision_option,
     quiet_option,
     threads_option,
 )
-from hpo.data import load_splits
-from hpo.models import get_model
-from hpo.training import Trainer, configure, resolve_device
+from hpo.catalog import model_entry
 from hpo.validation import check_int
 
 
@@ -45,11 +44,13 @@ def train(
     quiet: bool,
 ) -> None:
     """Train MODEL for --epochs with its default config (plus --set overrides)."""
-    from bench.cli import echo_json
-
     check_int("--epochs", epochs)
-    spec = get_model(model)
-    config = {**spec.defaults, **parse_assignments(assignments, spec.space)}
+    entry = model_entry(model)
+    config = {**entry.defaults, **parse_assignments(assignments, entry.space)}
+    # the options are read: now torch
+    from hpo.data import load_splits
+    from hpo.training import Trainer, configure, resolve_device
+
     configure(threads)
     torch_device = resolve_device(device)
     trainer = Trainer(load_splits(data_dir), torch_device, precision=precision)

@@ -7,11 +7,10 @@ from typing import Any
 
 import torch
 
+from hpo.catalog import check_value
 from hpo.errors import ConfigError
 from hpo.models import lenet, sgd, softmax, svm
 from hpo.models.base import Classifier, ModelContext, ModelSpec
-from hpo.models.spaces import check_value
-from hpo.space import SearchSpace
 
 MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (softmax.SPEC, lenet.SPEC, sgd.SPEC, svm.SPEC)}
 
@@ -22,24 +21,6 @@ def get_model(name: str) -> ModelSpec:
         return MODELS[name]
     except KeyError:
         raise ConfigError(f"unknown model {name!r}; accepted: {', '.join(MODELS)}") from None
-
-
-def check_space(name: str, space: SearchSpace) -> SearchSpace:
-    """Return `space` if it names exactly model `name`'s hyperparameters, else raise ConfigError."""
-    hyperparameters = get_model(name).hyperparameters
-    if set(space.names) != set(hyperparameters):
-        raise ConfigError(
-            f"search space parameters {list(space.names)} do not match model {name!r}'s "
-            f"hyperparameters {list(hyperparameters)}"
-        )
-    for parameter in space.parameters:  # bounds a training could never use are refused on reading
-        bounds = parameter.values if parameter.kind == "choice" else (parameter.low, parameter.high)
-        for value in bounds:
-            try:
-                check_value(parameter.name, value)
-            except ConfigError as exc:
-                raise ConfigError(f"search space for model {name!r}: {exc}") from None
-    return space
 
 
 def validate_config(name: str, config: Mapping[str, Any]) -> dict[str, Any]:

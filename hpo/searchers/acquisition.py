@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import ndtr
+import scipy  # its submodules load on first use: naming an algorithm does not pay for them
 
 _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
 
@@ -11,7 +11,7 @@ _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
 def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:
     """E[max(best - f, 0)] for f ~ N(mean, std^2): std * (z Phi(z) + phi(z)), z = (best - mean) / std."""
     z = (best - mean) / std
-    return std * (z * ndtr(z) + _INV_SQRT_2PI * np.exp(-0.5 * z * z))
+    return std * (z * scipy.special.ndtr(z) + _INV_SQRT_2PI * np.exp(-0.5 * z * z))
 
 
 def expected_improvement_grad(
@@ -19,7 +19,7 @@ def expected_improvement_grad(
 ) -> tuple[np.ndarray, np.ndarray]:
     """EI (m,) and its gradient (m, d), given the mean and std gradients (m, d)."""
     z = (best - mean) / std
-    cdf = ndtr(z)
+    cdf = scipy.special.ndtr(z)
     pdf = _INV_SQRT_2PI * np.exp(-0.5 * z * z)
     ei = std * (z * cdf + pdf)
     # dEI/dmean = -Phi(z); dEI/dstd = phi(z)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
-from scipy import optimize
+import scipy  # its submodules load on first use: naming an algorithm does not pay for them
 from threadpoolctl import ThreadpoolController
 
 from hpo.errors import ConfigError
@@ -157,7 +157,7 @@ class BOSearcher(Searcher):
             # the restarts are independent: the sum's gradient is each point's own gradient
             return -float(value.sum()), -grad.ravel()
 
-        res = optimize.minimize(
+        res = scipy.optimize.minimize(
             negative_ei,
             starts.ravel(),
             jac=True,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import linalg, optimize
+import scipy  # its submodules load on first use: naming an algorithm does not pay for them
 
 SQRT5 = math.sqrt(5.0)
 # Bounds of log(length scale), log(signal variance), log(noise variance) on normalised targets.
@@ -51,12 +51,12 @@ class GaussianProcess:
         k_f = signal * (1.0 + SQRT5 * r + 5.0 / 3.0 * r * r) * e
         k = k_f + (noise + JITTER) * np.eye(len(x))
         try:
-            chol = linalg.cholesky(k, lower=True)
-        except linalg.LinAlgError:
+            chol = scipy.linalg.cholesky(k, lower=True)
+        except scipy.linalg.LinAlgError:
             return 1e10, np.zeros_like(theta)
-        alpha = linalg.cho_solve((chol, True), y)
+        alpha = scipy.linalg.cho_solve((chol, True), y)
         nll = 0.5 * y @ alpha + np.log(np.diag(chol)).sum() + 0.5 * len(x) * math.log(2 * math.pi)
-        w = linalg.cho_solve((chol, True), np.eye(len(x))) - np.outer(alpha, alpha)
+        w = scipy.linalg.cho_solve((chol, True), np.eye(len(x))) - np.outer(alpha, alpha)
         grad = np.empty_like(theta)
         # dK/dlog(l_i) = signal * 5/3 * (1 + sqrt5 r) exp(-sqrt5 r) * sq_i
         common = signal * 5.0 / 3.0 * (1.0 + SQRT5 * r) * e
@@ -72,7 +72,7 @@ class GaussianProcess:
         ]
         best = (math.inf, self.theta)
         for start in starts:
-            res = optimize.minimize(
+            res = scipy.optimize.minimize(
                 self._nll,
                 start,
                 args=(x, y),
@@ -108,8 +108,8 @@ class GaussianProcess:
         k = self.signal * matern52(np.sqrt(_scaled_sq_dists(x, x, self.lengths).sum(axis=2)))
         k[np.diag_indices_from(k)] += self.noise + JITTER
         self._x = x
-        self._chol = linalg.cholesky(k, lower=True)
-        self._alpha = linalg.cho_solve((self._chol, True), y)
+        self._chol = scipy.linalg.cholesky(k, lower=True)
+        self._alpha = scipy.linalg.cho_solve((self._chol, True), y)
 
     def predict(self, xq: np.ndarray, with_grad: bool = False):
         """Posterior mean and standard deviation at xq (m, d) of the latent function.
@@ -124,12 +124,16 @@ class GaussianProcess:
         e = np.exp(-SQRT5 * r)
         k = signal * (1.0 + SQRT5 * r + 5.0 / 3.0 * r * r) * e  # (m, n)
         mean = k @ self._alpha
-        half = linalg.solve_triangular(self._chol, k.T, lower=True, check_finite=False)  # L^-1 k^T: (n, m)
+        half = scipy.linalg.solve_triangular(
+            self._chol, k.T, lower=True, check_finite=False
+        )  # L^-1 k^T: (n, m)
         var = np.maximum(signal - np.einsum("nm,nm->m", half, half), 1e-12)
         std = np.sqrt(var)
         if not with_grad:
             return mean, std
-        v = linalg.solve_triangular(self._chol, half, lower=True, trans="T", check_finite=False)  # K^-1 k^T
+        v = scipy.linalg.solve_triangular(
+            self._chol, half, lower=True, trans="T", check_finite=False
+        )  # K^-1 k^T
         # dk[m, n]/dxq[m] = c[m, n] * (xq[m] - x[n]) / l^2 with c = -signal * 5/3 * (1 + sqrt5 r) exp(-sqrt5 r),
         # so a weighted sum over n of dk is (sum_n w) xq - w @ x, divided by l^2
         c = -signal * 5.0 / 3.0 * (1.0 + SQRT5 * r) * e

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from hpo.catalog import DEVICE_CHOICES
 from hpo.errors import ConfigError
-
-DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
 
 def resolve_device(name: str = "auto") -> torch.device:

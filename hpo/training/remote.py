@@ -12,10 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hpo import provenance
 from hpo.data import DatasetSpec, get_dataset, load_splits
 from hpo.training.curve import EpochRecord
 from hpo.training.device import resolve_device
+from hpo.training.facts import training_environment
 from hpo.training.runtime import configure
 from hpo.training.trainer import Trainer
 
@@ -97,7 +97,7 @@ def train(
     run.features = None  # mapped splits are cheap to remake and large to keep
     key = (settings, model)
     if key not in _environments:  # asks git and the CPU: once per process, not per task
-        _environments[key] = provenance.environment(trainer.device, model)
+        _environments[key] = training_environment(trainer.device, model)
     return Trained(
         records=records,
         state=run.state_dict() if keep_state else None,

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from hpo.catalog import PRECISIONS
 from hpo.data import Splits
 from hpo.errors import ConfigError
 from hpo.files import atomic_write_bytes
@@ -23,7 +24,6 @@ from hpo.training.curve import STATUS_DIVERGED, STATUS_OK, EpochRecord
 from hpo.training.device import cpu_has_native_bf16
 
 CHECKPOINT_FORMAT = 1
-PRECISIONS = ("fp32", "bf16")
 
 
 def seed_generators(seed: int) -> tuple[torch.Generator, torch.Generator]:

@@ -14,7 +14,7 @@ from bench.agreement import AgreeSpec, load_table, plan_record
 from bench.cli import cli
 from bench.results import read_results
 from bench.study import check_plan_file
-from cache import surrogate
+from cache import names
 from cache.benchmark import Benchmark
 from hpo.algorithms import AlgorithmSettings
 from hpo.errors import ConfigError
@@ -272,6 +272,6 @@ def test_a_surrogate_plan_names_its_regressor_and_refuses_another(cache_dir, tmp
     out = tmp_path / "agree"
     check_plan_file(out, record, keys=("spec", "cache"), name="agree.json")
     check_plan_file(out, plan_record(spec, table), keys=("spec", "cache"), name="agree.json")  # the same
-    monkeypatch.setitem(surrogate.PREFERRED, "softmax", "knn")
+    monkeypatch.setitem(names.PREFERRED, "softmax", "knn")
     with pytest.raises(ConfigError, match="holds results made with other settings"):
         check_plan_file(out, plan_record(spec, table), keys=("spec", "cache"), name="agree.json")

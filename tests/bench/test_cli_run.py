@@ -103,6 +103,13 @@ def test_same_seed_same_decisions(runner, fake_dataset, tmp_path) -> None:
         (["--eta", "1"], "eta must be >= 2, got 1", 2),
         (["--r-min", "10", "--r-max", "5"], "r_min must be <= r_max, got r_min=10, r_max=5", 2),
         (["--trials", "0"], "--trials must be an integer >= 1, got 0", 2),
+        # sizes that would grow rows past the machine's memory are refused before anything runs
+        (["--trials", "10000000000"], "--trials 10000000000: at most 1,000,000 trials in one run", 2),
+        (
+            ["--backend", "replay", "--workers", "10000000"],
+            "--workers 10000000: at most 100,000 simulated workers",
+            2,
+        ),
         (["--algorithm", "smac"], "unknown algorithm 'smac'; accepted: random, bo,", 2),
         (
             ["--backend", "replay", "--precision", "bf16"],

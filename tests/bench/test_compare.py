@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from html import unescape
 
 import numpy as np
@@ -326,15 +328,15 @@ def test_another_comparison_into_the_same_out_is_refused(cache_dir, tmp_path) ->
 
 
 def test_surrogate_replays_of_another_regressor_are_not_mixed_in(cache_dir, tmp_path, monkeypatch) -> None:
-    from cache import surrogate
+    from cache import names
 
     out = tmp_path / "cmp"
     args = compare_args(cache_dir, out, "--mode", "surrogate")
     assert invoke(*args).exit_code == 0
     plan = json.loads((out / "compare.json").read_text())
-    assert plan["regressors"] == {m: surrogate.preferred_regressor(m) for m in ("softmax", "lenet")}
+    assert plan["regressors"] == {m: names.preferred_regressor(m) for m in ("softmax", "lenet")}
     # a later version prefers another regressor for softmax: its replays would answer otherwise
-    monkeypatch.setitem(surrogate.PREFERRED, "softmax", "knn")
+    monkeypatch.setitem(names.PREFERRED, "softmax", "knn")
     result = invoke(*args)
     assert result.exit_code == 2 and "holds results made with other settings" in result.output
     # and the default directory of the new comparison is another one
@@ -518,3 +520,14 @@ def test_a_lucky_reading_earns_no_better_score() -> None:
     assert summary.loc["honest", "median_difference"] == pytest.approx(-0.05)
     assert not np.isfinite(summary.loc["lucky", "speedup"])  # never reaches random search's final worth
     assert summary.loc["lucky", "mean_regret"] == pytest.approx(0.4)
+
+
+def test_a_replay_process_imports_neither_torch_nor_scikit_learn() -> None:
+    # every process of a comparison imports the replay path; torch and scikit-learn there cost
+    # seconds per process (and per replacement of one whose plug-in died), for nothing a tabular
+    # replay uses
+    code = "import sys, bench.compare; print(sorted({'torch', 'sklearn', 'dask'} & set(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.strip() == "[]", out.stdout

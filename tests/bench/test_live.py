@@ -232,7 +232,8 @@ def test_a_run_on_a_cluster_started_with_the_dask_commands(fake_dataset, tmp_pat
 
 def test_a_worker_killed_mid_run_is_retried_and_the_run_goes_on(fake_dataset, tmp_path) -> None:
 
-    from bench.experiment import LiveOptions, RunSpec, run_live
+    from bench.experiment import LiveOptions, RunSpec
+    from bench.live_run import run_live
     from hpo.algorithms import AlgorithmSettings
     from hpo.tuner import Budget
 

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
+import signal
+import subprocess
 import sys
+import time
 from html import unescape
+from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from bench.cli import cli
-from hpo import plugins
+from hpo import isolation, plugins
 from hpo.algorithms import ALGORITHMS, AlgorithmSettings, build, get_algorithm
 from hpo.errors import ConfigError
 from hpo.searchers import SEARCHERS
@@ -285,3 +290,180 @@ def test_a_plug_in_s_exception_reaches_run_as_one_line(user_module, cache_dir) -
     assert result.exit_code == 1
     assert "suggest() raised ValueError: my searcher broke after three results" in result.output
     assert "Traceback" not in result.output
+
+
+# -- plug-ins that kill their process, hang in C code or allocate without bound ---------------
+
+DYING_MODULE = """
+import ctypes
+import os
+import re
+import signal
+from hpo.searchers import Searcher
+
+
+class _AfterTwo(Searcher):
+    def propose(self, trial_id):
+        if len(self.observations) >= 2:
+            self.die()
+        return self.random_config()
+
+
+class Exits(_AfterTwo):
+    def die(self):
+        os._exit(7)
+
+
+class Segfaults(_AfterTwo):
+    def die(self):
+        ctypes.string_at(0)
+
+
+class Killed(_AfterTwo):  # as the out-of-memory killer does it
+    def die(self):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+class Interrupts(_AfterTwo):
+    def die(self):
+        raise KeyboardInterrupt
+
+
+class HangsInC(_AfterTwo):  # a regular expression's backtracking holds the interpreter: no signal handler runs
+    def die(self):
+        re.match(r"(a+)+$", "a" * 64 + "b")
+
+
+class Allocates(_AfterTwo):
+    def die(self):
+        self.hoard = bytearray(20 * 2**30)
+"""
+
+
+def test_a_plug_in_that_kills_its_process_fails_alone_and_the_comparison_goes_on(
+    user_module, cache_dir, tmp_path, monkeypatch
+) -> None:
+    # each dies in its own way after two results; the built-in beside them keeps both replays,
+    # each death is recorded in that replay's failure file with the exit code or signal, and the
+    # command ends with the report (what a BrokenProcessPool, a SIGALRM limit or the OOM killer lost)
+    (tmp_path / "userpkg" / "dying.py").write_text(DYING_MODULE)
+    monkeypatch.setenv(plugins.LIMIT_ENV, "2")
+    monkeypatch.setenv(isolation.MEMORY_ENV, "4")  # GB per replay process: the 20 GB allocation is refused
+    out = tmp_path / "cmp"
+    expected = {
+        "Exits": "its process ended with exit code 7",
+        "Segfaults": "its process ended with signal SIGSEGV",
+        "Killed": "its process ended with signal SIGKILL",
+        "Interrupts": "suggest() raised KeyboardInterrupt",
+        "HangsInC": "suggest() did not return within 2 s; its process was killed",
+        "Allocates": "suggest() ran out of memory (MemoryError)",
+    }
+    names = [f"userpkg.dying:{c}" for c in expected]
+    result = compare(cache_dir, out, ",".join(["random", *names]), seeds=2)
+    assert result.exit_code == 1, result.output
+    assert "report: " in result.output and "Traceback" not in result.output
+    assert len(list((out / "runs" / "softmax" / "random").glob("*/seed-*.parquet"))) == 2
+    records = [json.loads(p.read_text()) for p in sorted(out.glob("runs/*/*/*/seed-*.failed.json"))]
+    assert len(records) == 2 * len(expected)
+    for name, message in zip(names, expected.values(), strict=True):
+        mine = [r for r in records if r["algorithm"] == name]
+        assert [r["seed"] for r in mine] == [0, 1], records
+        assert all(message in r["message"] for r in mine), mine
+        printed = [
+            line for line in result.output.splitlines() if line.startswith(f"{name} failed in 2 replays")
+        ]
+        assert len(printed) == 1, result.output
+
+
+def test_a_call_that_overruns_in_a_watched_process_is_killed_from_outside() -> None:
+    # the limit is kept by the parent, whatever the child's code is doing; a nested guarded call
+    # gives the outer call's deadline back on its way out
+    with isolation.Isolated(1, limit=0.5) as pool:
+        outcomes = dict(pool.run([("slow", _guarded_nap, (0.1, 5.0)), ("quick", _guarded_nap, (0.1, 0.0))]))
+    assert outcomes["slow"] == isolation.Died(
+        "on_result() did not return within 0.5 s; its process was killed"
+    )
+    assert outcomes["quick"] == "napped"
+
+
+def _guarded_nap(inner: float, outer: float) -> str:
+    guard = plugins.Guard("napper", 0.5)
+
+    def nap() -> str:
+        guard.call("suggest()", time.sleep, inner)  # the inner call returns in time
+        time.sleep(outer)
+        return "napped"
+
+    return guard.call("on_result()", nap)
+
+
+def test_a_call_s_own_exception_reaches_the_parent() -> None:
+    with isolation.Isolated(1) as pool, pytest.raises(ConfigError, match="bad option"):
+        list(pool.run([("x", _raise_config_error, ())]))
+
+
+def _raise_config_error() -> None:
+    raise ConfigError("bad option")
+
+
+HANGING_MODULE = """
+import os
+import time
+from hpo.searchers import Searcher
+
+
+class Hangs(Searcher):
+    def propose(self, trial_id):
+        if self.observations:
+            with open(f"pid-{os.getpid()}", "w"):
+                pass
+            while True:
+                time.sleep(0.05)
+        return self.random_config()
+"""
+
+
+def test_ctrl_c_stops_a_comparison_s_watched_processes_within_seconds(
+    user_module, cache_dir, tmp_path
+) -> None:
+    # a hanging plug-in with no time limit: Ctrl-C (SIGINT to the process group, as a terminal
+    # sends it) must end the command with "interrupted", keep the finished replays and leave no
+    # replay process behind
+    (tmp_path / "userpkg" / "hanging.py").write_text(HANGING_MODULE)
+    out = tmp_path / "cmp"
+    args = [sys.executable, "-m", "bench", "compare", "--models", "softmax", "--seeds", "2", "--r-max", "6"]
+    args += ["--algorithms", "random,userpkg.hanging:Hangs", "--cache-dir", str(cache_dir)]
+    args += ["--out", str(out), "--processes", "2", "--quiet"]
+    env = {**os.environ, plugins.LIMIT_ENV: "0", "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
+    proc = subprocess.Popen(args, cwd=tmp_path, env=env, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        finished = out / "runs" / "softmax" / "random"
+        while time.monotonic() < deadline and not (
+            list(tmp_path.glob("pid-*")) and len(list(finished.glob("*/seed-*.parquet"))) == 2
+        ):
+            time.sleep(0.1)
+        hung = [int(p.name.removeprefix("pid-")) for p in tmp_path.glob("pid-*")]
+        assert hung, "the plug-in never started"
+        os.killpg(proc.pid, signal.SIGINT)
+        stopped = time.monotonic()
+        _, err = proc.communicate(timeout=30)
+        assert time.monotonic() - stopped < 10
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130 and err.decode().strip().splitlines()[-1] == "interrupted", err
+    assert len(list(finished.glob("*/seed-*.parquet"))) == 2  # what finished is kept
+    assert not list(out.glob("runs/*/*/*/seed-*.failed.json"))  # Ctrl-C is not the plug-in's failure
+    time.sleep(0.5)
+    for pid in hung:
+        assert not _running(pid), f"replay process {pid} was left running"
+
+
+def _running(pid: int) -> bool:
+    try:
+        status = (Path("/proc") / str(pid) / "status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status

@@ -62,3 +62,20 @@ def test_a_surrogate_pickle_others_may_write_is_refitted(tmp_path, caplog) -> No
     with caplog.at_level("WARNING"):
         assert fitted._load(path) is None
     assert "writable by group or others" in caplog.text
+
+
+def test_a_full_disk_names_the_file_and_keeps_the_old_one(tmp_path, monkeypatch) -> None:
+    # a full disk shows itself when the data reach it (write or fsync) and names no file; the
+    # user must learn which file, and the file already there must survive whole
+    path = tmp_path / "results.parquet"
+    path.write_bytes(b"old")
+
+    def full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(OSError) as caught:
+        atomic_write_bytes(path, b"new")
+    assert caught.value.filename == str(path) and caught.value.strerror == "No space left on device"
+    assert path.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["results.parquet"]  # no temporary file left

@@ -15,6 +15,7 @@ from hpo.models import MODELS, ModelContext, build_model
 from hpo.models.lenet import kernels as cpu_kernels
 from hpo.models.lenet import native
 from hpo.models.lenet.kernels import ConvSigmoidPool, _NativeLibrary, lenet_block1
+from hpo.training.facts import training_environment
 
 SOURCE = lenet_block1.source
 
@@ -165,8 +166,8 @@ def test_without_a_compiler_lenet_warns_once_and_trains_through_onednn(monkeypat
 
 
 def test_provenance_records_lenets_conv1_path_and_only_for_lenet_on_cpu() -> None:
-    assert provenance.environment("cpu", "lenet")["lenet_conv1"] == lenet_block1.status()
-    assert "lenet_conv1" not in provenance.environment("cpu", "softmax")
+    assert training_environment("cpu", "lenet")["lenet_conv1"] == lenet_block1.status()
+    assert "lenet_conv1" not in training_environment("cpu", "softmax")
     assert MODELS["lenet"].runtime_facts(torch.device("cuda")) == {}  # the nn layers run there
     assert "lenet_conv1" not in provenance.environment()  # replays train nothing
 

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from hpo.catalog import check_space
 from hpo.errors import ConfigError
-from hpo.models import check_space, get_model
+from hpo.models import get_model
 from hpo.space import Parameter, SearchSpace
 
 NOTEBOOK = {
