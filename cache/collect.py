@@ -23,7 +23,7 @@ from cache.schema import RUN_COLUMN, SCHEMA_VERSION, arrow_schema, encode_metada
 from cache.store import CurveStore
 from hpo import provenance
 from hpo.catalog import check_space
-from hpo.cluster import ClusterSpec, open_client
+from hpo.cluster import ClusterSpec, lost_scheduler, next_done, open_client
 from hpo.data import get_dataset
 from hpo.errors import ConfigError, HPOError, one_line
 from hpo.models import get_model, validate_config
@@ -282,16 +282,25 @@ def _execute(
                 pure=False,
             )
             futures[future] = (task, time.perf_counter())
+        completed = as_completed(futures)
         try:
-            for future in as_completed(futures):
-                task, submitted = futures.pop(future)
-                try:
-                    trained = future.result()
-                except HPOError:
-                    raise  # bad data or config: every task would fail alike
-                except Exception as exc:  # a training, or its worker, failed twice
-                    yield TaskDone(task, 0, 0.0, time.perf_counter() - submitted, "failed", one_line(exc))
-                    continue
-                yield _store_done(spec, store, meta, task, trained, time.perf_counter() - submitted)
+            while futures:
+                for future in next_done(completed, client, list(futures)):
+                    if future.status == "cancelled":  # not the training's failure: the scheduler went away
+                        raise lost_scheduler(client)
+                    task, submitted = futures.pop(future)
+                    try:
+                        trained = future.result()
+                    except HPOError:
+                        raise  # bad data or config: every task would fail alike
+                    except Exception as exc:
+                        if (
+                            future.status != "error"
+                        ):  # trained, but its result never came: the cluster's fault
+                            raise lost_scheduler(client) from None
+                        # a training, or its worker, failed twice
+                        yield TaskDone(task, 0, 0.0, time.perf_counter() - submitted, "failed", one_line(exc))
+                        continue
+                    yield _store_done(spec, store, meta, task, trained, time.perf_counter() - submitted)
         finally:
             client.cancel(list(futures))

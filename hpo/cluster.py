@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from hpo.errors import ConfigError, HPOError
 from hpo.validation import check_int
@@ -60,14 +62,25 @@ class ClusterSpec:
 
 @contextmanager
 def _quiet_distributed() -> Iterator[None]:
-    """Keep Dask's own INFO lines (and the tracebacks of its shutdown races) off the user's terminal."""
-    logger = logging.getLogger("distributed")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
+    """Keep Dask's own INFO lines (and the tracebacks of its shutdown races) off the user's terminal.
+
+    Dask's logging config gives some child loggers levels of their own (distributed.client: its
+    "Failed to reconnect" line beside our one line): each is quietened, not only the parent.
+    """
+    import distributed  # noqa: F401 - its logging config, which sets those levels, comes first
+
+    names = ["distributed"] + [
+        name for name in logging.root.manager.loggerDict if name.startswith("distributed.")
+    ]
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
     try:
         yield
     finally:
-        logger.setLevel(level)
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 @contextmanager
@@ -130,6 +143,40 @@ def _open_client(spec: ClusterSpec) -> Iterator[object]:
             yield client
         finally:
             client.close()
+
+
+def lost_scheduler(client: Any) -> ClusterError:
+    """The error of a run whose scheduler went away: its futures were cancelled, not failed."""
+    address = getattr(client.scheduler, "address", None) or "the scheduler"
+    return ClusterError(f"lost the Dask scheduler {address}: it stopped answering and the client gave up")
+
+
+#: how often a wait for results looks whether the client still has its scheduler
+LIVENESS_S = 0.5
+
+
+def next_done(completed: Any, client: Any, pending: Sequence[Any]) -> list[Any]:
+    """The next batch of `completed` (a `distributed.as_completed` of `pending`), waiting as long as
+    the client keeps its scheduler; a ClusterError once it has lost it.
+
+    A client whose scheduler died tries to reconnect for a while, then closes, and an
+    `as_completed` of its futures would wait forever: here the wait looks every LIVENESS_S.
+    """
+    from distributed import wait
+
+    while True:
+        batch = completed.next_batch(block=False)
+        if batch:
+            return batch
+        if client.status not in ("running", "connecting", "newly-created"):
+            raise lost_scheduler(client)
+        try:
+            wait(list(pending), timeout=LIVENESS_S, return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            continue
+        except Exception:
+            continue
+        time.sleep(0.001)  # finished, its result on the way into `completed`
 
 
 #: the most a scheduler's first message may hold: Dask's handshake is a few hundred bytes

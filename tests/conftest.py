@@ -101,6 +101,7 @@ def dask_processes():
             procs.append(subprocess.Popen([*worker, "--nthreads", "1", "--no-dashboard"], **quiet))
         return address
 
+    start.processes = procs  # type: ignore[attr-defined] - [scheduler, its workers..., next scheduler, ...]
     yield start
     for proc in reversed(procs):
         proc.terminate()

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from distributed import as_completed
 
+from hpo.cluster import lost_scheduler, next_done
 from hpo.errors import one_line
 from hpo.schedulers import Job
 from hpo.training import STATUS_FAILED, WORST_ERROR, remote
@@ -111,9 +112,15 @@ class LiveBackend:
         if not self._running:
             return []
         # results arrive with their futures (one round trip to the event loop, not two)
-        done = self._completed.next_batch(block=True)
+        done = next_done(self._completed, self.client, list(self._running))
         results = []
         for future, outcome in sorted(done, key=lambda pair: self._running[pair[0]][1]):
+            if future.status == "cancelled" or (
+                future.status == "finished" and not isinstance(outcome, Trained)
+            ):
+                raise lost_scheduler(
+                    self.client
+                )  # not the training's failure: the scheduler, or its result, went away
             job, start = self._running.pop(future)
             end = self.now
             self.busy_seconds += end - start

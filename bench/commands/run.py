@@ -115,7 +115,7 @@ def run(
     from bench.experiment import LiveOptions, ReplayOptions, RunSpec, run_replay
     from bench.results import RESULTS_FILE, RunWriter, path_name
     from hpo import provenance
-    from hpo.cluster import check_reachable
+    from hpo.cluster import ClusterError, check_reachable
     from hpo.space import SearchSpace
     from hpo.tuner import Budget
 
@@ -178,6 +178,13 @@ def run(
         if backend == "live" and live_outcome:
             writer.finish(live_outcome[0], complete=False)  # what finished, readable at once
         raise
+    except ClusterError as exc:  # the cluster went away mid-run: what finished is kept, and resumable
+        bar.close()
+        if backend != "live" or not live_outcome:
+            raise
+        writer.finish(live_outcome[0], complete=False)
+        kept = len(live_outcome[0].rows)
+        raise ClusterError(f"{exc}; {kept} results kept in {out}: continue with --resume {out}") from None
     finally:
         bar.close()
     outcome = done.outcome

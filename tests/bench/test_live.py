@@ -134,6 +134,37 @@ def test_sigkill_of_the_driver_then_resume_gives_the_uninterrupted_rows(
     assert rows[ROW_COLUMNS].equals(uninterrupted[ROW_COLUMNS])
 
 
+def test_a_killed_scheduler_ends_the_run_with_one_line_and_another_cluster_resumes_it(
+    fake_dataset, tmp_path, uninterrupted, dask_processes
+) -> None:
+    # the scheduler of an external cluster dies mid-run: the driver must not wait forever (the
+    # client gives up reconnecting and an as_completed of its futures never returns); it ends with
+    # one line saying what is kept, and the run continues on a new cluster to the same rows
+    address = dask_processes(workers=1)
+    scheduler = dask_processes.processes[0]
+    out = tmp_path / "out"
+    proc = _bench_process(fake_dataset, ["run", *SH_RUN, "--scheduler-address", address, "--out", str(out)])
+    deadline = time.monotonic() + 180
+    while _n_rows(out) < 3 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.01)
+    assert _n_rows(out) >= 3, proc.stdout.read().decode()
+    scheduler.kill()
+    killed = time.monotonic()
+    assert proc.wait(timeout=60) == 1
+    assert time.monotonic() - killed < 40  # the client's reconnect timeout (10 s) and the liveness poll
+    lines = proc.stdout.read().decode().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Error: lost the Dask scheduler {address}"), lines
+    assert f"results kept in {out}: continue with --resume {out}" in lines[0]
+    again = dask_processes(workers=1)
+    resumed = _bench_process(
+        fake_dataset, ["run", *SH_RUN, "--scheduler-address", again, "--resume", str(out)]
+    )
+    assert resumed.wait(timeout=300) == 0, resumed.stdout.read().decode()
+    rows, meta = read_results(out)
+    assert meta["complete"]
+    assert rows[ROW_COLUMNS].equals(uninterrupted[ROW_COLUMNS])
+
+
 def test_resume_refuses_other_settings_and_other_directories(fake_dataset, tmp_path) -> None:
     runner = CliRunner()
     out = tmp_path / "out"

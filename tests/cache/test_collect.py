@@ -114,7 +114,9 @@ def test_parallel_workers_give_the_same_rows(fake_dataset, tmp_path) -> None:
     assert rows_of(one, "svm")[cols].equals(rows_of(two, "svm")[cols])
 
 
-def _collect_process(data_dir: Path, cache_dir: Path, configs: int, epochs: int) -> subprocess.Popen:
+def _collect_process(
+    data_dir: Path, cache_dir: Path, configs: int, epochs: int, extra: tuple[str, ...] = ()
+) -> subprocess.Popen:
     """`bench collect` in a subprocess on the generated dataset."""
     code = textwrap.dedent(
         f"""
@@ -126,7 +128,8 @@ def _collect_process(data_dir: Path, cache_dir: Path, configs: int, epochs: int)
         DATASETS["fashion-mnist"] = make_spec(idx_bytes(make_arrays()), Path({str(data_dir)!r}))
         from bench.cli import main
         sys.argv = ["bench", "collect", "--model", "softmax", "--configs", "{configs}", "--epochs", "{epochs}",
-                    "--cache-dir", {str(cache_dir)!r}, "--data-dir", {str(data_dir)!r}, "--threads", "1", "--quiet"]
+                    "--cache-dir", {str(cache_dir)!r}, "--data-dir", {str(data_dir)!r}, "--threads", "1", "--quiet",
+                    *{list(extra)!r}]
         main()
         """
     )
@@ -166,6 +169,37 @@ def test_sigkill_mid_collection_then_rerun_loses_and_duplicates_nothing(fake_dat
     assert clean.wait(timeout=300) == 0
     cols = ["config_id", "train_seed", "epoch", "val_error", "test_error", "train_loss", "val_loss", "status"]
     assert rows[cols].equals(rows_of(clean_dir)[cols])
+
+
+def test_a_killed_scheduler_ends_a_collection_with_one_line_and_another_cluster_completes_it(
+    fake_dataset, tmp_path, dask_processes
+) -> None:
+    # the trainings in flight when an external scheduler dies are not failed trainings: the
+    # command ends with one line (not after the client's futures wait forever), what was stored
+    # stays readable, and a rerun on another cluster stores the rows of an uninterrupted collection
+    cache_dir, clean_dir = tmp_path / "cache", tmp_path / "clean"
+    address = dask_processes(workers=1)
+    proc = _collect_process(
+        fake_dataset, cache_dir, configs=48, epochs=3, extra=("--scheduler-address", address)
+    )
+    parts = cache_dir / "softmax" / "parts"
+    deadline = time.monotonic() + 120
+    while (len(list(parts.glob("*.parquet"))) if parts.is_dir() else 0) < 3 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    dask_processes.processes[0].kill()
+    assert proc.wait(timeout=60) == 1
+    lines = proc.stdout.read().decode().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Error: lost the Dask scheduler {address}"), lines
+    assert 3 <= len(CurveStore(cache_dir).done_keys("softmax")) < 48
+    again = dask_processes(workers=1)
+    rerun = _collect_process(
+        fake_dataset, cache_dir, configs=48, epochs=3, extra=("--scheduler-address", again)
+    )
+    assert rerun.wait(timeout=300) == 0, rerun.stdout.read().decode()
+    clean = _collect_process(fake_dataset, clean_dir, configs=48, epochs=3)
+    assert clean.wait(timeout=300) == 0
+    cols = ["config_id", "train_seed", "epoch", "val_error", "test_error", "train_loss", "val_loss", "status"]
+    assert rows_of(cache_dir)[cols].equals(rows_of(clean_dir)[cols])
 
 
 @pytest.mark.real_data
