@@ -117,6 +117,13 @@ def extras(session: nox.Session) -> None:
 
 
 @nox.session
+def long(session: nox.Session) -> None:
+    """The tests that wait a minute or more on purpose (marked long), left out of `tests`."""
+    _install(session, "test")
+    session.run("pytest", "-q", "-m", "long", *session.posargs)
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     """Speed benchmarks (pytest-benchmark) with the ratios the issues ask for."""
     _install(session, "test")

@@ -76,33 +76,28 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def dask_processes():
-    """Start `dask scheduler` (and `workers` x `dask worker`) as processes on loopback, as a user
-    would; returns the scheduler's address. Every process is stopped after the test."""
-    procs: list[subprocess.Popen] = []
+def _start_dask(procs: list[subprocess.Popen], workers: int) -> str:
+    """Start `dask scheduler` and `workers` x `dask worker` on loopback (appended to `procs`); the address."""
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    scheduler = [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1"]
+    procs.append(subprocess.Popen([*scheduler, "--port", str(port), "--no-dashboard"], **quiet))
+    deadline = time.monotonic() + 60
+    while True:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        if time.monotonic() > deadline:
+            raise AssertionError("dask scheduler did not start")
+        time.sleep(0.2)
+    worker = [sys.executable, "-m", "distributed.cli.dask_worker", address, "--host", "127.0.0.1"]
+    for _ in range(workers):
+        procs.append(subprocess.Popen([*worker, "--nthreads", "1", "--no-dashboard"], **quiet))
+    return address
 
-    def start(workers: int = 1) -> str:
-        port = _free_port()
-        address = f"tcp://127.0.0.1:{port}"
-        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-        scheduler = [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1"]
-        procs.append(subprocess.Popen([*scheduler, "--port", str(port), "--no-dashboard"], **quiet))
-        deadline = time.monotonic() + 60
-        while True:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            if time.monotonic() > deadline:
-                raise AssertionError("dask scheduler did not start")
-            time.sleep(0.2)
-        worker = [sys.executable, "-m", "distributed.cli.dask_worker", address, "--host", "127.0.0.1"]
-        for _ in range(workers):
-            procs.append(subprocess.Popen([*worker, "--nthreads", "1", "--no-dashboard"], **quiet))
-        return address
 
-    start.processes = procs  # type: ignore[attr-defined] - [scheduler, its workers..., next scheduler, ...]
-    yield start
+def _stop(procs: list[subprocess.Popen]) -> None:
     for proc in reversed(procs):
         proc.terminate()
     for proc in procs:
@@ -111,3 +106,29 @@ def dask_processes():
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture
+def dask_processes():
+    """Start `dask scheduler` (and `workers` x `dask worker`) as processes on loopback, as a user
+    would; returns the scheduler's address. Every process is stopped after the test."""
+    procs: list[subprocess.Popen] = []
+
+    def start(workers: int = 1) -> str:
+        return _start_dask(procs, workers)
+
+    start.processes = procs  # type: ignore[attr-defined] - [scheduler, its workers..., next scheduler, ...]
+    yield start
+    _stop(procs)
+
+
+@pytest.fixture(scope="session")
+def shared_cluster():
+    """One `dask scheduler` with two `dask worker` processes on loopback for the whole session: the
+    address. For tests that only need live trainings to run somewhere (a local cluster per test
+    costs seconds to start); the local-cluster path has tests of its own."""
+    procs: list[subprocess.Popen] = []
+    try:
+        yield _start_dask(procs, workers=2)
+    finally:
+        _stop(procs)

@@ -22,10 +22,14 @@ def run(runner, tmp_path, *args):
 
 # live training with the outside libraries' Syne Tune model-based ASHA fits a model per result: slow
 @pytest.mark.parametrize("algorithm", algorithm_params(sorted(ALGORITHMS), slow={"st-asha-cqr"}))
-def test_every_algorithm_runs_live(runner, fake_dataset, tmp_path, algorithm) -> None:
+def test_every_algorithm_runs_live(runner, fake_dataset, tmp_path, algorithm, shared_cluster) -> None:
     result = run(
         runner,
         tmp_path,
+        "--scheduler-address",
+        shared_cluster,
+        "--data-dir",  # the workers are not this process: the generated dataset's place travels
+        str(fake_dataset),
         "--model",
         "softmax",
         "--algorithm",
@@ -52,10 +56,14 @@ def test_every_algorithm_runs_live(runner, fake_dataset, tmp_path, algorithm) ->
 
 
 @pytest.mark.parametrize("model", ["lenet", "sgd", "svm"])
-def test_every_model_runs_live(runner, fake_dataset, tmp_path, model) -> None:
+def test_every_model_runs_live(runner, fake_dataset, tmp_path, model, shared_cluster) -> None:
     result = run(
         runner,
         tmp_path,
+        "--scheduler-address",
+        shared_cluster,
+        "--data-dir",  # the workers are not this process: the generated dataset's place travels
+        str(fake_dataset),
         "--model",
         model,
         "--algorithm",
@@ -73,8 +81,12 @@ def test_every_model_runs_live(runner, fake_dataset, tmp_path, model) -> None:
     assert all(set(c) == set(rows.filter(like="hp_").columns.str[3:]) for c in configs)
 
 
-def test_same_seed_same_decisions(runner, fake_dataset, tmp_path) -> None:
+def test_same_seed_same_decisions(runner, fake_dataset, tmp_path, shared_cluster) -> None:
     args = [
+        "--scheduler-address",
+        shared_cluster,
+        "--data-dir",  # the workers are not this process: the generated dataset's place travels
+        str(fake_dataset),
         "--model",
         "softmax",
         "--algorithm",
@@ -149,7 +161,7 @@ def test_space_file_for_another_model(runner, fake_dataset, tmp_path) -> None:
     assert "do not match model 'softmax'" in result.output
 
 
-def test_custom_space_is_searched(runner, fake_dataset, tmp_path) -> None:
+def test_custom_space_is_searched(runner, fake_dataset, tmp_path, shared_cluster) -> None:
     space = tmp_path / "space.toml"
     space.write_text(
         '[learning_rate]\ntype = "loguniform"\nlow = 0.01\nhigh = 0.1\n[batch_size]\ntype = "int"\nlow = 64\nhigh = 128\n'
@@ -157,6 +169,10 @@ def test_custom_space_is_searched(runner, fake_dataset, tmp_path) -> None:
     result = run(
         runner,
         tmp_path,
+        "--scheduler-address",
+        shared_cluster,
+        "--data-dir",
+        str(fake_dataset),
         "--model",
         "softmax",
         "--algorithm",
@@ -174,8 +190,9 @@ def test_custom_space_is_searched(runner, fake_dataset, tmp_path) -> None:
     assert meta["spec"]["space"]["learning_rate"]["high"] == 0.1
 
 
-def test_existing_results_are_not_overwritten(runner, fake_dataset, tmp_path) -> None:
+def test_existing_results_are_not_overwritten(runner, fake_dataset, tmp_path, shared_cluster) -> None:
     args = ["--model", "softmax", "--algorithm", "random", "--trials", "2", "--r-max", "1", "--no-final"]
+    args += ["--scheduler-address", shared_cluster, "--data-dir", str(fake_dataset)]
     assert run(runner, tmp_path, *args).exit_code == 0
     before = (tmp_path / "out" / "results.parquet").read_bytes()
     result = run(runner, tmp_path, *args)

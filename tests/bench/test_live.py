@@ -165,6 +165,36 @@ def test_a_killed_scheduler_ends_the_run_with_one_line_and_another_cluster_resum
     assert rows[ROW_COLUMNS].equals(uninterrupted[ROW_COLUMNS])
 
 
+@pytest.mark.long
+def test_a_worker_stopped_for_a_minute_delays_the_run_and_changes_none_of_its_rows(
+    fake_dataset, tmp_path, uninterrupted, dask_processes
+) -> None:
+    # SIGSTOP for longer than Dask's TCP timeout (30 s): the scheduler must neither count the
+    # stopped worker's training as failed nor the driver give up; after SIGCONT the run ends
+    # complete with the rows of an uninterrupted one
+    import psutil
+
+    address = dask_processes(workers=1)
+    nanny = psutil.Process(dask_processes.processes[1].pid)
+    out = tmp_path / "out"
+    proc = _bench_process(fake_dataset, ["run", *SH_RUN, "--scheduler-address", address, "--out", str(out)])
+    deadline = time.monotonic() + 180
+    while _n_rows(out) < 3 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.01)
+    assert _n_rows(out) >= 3, proc.stdout.read().decode()
+    worker = next(p for p in nanny.children() if "resource_tracker" not in " ".join(p.cmdline()))
+    worker.suspend()
+    try:
+        time.sleep(60)
+        assert proc.poll() is None, proc.stdout.read().decode()  # waiting, not failing
+    finally:
+        worker.resume()
+    assert proc.wait(timeout=300) == 0, proc.stdout.read().decode()
+    rows, meta = read_results(out)
+    assert meta["complete"]
+    assert rows[ROW_COLUMNS].equals(uninterrupted[ROW_COLUMNS])
+
+
 def test_resume_refuses_other_settings_and_other_directories(fake_dataset, tmp_path) -> None:
     runner = CliRunner()
     out = tmp_path / "out"

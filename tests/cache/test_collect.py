@@ -48,27 +48,33 @@ def test_collect_then_rerun_trains_nothing(fake_dataset, tmp_path) -> None:
     assert meta["provenance"][0]["command"] == "test"
 
 
-def test_more_configs_extend_the_same_design(fake_dataset, tmp_path) -> None:
+def test_more_configs_extend_the_same_design(fake_dataset, tmp_path, shared_cluster) -> None:
+    where = {"scheduler_address": shared_cluster, "data_dir": str(fake_dataset)}  # a running cluster
     store = CurveStore(tmp_path)
-    collect(CollectSpec(model="softmax", n_configs=2, epochs=1), store, command="a")
+    collect(CollectSpec(model="softmax", n_configs=2, epochs=1, **where), store, command="a")
     first = set(rows_of(tmp_path)["config_id"])
-    work = collect(CollectSpec(model="softmax", n_configs=4, epochs=1), store, command="b")
+    work = collect(CollectSpec(model="softmax", n_configs=4, epochs=1, **where), store, command="b")
     assert len(work.missing) == 2
     assert first < set(rows_of(tmp_path)["config_id"])
 
 
-def test_a_different_design_needs_extend(fake_dataset, tmp_path) -> None:
+def test_a_different_design_needs_extend(fake_dataset, tmp_path, shared_cluster) -> None:
+    where = {"scheduler_address": shared_cluster, "data_dir": str(fake_dataset)}  # a running cluster
     store = CurveStore(tmp_path)
-    collect(CollectSpec(model="softmax", n_configs=2, epochs=1), store, command="a")
+    collect(CollectSpec(model="softmax", n_configs=2, epochs=1, **where), store, command="a")
     with pytest.raises(
         ConfigError,
         match="was collected with design=sobol .*epochs=1; this run asks design=random .*--extend",
     ):
-        collect(CollectSpec(model="softmax", n_configs=2, epochs=1, design="random"), store, command="b")
+        collect(
+            CollectSpec(model="softmax", n_configs=2, epochs=1, design="random", **where), store, command="b"
+        )
     with pytest.raises(ConfigError, match="epochs=3"):
-        collect(CollectSpec(model="softmax", n_configs=2, epochs=3), store, command="b")
+        collect(CollectSpec(model="softmax", n_configs=2, epochs=3, **where), store, command="b")
     collect(
-        CollectSpec(model="softmax", n_configs=2, epochs=1, design="random", extend=True), store, command="c"
+        CollectSpec(model="softmax", n_configs=2, epochs=1, design="random", extend=True, **where),
+        store,
+        command="c",
     )
     assert rows_of(tmp_path)["config_id"].nunique() == 4
     assert len(store.manifest("softmax")["collections"]) == 2
@@ -88,8 +94,9 @@ def test_bad_collect_options(fake_dataset, tmp_path, args, message) -> None:
     assert result.output.strip() == f"Error: {message}"
 
 
-def test_progress_counts_configs_done_unless_quiet(fake_dataset, tmp_path) -> None:
+def test_progress_counts_configs_done_unless_quiet(fake_dataset, tmp_path, shared_cluster) -> None:
     base = ["collect", "--model", "softmax", "--configs", "3", "--epochs", "1", "--cache-dir", str(tmp_path)]
+    base += ["--scheduler-address", shared_cluster, "--data-dir", str(fake_dataset)]
     first = CliRunner().invoke(cli, [*base, "--train-seeds", "1"])
     assert first.exit_code == 0, first.output
     assert "3 trainings planned, 0 already cached, 3 to run" in first.stderr
@@ -260,18 +267,21 @@ def test_a_worker_killed_mid_collection_loses_nothing(fake_dataset, tmp_path) ->
     assert len(rows) == 12 * 3 and not rows.duplicated(["config_id", "train_seed", "epoch"]).any()
 
 
-def test_trainings_the_shipped_cache_holds_are_not_trained_again(fake_dataset, tmp_path) -> None:
+def test_trainings_the_shipped_cache_holds_are_not_trained_again(
+    fake_dataset, tmp_path, shared_cluster
+) -> None:
+    where = {"scheduler_address": shared_cluster, "data_dir": str(fake_dataset)}  # a running cluster
     shipped, user = CurveStore(tmp_path / "shipped"), CurveStore(tmp_path / "user")
-    collect(CollectSpec(model="softmax", n_configs=3, epochs=2, workers=1), shipped, command="ship")
+    collect(CollectSpec(model="softmax", n_configs=3, epochs=2, **where), shipped, command="ship")
     work = collect(
-        CollectSpec(model="softmax", n_configs=4, epochs=2, workers=1), user, command="u", reuse=(shipped,)
+        CollectSpec(model="softmax", n_configs=4, epochs=2, **where), user, command="u", reuse=(shipped,)
     )
     assert len(work.missing) == 1  # the fourth config only
     assert len(rows_of(tmp_path / "user")) == 1 * 2
     # another collection (other epochs) in the shipped cache does not count
     other = CurveStore(tmp_path / "user2")
     work = collect(
-        CollectSpec(model="softmax", n_configs=4, epochs=3, workers=1), other, command="u", reuse=(shipped,)
+        CollectSpec(model="softmax", n_configs=4, epochs=3, **where), other, command="u", reuse=(shipped,)
     )
     assert len(work.missing) == 4
 
