@@ -2,14 +2,13 @@
 
 A comparison is a plan of independent replay tasks (model, algorithm, seed). A replay is a
 pure function of the cache, the spec and the seed, so each task writes its own result file
-and the plan can run in any number of processes, be interrupted and resumed, and still give
-the same bytes.
+and the plan can run in any number of processes or on a cluster (`bench.replays`), be
+interrupted and resumed, and still give the same bytes.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,24 +17,21 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from bench.experiment import MAX_WORKERS, ReplayOptions, RunSpec, run_replay
-from bench.results import is_finished, path_name, read_results, write_results, write_run
-from bench.study import Task, open_plan, unfinished, write_report
+from bench.experiment import MAX_WORKERS, ReplayOptions, RunSpec
+from bench.replays import FAILED_SUFFIX
+from bench.results import path_name, read_results, write_results
+from bench.study import Task, open_plan, write_report
 from cache.benchmark import Benchmark
 from cache.names import check_mode, preferred_regressor
 from hpo import provenance
 from hpo.algorithms import DEFAULT_ALGORITHMS, AlgorithmSettings, get_algorithm
 from hpo.catalog import model_entry
 from hpo.errors import ConfigError, HPOError
-from hpo.files import atomic_write_bytes
-from hpo.isolation import Died, Isolated
-from hpo.plugins import PluginFailure, call_limit
 from hpo.tuner import Budget
 from hpo.validation import check_int, check_positive
 
 RUNS_DIR = "runs"
 PLAN_FILE = "compare.json"
-FAILED_SUFFIX = ".failed.json"
 
 
 #: a comparison's size limit: a million replays is days of work on one machine
@@ -111,7 +107,6 @@ class CompareSpec:
 
 
 CURVES_FILE = "curves.parquet"
-CONFIG_ERROR = "config_error"
 SAMPLE_CONFIGS = 12
 
 
@@ -188,111 +183,6 @@ def plan(spec: CompareSpec, out: Path) -> list[Task]:
                         path = out / RUNS_DIR / model / path_name(algorithm) / run_dir(workers, trainings)
                         tasks.append(Task(run, path / f"seed-{seed:04d}.parquet"))
     return tasks
-
-
-# -- running -------------------------------------------------------------------------------
-
-_BENCHMARKS: dict[tuple[str, str, str | None], Benchmark] = {}
-
-
-def _benchmark(spec: RunSpec) -> Benchmark:
-    # one load (and one surrogate fit) per model and process, shared by its replays; the
-    # options were checked against the table when the budgets were planned
-    where = spec.where
-    key = (spec.model, where.mode, where.cache_dir)
-    if key not in _BENCHMARKS:
-        _BENCHMARKS[key] = Benchmark.load(spec.model, where.mode, where.cache_dir)
-    return _BENCHMARKS[key]
-
-
-def failure_path(result: Path) -> Path:
-    """Where a replay whose plug-in failed keeps the message (`seed-0000.failed.json`)."""
-    return result.with_suffix(FAILED_SUFFIX)
-
-
-def record_failure(task: Task, message: str) -> Path:
-    """Keep why a task's replay failed in its failure file; the task runs again on resume."""
-    spec = task.spec
-    record = {
-        "model": spec.model,
-        "algorithm": spec.algorithm,
-        "workers": spec.where.workers,
-        "budget_trainings": spec.budget.epochs / spec.settings.r_max,
-        "seed": spec.seed,
-        "message": message.removeprefix(f"{spec.algorithm}: "),
-    }
-    task.path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(failure_path(task.path), json.dumps(record, sort_keys=True).encode())
-    return failure_path(task.path)
-
-
-def run_task(task: Task, command: str) -> Path:
-    """Replay one task and write its rows; returns the file written.
-
-    A plug-in algorithm's failure is that replay's result: its message is kept in the task's
-    failure file (and the task runs again when the comparison resumes).
-    """
-    benchmark = _benchmark(task.spec)
-    try:
-        done = run_replay(task.spec, benchmark)
-    except PluginFailure as exc:
-        return record_failure(task, str(exc))
-    failure_path(task.path).unlink(missing_ok=True)
-    # what each row's config is worth (its seed mean at r_max): the regret of an incumbent is
-    # measured on it, not on the lucky reading that made it the incumbent
-    worth = benchmark.config_errors([row["config"] for row in done.outcome.rows], task.spec.settings.r_max)
-    return write_run(task.path, task.spec, done, command, "compare-replay", columns={CONFIG_ERROR: worth})
-
-
-def prefit_surrogates(tasks: Sequence[Task], on_model: Callable[[str], None] | None = None) -> None:
-    """Fit, in this process, the surrogate of every model a pending surrogate-mode task replays.
-
-    Slow fits are kept on disk (`cache.fitted`), so the replay processes load them instead of
-    each fitting its own.
-    """
-    specs = {}
-    for task in tasks:
-        if task.spec.where.mode == "surrogate" and not is_finished(task.path):
-            specs.setdefault((task.spec.model, task.spec.where.cache_dir), task.spec)
-    for spec in specs.values():
-        if on_model:
-            on_model(spec.model)
-        _benchmark(spec)
-
-
-def run_tasks(
-    tasks: Sequence[Task],
-    processes: int,
-    command: str,
-    on_done: Callable[[Task], None] | None = None,
-) -> None:
-    """Run the tasks whose result file is missing, in `processes` processes.
-
-    With one process and only built-in algorithms they run in this process. Otherwise they run
-    in watched children (`hpo.isolation`): a replay whose process dies, overruns the plug-in time
-    limit or runs out of memory is that replay's failure, and the others go on.
-    """
-    todo = unfinished(tasks)
-    if processes <= 1 and not any(get_algorithm(t.spec.algorithm).outside for t in todo):
-        for task in todo:
-            run_task(task, command)
-            if on_done:
-                on_done(task)
-        return
-    ordered = _interleave(todo)
-    with Isolated(processes, call_limit()) as pool:
-        for i, outcome in pool.run((i, run_task, (task, command)) for i, task in enumerate(ordered)):
-            task = ordered[i]
-            if isinstance(outcome, Died):
-                record_failure(task, outcome.message)
-            if on_done:
-                on_done(task)
-
-
-def _interleave(tasks: Iterable[Task]) -> list[Task]:
-    # seed-major order, so that each process touches every model early and the slow
-    # algorithms (BO) do not all land at the end
-    return sorted(tasks, key=lambda t: (t.spec.seed, t.spec.model, t.spec.algorithm, str(t.path)))
 
 
 def plan_record(spec: CompareSpec, facts: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -61,18 +61,15 @@ def write_results(path: Path, table: pa.Table, meta: dict[str, Any]) -> Path:
     return path
 
 
-def write_run(
-    path: Path,
+def run_record(
     spec: Any,
     done: Any,
     command: str,
     kind: str,
     columns: dict[str, Sequence[float]] | None = None,
-) -> Path:
-    """Write the rows of a finished run (`bench.live_run.LiveRun` or `bench.experiment.ReplayRun`) with its spec and command.
-
-    `columns` are added beside the rows (one value per row).
-    """
+) -> tuple[pa.Table, dict[str, Any]]:
+    """The rows of a finished run (`bench.live_run.LiveRun` or `bench.experiment.ReplayRun`) and the
+    metadata stored with them (its spec, command, environment); `columns` go beside the rows."""
     table = rows_table(done.outcome.rows, experiment_columns(spec), spec.search_space.names)
     for name, values in (columns or {}).items():
         table = table.append_column(name, [list(values)])
@@ -87,6 +84,19 @@ def write_run(
         "makespan_seconds": done.backend.now,
         "exhausted_at": done.outcome.exhausted_at,
     }
+    return table, meta
+
+
+def write_run(
+    path: Path,
+    spec: Any,
+    done: Any,
+    command: str,
+    kind: str,
+    columns: dict[str, Sequence[float]] | None = None,
+) -> Path:
+    """Write a finished run's rows and metadata (`run_record`) to `path`."""
+    table, meta = run_record(spec, done, command, kind, columns)
     path.parent.mkdir(parents=True, exist_ok=True)
     return write_results(path, table, meta)
 

@@ -21,6 +21,7 @@ from bench.options import (
 from cache.names import MODES
 from hpo.algorithms import ALGORITHMS, DEFAULT_ALGORITHMS
 from hpo.catalog import CATALOG
+from hpo.errors import ConfigError
 from hpo.validation import check_int
 
 if TYPE_CHECKING:
@@ -60,6 +61,12 @@ if TYPE_CHECKING:
     default=None,
     help="Processes running replays (default: the CPU count); results do not depend on it.",
 )
+@click.option(
+    "--scheduler-address",
+    default=None,
+    metavar="tcp://HOST:PORT",
+    help="Replay on a running Dask cluster's workers instead of local processes (the same rows).",
+)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None, help="Output directory.")
 @click.option("--log-time", is_flag=True, help="Draw simulated time on a log axis in the report.")
 @quiet_option
@@ -75,6 +82,7 @@ def compare(
     r_max: int,
     cache_dir: str | None,
     processes: int | None,
+    scheduler_address: str | None,
     out_dir: str | None,
     log_time: bool,
     quiet: bool,
@@ -87,6 +95,8 @@ def compare(
     worker_counts = parse_numbers(workers, "--workers", int)
     budgets = parse_numbers(budget_trainings, "--budget-trainings", float)
     check_int("--processes", processes, optional=True)
+    if processes is not None and scheduler_address is not None:
+        raise ConfigError("--processes applies to local replays; on a cluster its workers run them")
     # the options are read: now the replay's stack (pandas, pyarrow)
     from bench.compare import (
         PLAN_FILE,
@@ -95,11 +105,11 @@ def compare(
         make_report,
         plan,
         plan_record,
-        prefit_surrogates,
-        run_tasks,
         write_curves,
     )
+    from bench.replays import prefit_surrogates, run_tasks
     from bench.study import check_plan_file, study_dir, unfinished
+    from hpo.cluster import check_reachable
 
     spec = CompareSpec(
         models=named_models or _cached_models(cache_dir),
@@ -112,6 +122,8 @@ def compare(
         cache_dir=cache_dir,
     )
     facts, curves = cache_facts(spec)
+    if scheduler_address is not None:
+        check_reachable(scheduler_address)  # before anything is written
     record = plan_record(spec, facts)
     # by default one directory per (settings, cache): the same command resumes, another one (or
     # a changed cache) starts afresh beside it
@@ -129,7 +141,14 @@ def compare(
         tasks, on_model=None if quiet else lambda m: click.echo(f"preparing the surrogate of {m}", err=True)
     )
     bar = progress_bar(quiet, total=todo, unit="replay", desc="compare")
-    run_tasks(tasks, processes or os.cpu_count() or 1, record["command"], on_done=lambda task: bar.update(1))
+    run_tasks(
+        tasks,
+        processes or os.cpu_count() or 1,
+        record["command"],
+        on_done=lambda task: bar.update(1),
+        scheduler_address=scheduler_address,
+        digests={model: model_facts["digest"] for model, model_facts in facts.items()},
+    )
     bar.close()
     path, summary = make_report(out, log_time)
     _echo_summary(summary)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -531,3 +532,58 @@ def test_a_replay_process_imports_neither_torch_nor_scikit_learn() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert out.stdout.strip() == "[]", out.stdout
+
+
+DIES_ONCE = """
+import os
+from pathlib import Path
+from hpo.searchers import Searcher
+
+
+class DiesOnce(Searcher):
+    # ends its process the first time any process replays it past two results (a marker file says so)
+    def propose(self, trial_id):
+        marker = Path(os.environ["HPOBENCH_TEST_MARKER"])
+        if len(self.observations) >= 2 and not marker.exists():
+            marker.touch()
+            os._exit(9)
+        return self.random_config()
+"""
+
+
+@pytest.mark.cluster
+def test_a_comparison_on_a_dask_cluster_gives_the_local_rows_retries_a_dead_worker_and_resumes(
+    cache_dir, tmp_path, dask_processes, monkeypatch
+) -> None:
+    # the replays go to `dask worker` processes on loopback; one of them dies mid-replay (a
+    # plug-in's os._exit) and Dask runs that replay again on another; the driver writes every
+    # file, and the rows are those of a local run in one process, resumed or not
+    (tmp_path / "userpkg").mkdir()
+    (tmp_path / "userpkg" / "__init__.py").write_text("")
+    (tmp_path / "userpkg" / "dies.py").write_text(DIES_ONCE)
+    marker = tmp_path / "died"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), *sys.path]))  # the workers import it too
+    monkeypatch.setenv("HPOBENCH_TEST_MARKER", str(marker))
+    address = dask_processes(workers=2)
+    on_cluster, local = tmp_path / "cluster", tmp_path / "local"
+    algorithms = ["--algorithms", "random,asha,userpkg.dies:DiesOnce"]
+    args = compare_args(cache_dir, on_cluster, *algorithms)
+    del args[args.index("--processes") : args.index("--processes") + 2]
+    result = invoke(*args, "--scheduler-address", address)
+    assert result.exit_code == 0, result.output
+    assert marker.exists()  # a worker died, and its replay was run again
+    assert invoke(*compare_args(cache_dir, local, *algorithms)).exit_code == 0
+    pd.testing.assert_frame_equal(all_rows(on_cluster), all_rows(local))
+    for victim in sorted((on_cluster / "runs").glob("*/*/*/seed-0001.parquet"))[:2]:
+        victim.unlink()  # as if the driver had been killed before these were written
+    again = invoke(*args, "--scheduler-address", address)
+    assert again.exit_code == 0 and "16 already in" in again.output and "2 to run" in again.output
+    pd.testing.assert_frame_equal(all_rows(on_cluster), all_rows(local))
+
+
+def test_a_comparison_refuses_processes_beside_a_cluster(cache_dir, tmp_path) -> None:
+    result = invoke(*compare_args(cache_dir, tmp_path / "x"), "--scheduler-address", "tcp://127.0.0.1:1")
+    assert result.exit_code == 2
+    assert "--processes applies to local replays; on a cluster its workers run them" in result.output
