@@ -155,6 +155,7 @@ def test_a_killed_scheduler_ends_the_run_with_one_line_and_another_cluster_resum
     lines = proc.stdout.read().decode().strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"Error: lost the Dask scheduler {address}"), lines
     assert f"results kept in {out}: continue with --resume {out}" in lines[0]
+    assert _no_workers_left(proc.pid), "the driver left a process of its own running"
     again = dask_processes(workers=1)
     resumed = _bench_process(
         fake_dataset, ["run", *SH_RUN, "--scheduler-address", again, "--resume", str(out)]

@@ -373,6 +373,7 @@ def test_a_plug_in_that_kills_its_process_fails_alone_and_the_comparison_goes_on
             line for line in result.output.splitlines() if line.startswith(f"{name} failed in 2 replays")
         ]
         assert len(printed) == 1, result.output
+    assert not _replay_children(), "a replay process outlived the comparison"
 
 
 def test_a_call_that_overruns_in_a_watched_process_is_killed_from_outside() -> None:
@@ -459,6 +460,23 @@ def test_ctrl_c_stops_a_comparison_s_watched_processes_within_seconds(
     time.sleep(0.5)
     for pid in hung:
         assert not _running(pid), f"replay process {pid} was left running"
+
+
+def _replay_children() -> list[int]:
+    """This process's children that are watched replay processes (multiprocessing's spawned ones)."""
+    import psutil
+
+    found = []
+    for child in psutil.Process().children():
+        try:
+            if (
+                "multiprocessing.spawn" in " ".join(child.cmdline())
+                and child.status() != psutil.STATUS_ZOMBIE
+            ):
+                found.append(child.pid)
+        except psutil.NoSuchProcess:
+            continue
+    return found
 
 
 def _running(pid: int) -> bool:
