@@ -12,7 +12,6 @@ MemoryError inside that call rather than the machine's memory.
 
 from __future__ import annotations
 
-import math
 import multiprocessing
 import os
 import resource
@@ -25,7 +24,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from hpo import plugins
-from hpo.errors import ConfigError
+from hpo.validation import env_amount
 
 MEMORY_ENV = "HPOBENCH_PLUGIN_MEMORY_GB"
 #: a worker that imported the replay stack maps about 2.3 GB of address space for 0.5 GB resident
@@ -45,14 +44,8 @@ def memory_limit(processes: int) -> int | None:
     """Bytes of address space each of `processes` children may map ($HPOBENCH_PLUGIN_MEMORY_GB; 0 for
     no limit): by default half the machine's memory shared among them, at least MIN_MEMORY_GB each
     (and at most the machine's memory)."""
-    text = os.environ.get(MEMORY_ENV)
-    if text is not None:
-        try:
-            gigabytes = float(text)
-        except ValueError:
-            raise ConfigError(f"{MEMORY_ENV}={text!r} is not a number of GB (0 for no limit)") from None
-        if not math.isfinite(gigabytes) or gigabytes < 0:
-            raise ConfigError(f"{MEMORY_ENV}={text!r} must be >= 0 GB (0 for no limit)")
+    gigabytes = env_amount(MEMORY_ENV, "GB")
+    if gigabytes is not None:
         return int(gigabytes * 2**30) or None
     physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     return int(min(physical, max(MIN_MEMORY_GB * 2**30, physical / (2 * max(1, processes)))))

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
-import math
 import os
 import signal
 import sys
@@ -31,6 +30,7 @@ from typing import Any
 from hpo.errors import ConfigError, HPOError
 from hpo.schedulers.base import Job
 from hpo.searchers.base import Observation
+from hpo.validation import env_amount
 
 GROUP = "hpobench.algorithms"
 LIMIT_ENV = "HPOBENCH_PLUGIN_TIMEOUT"
@@ -104,16 +104,8 @@ def registered() -> dict[str, str]:
 
 def call_limit() -> float | None:
     """Seconds one plug-in call may take ($HPOBENCH_PLUGIN_TIMEOUT; 0 for no limit)."""
-    text = os.environ.get(LIMIT_ENV)
-    if text is None:
-        return DEFAULT_LIMIT_S
-    try:
-        seconds = float(text)
-    except ValueError:
-        raise ConfigError(f"{LIMIT_ENV}={text!r} is not a number of seconds (0 for no limit)") from None
-    if not math.isfinite(seconds) or seconds < 0:
-        raise ConfigError(f"{LIMIT_ENV}={text!r} must be >= 0 seconds (0 for no limit)")
-    return seconds or None
+    seconds = env_amount(LIMIT_ENV, "seconds")
+    return DEFAULT_LIMIT_S if seconds is None else seconds or None
 
 
 class _Overtime(BaseException):

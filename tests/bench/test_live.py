@@ -60,6 +60,16 @@ def _bench_process(data_dir: Path, args: list[str]) -> subprocess.Popen:
     )
 
 
+def _run_on(data_dir: Path, address: str, out: Path, rows: int) -> subprocess.Popen:
+    """The SH run on the cluster at `address`, once it has journalled `rows` results."""
+    proc = _bench_process(data_dir, ["run", *SH_RUN, "--scheduler-address", address, "--out", str(out)])
+    deadline = time.monotonic() + 180
+    while _n_rows(out) < rows and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.01)
+    assert _n_rows(out) >= rows, proc.stdout.read().decode()
+    return proc
+
+
 def _n_rows(out: Path) -> int:
     """Results journalled so far (the journal's lines less its header)."""
     journal = out / "journal.jsonl"
@@ -143,11 +153,7 @@ def test_a_killed_scheduler_ends_the_run_with_one_line_and_another_cluster_resum
     address = dask_processes(workers=1)
     scheduler = dask_processes.processes[0]
     out = tmp_path / "out"
-    proc = _bench_process(fake_dataset, ["run", *SH_RUN, "--scheduler-address", address, "--out", str(out)])
-    deadline = time.monotonic() + 180
-    while _n_rows(out) < 3 and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.01)
-    assert _n_rows(out) >= 3, proc.stdout.read().decode()
+    proc = _run_on(fake_dataset, address, out, rows=3)
     scheduler.kill()
     killed = time.monotonic()
     assert proc.wait(timeout=60) == 1
@@ -178,11 +184,7 @@ def test_a_worker_stopped_for_a_minute_delays_the_run_and_changes_none_of_its_ro
     address = dask_processes(workers=1)
     nanny = psutil.Process(dask_processes.processes[1].pid)
     out = tmp_path / "out"
-    proc = _bench_process(fake_dataset, ["run", *SH_RUN, "--scheduler-address", address, "--out", str(out)])
-    deadline = time.monotonic() + 180
-    while _n_rows(out) < 3 and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.01)
-    assert _n_rows(out) >= 3, proc.stdout.read().decode()
+    proc = _run_on(fake_dataset, address, out, rows=3)
     worker = next(p for p in nanny.children() if "resource_tracker" not in " ".join(p.cmdline()))
     worker.suspend()
     try:

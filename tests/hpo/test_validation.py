@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hpo.errors import ConfigError
-from hpo.validation import check_int, check_positive
+from hpo.validation import check_int, check_positive, env_amount
 
 
 @pytest.mark.parametrize(
@@ -32,3 +32,19 @@ def test_good_scalars_pass() -> None:
     check_int("--workers", None, optional=True)
     check_positive("x", 0.5)
     check_positive("x", None, optional=True)
+
+
+def test_an_amount_from_the_environment_is_a_number_at_least_zero_or_one_line(monkeypatch) -> None:
+    # the plug-in time limit and the replay processes' memory limit are read this way
+    monkeypatch.delenv("HPOBENCH_X", raising=False)
+    assert env_amount("HPOBENCH_X", "GB") is None
+    monkeypatch.setenv("HPOBENCH_X", "1.5")
+    assert env_amount("HPOBENCH_X", "GB") == 1.5
+    for bad, words in (
+        ("abc", "is not a number of GB"),
+        ("-1", "must be >= 0 GB"),
+        ("nan", "must be >= 0 GB"),
+    ):
+        monkeypatch.setenv("HPOBENCH_X", bad)
+        with pytest.raises(ConfigError, match=f"HPOBENCH_X='{bad}' {words} \\(0 for no limit\\)"):
+            env_amount("HPOBENCH_X", "GB")
