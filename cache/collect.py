@@ -286,17 +286,14 @@ def _execute(
         try:
             while futures:
                 for future in next_done(completed, client, list(futures)):
-                    if future.status == "cancelled":  # not the training's failure: the scheduler went away
-                        raise lost_scheduler(client)
                     task, submitted = futures.pop(future)
                     try:
                         trained = future.result()
                     except HPOError:
                         raise  # bad data or config: every task would fail alike
                     except Exception as exc:
-                        if (
-                            future.status != "error"
-                        ):  # trained, but its result never came: the cluster's fault
+                        # cancelled, or trained with its result lost: the scheduler went away
+                        if future.status != "error":
                             raise lost_scheduler(client) from None
                         # a training, or its worker, failed twice
                         yield TaskDone(task, 0, 0.0, time.perf_counter() - submitted, "failed", one_line(exc))

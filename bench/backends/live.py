@@ -115,12 +115,11 @@ class LiveBackend:
         done = next_done(self._completed, self.client, list(self._running))
         results = []
         for future, outcome in sorted(done, key=lambda pair: self._running[pair[0]][1]):
+            # cancelled, or finished with no result to show: the scheduler went away, not the training
             if future.status == "cancelled" or (
                 future.status == "finished" and not isinstance(outcome, Trained)
             ):
-                raise lost_scheduler(
-                    self.client
-                )  # not the training's failure: the scheduler, or its result, went away
+                raise lost_scheduler(self.client)
             job, start = self._running.pop(future)
             end = self.now
             self.busy_seconds += end - start
