@@ -21,8 +21,9 @@ def _install(session: nox.Session, extras: str) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The test suite (real-data tests run where the Debian dataset package is installed)."""
-    _install(session, "test")
+    """The test suite (real-data tests run where the Debian dataset package is installed; the C++
+    kernel's tests where a compiler is, with the native extra's ninja)."""
+    _install(session, "test,native")
     session.run("pytest", "-q", *session.posargs)
 
 
@@ -126,7 +127,7 @@ def long(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Speed benchmarks (pytest-benchmark) with the ratios the issues ask for."""
-    _install(session, "test")
+    _install(session, "test,native")
     session.run(
         "pytest",
         "benchmarks",
@@ -156,6 +157,7 @@ def lock(session: nox.Session) -> None:
         "--extra=smac",
         "--extra=synetune",
         "--extra=carps",
+        "--extra=native",
         f"--output-file={LOCK}",
         "pyproject.toml",
         "requirements/pins.in",

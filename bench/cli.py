@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import atexit
 import importlib
 import logging
-import os
 import sys
-import threading
 import warnings
 from typing import Any
 
@@ -141,42 +138,8 @@ def cli(verbose: bool) -> None:
 
 
 def main() -> None:
-    """Console-script entry point: run the command, then end the process without the
-    interpreter's teardown (`leave`)."""
-    try:
-        cli.main(prog_name="bench")
-        code: Any = 0
-    except SystemExit as exc:
-        code = exc.code
-    leave(code)
-
-
-def leave(code: Any) -> None:
-    """End the process with `code` once the command's threads and atexit handlers are done.
-
-    A `bench collect` that had written and compacted everything aborted now and then in the
-    C++ static destructors that run after Python's own teardown ("terminate called without an
-    active exception", SIGABRT, no Python frame on any thread): the exit code then said the
-    command failed when it had not. By then every file a command writes is written, closed
-    and renamed into place, so the process ends with os._exit after what a normal exit does
-    that the commands rely on: non-daemon threads joined, atexit handlers run (Dask's,
-    multiprocessing's), logging and the standard streams flushed.
-    """
-    if isinstance(code, str):
-        print(code, file=sys.stderr)
-        code = 1
-    code = 0 if code is None else int(code)
-    for thread in threading.enumerate():
-        if thread is not threading.main_thread() and not thread.daemon:
-            thread.join()
-    atexit._run_exitfuncs()
-    logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a closed pipe: nothing left to say
-            pass
-    os._exit(code)
+    """Console-script entry point."""
+    cli.main(prog_name="bench")
 
 
 if __name__ == "__main__":

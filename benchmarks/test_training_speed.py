@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from hpo.models import ModelContext, build_model
+from hpo.models.lenet import native
 from hpo.models.lenet.kernels import lenet_block1
 from hpo.training import Trainer
 from hpo.training.device import cpu_has_native_bf16
@@ -105,11 +106,18 @@ def test_linear_models_against_dataloader(benchmark, splits, figures, model_name
     )
 
 
-@pytest.mark.parametrize("precision", ["fp32", "bf16"])
-def test_lenet_epoch(benchmark, splits, figures, precision) -> None:
+# in this order: once loaded (the "native" case), the C++ conv1 stays loaded for the process
+@pytest.mark.parametrize(("precision", "conv1_path"), [("fp32", "off"), ("fp32", "native"), ("bf16", "")])
+def test_lenet_epoch(benchmark, splits, figures, precision, conv1_path, monkeypatch) -> None:
     if precision == "bf16" and not cpu_has_native_bf16():
         # emulated: 207 ms a step against 26 in fp32 on a 2-core AVX2 EPYC, 40 s an epoch
         pytest.skip("this CPU has no native bfloat16 instructions (avx512_bf16)")
+    if conv1_path == "native":
+        monkeypatch.setenv(native.ENABLE_ENV, "1")  # the opt-in C++ conv1 (hpo/models/lenet/native.py)
+        if lenet_block1.get() is None:
+            pytest.skip(f"LeNet's C++ kernel: {lenet_block1.status()}")
+    else:
+        monkeypatch.delenv(native.ENABLE_ENV, raising=False)
     trainer = Trainer(splits, precision=precision)
     plain = min(plain_loop_epoch(splits) for _ in range(2))
     seconds = timed_epochs(benchmark, "lenet", trainer, rounds=3)

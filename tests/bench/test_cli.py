@@ -76,23 +76,3 @@ def test_an_error_after_a_progress_bar_started_is_on_its_own_line(error, code) -
     }.get(error, "Error: something went wrong")
     assert last == expected, result.stderr
     assert "Traceback" not in result.output
-
-
-@pytest.mark.parametrize(
-    ("code", "status", "stderr"), [(0, 0, ""), (2, 2, ""), (None, 0, ""), ("bad", 1, "bad\n")]
-)
-def test_leaving_keeps_the_exit_code_threads_atexit_handlers_and_output(code, status, stderr) -> None:
-    """`bench` ends with os._exit (past C++ teardown that aborted): what a normal exit does must still happen."""
-    script = (
-        "import atexit, threading, time\n"
-        "from bench.cli import leave\n"
-        "atexit.register(lambda: print('atexit ran', flush=False))\n"
-        "threading.Thread(target=lambda: (time.sleep(0.2), print('thread done', flush=False))).start()\n"
-        "print('written', end=' ', flush=False)\n"
-        f"leave({code!r})\n"
-        "print('never')\n"
-    )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
-    assert done.returncode == status
-    assert done.stdout == "written thread done\natexit ran\n"
-    assert done.stderr == stderr

@@ -20,19 +20,27 @@ from hpo.training.facts import training_environment
 SOURCE = lenet_block1.source
 
 
-def _have_compiler() -> bool:
-    """Whether a compiler is on the PATH (asked without building: collecting tests writes nothing)."""
+def _can_build() -> bool:
+    """Whether a compiler and ninja are here (asked without building: collecting tests writes nothing)."""
+    from torch.utils import cpp_extension
+
     try:
         native.find_compiler()
     except native.NativeBuildError:
         return False
-    return True
+    return cpp_extension.is_ninja_available()
 
 
-# CI has a compiler: there the kernel must build, not quietly fall back
+# CI has a compiler and the native extra: there the kernel must build, not quietly fall back
 needs_kernel = pytest.mark.skipif(
-    not os.environ.get("CI") and not _have_compiler(), reason="no C++ compiler here"
+    not os.environ.get("CI") and not _can_build(), reason="no C++ compiler or ninja here"
 )
+
+
+@pytest.fixture(autouse=True)
+def _asked_for(monkeypatch) -> None:
+    """The kernel is opt-in: these tests ask for it."""
+    monkeypatch.setenv(native.ENABLE_ENV, "1")
 
 
 def reference(x, w, b):
@@ -118,24 +126,37 @@ def test_a_build_is_reused_and_a_changed_source_builds_anew(tmp_path, monkeypatc
     source = tmp_path / "k.cpp"
     source.write_text('extern "C" int answer() { return 42; }\n')
     first = native.build(source, directory=tmp_path / "out")
-    calls = []
-    real_run = native.subprocess.run
-    monkeypatch.setattr(native.subprocess, "run", lambda cmd, **kw: calls.append(cmd) or real_run(cmd, **kw))
+    built = first.stat().st_mtime_ns
     assert native.build(source, directory=tmp_path / "out") == first
-    assert all("--version" in cmd for cmd in calls)  # asked the compiler's version, built nothing
+    assert first.stat().st_mtime_ns == built  # built nothing
     source.write_text('extern "C" int answer() { return 43; }\n')
     second = native.build(source, directory=tmp_path / "out")
     assert second != first and ctypes.CDLL(str(second)).answer() == 43
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted([first.name, second.name])
+    assert ctypes.CDLL(str(first)).answer() == 42  # the earlier build is left as it was
+    # a build for other flags (or another CPU or compiler) goes into a directory of its own
+    narrow = native.build(source, ["-mno-avx512f"], directory=tmp_path / "out")
+    assert narrow.parent != second.parent and len(list((tmp_path / "out").iterdir())) == 2
 
 
 @needs_kernel
 def test_a_source_the_compiler_refuses_is_one_clear_error(tmp_path) -> None:
     source = tmp_path / "bad.cpp"
     source.write_text("this is not C++\n")
-    with pytest.raises(native.NativeBuildError, match="could not build bad.cpp: .*error"):
+    with pytest.raises(native.NativeBuildError, match="could not build bad.cpp: .*error") as raised:
         native.build(source, directory=tmp_path)
-    assert list(tmp_path.glob("*.so")) == [] and list(tmp_path.glob("*.tmp")) == []
+    assert "\n" not in str(raised.value)
+    assert list(tmp_path.rglob("*.so")) == []
+
+
+def test_no_ninja_is_one_clear_error_naming_the_extra(tmp_path, monkeypatch) -> None:
+    from torch.utils import cpp_extension
+
+    monkeypatch.setattr(cpp_extension, "is_ninja_available", lambda: False)
+    monkeypatch.setattr(native, "find_compiler", lambda: "g++")
+    with pytest.raises(
+        native.NativeBuildError, match=r"ninja is not installed \(pip install 'hpobench\[native\]'\)"
+    ):
+        native.build(SOURCE, directory=tmp_path)
 
 
 def test_no_compiler_on_the_path_is_one_clear_error(monkeypatch) -> None:
@@ -176,6 +197,24 @@ def test_the_environment_switch_skips_the_build(monkeypatch) -> None:
     monkeypatch.setenv(cpu_kernels.COMPILE_ENV, "1")
     library = _NativeLibrary(SOURCE, lenet_block1.signatures)
     assert library.get() is None and library.status() == f"unavailable: {cpu_kernels.COMPILE_ENV} is set"
+
+
+def test_without_the_opt_in_nothing_is_built_and_provenance_says_off(monkeypatch) -> None:
+    monkeypatch.delenv(native.ENABLE_ENV)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("built without being asked")
+
+    monkeypatch.setattr(native, "load", refuse)
+    library = _NativeLibrary(SOURCE, lenet_block1.signatures)
+    monkeypatch.setattr(cpu_kernels, "lenet_block1", library)
+    x, w, _ = inputs(3, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # off is the default, not a failure to warn about
+        assert not cpu_kernels.conv_sigmoid_pool_supported(x.detach(), w.detach())
+    assert library.status() == "off"
+    monkeypatch.setenv(native.ENABLE_ENV, "0")
+    assert library.get() is None and library.status() == "off"
 
 
 @needs_kernel

@@ -10,7 +10,8 @@ Each path is here because it measured faster on CPU (the figures are in docs/spe
 - sigmoid followed by 2x2 average pooling reads and writes the activations several times in
   eager mode; compiled into one loop (forward and backward) it reads them once.
 - conv1, its sigmoid and its pooling as one C++ kernel (`lenet_block1.cpp`, built on first use
-  by `hpo/models/lenet/native.py`); where it cannot be built, conv1 runs by phases as above.
+  by `hpo/models/lenet/native.py` where HPO_LENET_NATIVE=1 asks for it); elsewhere, or where it
+  cannot be built, conv1 runs by phases as above.
 Every path computes the same function as the plain `nn` layers (tested against them).
 """
 
@@ -32,8 +33,9 @@ from hpo.models.lenet import native
 
 _conv_backward = torch.ops.aten.convolution_backward
 _CHANNELS_LAST = torch.channels_last
-# Set HPO_NO_COMPILE=1 to train LeNet in eager mode only (e.g. on a machine without a C++
-# compiler, where the first compile would fail and fall back with a warning anyway).
+# Set HPO_NO_COMPILE=1 to train LeNet in eager mode only, with neither torch.compile nor the C++
+# kernel (e.g. on a machine without a C++ compiler, where the first compile would fail and fall
+# back with a warning anyway).
 COMPILE_ENV = "HPO_NO_COMPILE"
 
 
@@ -203,7 +205,7 @@ fused_sigmoid_phase_mean = _Compiled(sigmoid_phase_mean)
 
 
 class _NativeLibrary:
-    """A C++ kernel library built and loaded on first use; None for good if that fails."""
+    """A C++ kernel library built and loaded on first use where asked for; None for good if that fails."""
 
     def __init__(self, source: Path, signatures: dict[str, list]) -> None:
         self.source = source
@@ -213,9 +215,12 @@ class _NativeLibrary:
         self._lock = threading.Lock()
 
     def get(self) -> ctypes.CDLL | None:
-        """The loaded library, or None (with one warning per process) where it cannot be built."""
+        """The loaded library; None where not asked for, or (with one warning per process) where it
+        cannot be built."""
         if self.lib is not None or self.error is not None:
             return self.lib
+        if not native.enabled():
+            return None
         with self._lock:
             return self._load()
 
@@ -241,8 +246,10 @@ class _NativeLibrary:
         return self.lib
 
     def status(self) -> str:
-        """'native', or why not (building it first if nobody asked yet)."""
-        return "native" if self.get() is not None else f"unavailable: {self.error}"
+        """'native', 'off' where not asked for, or why not (building it first if nobody asked yet)."""
+        if self.get() is not None:
+            return "native"
+        return f"unavailable: {self.error}" if self.error is not None else "off"
 
 
 _P, _N, _T = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int

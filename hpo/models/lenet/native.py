@@ -1,10 +1,12 @@
-"""Build the project's C++ kernels on the user's machine, once, and load them with ctypes.
+"""Build the project's C++ kernels with `torch.utils.cpp_extension`, where asked for, and load them.
 
-A kernel is one C++ file with `extern "C"` functions, compiled with -O3 -march=native and
-OpenMP into the user cache dir, under a name keyed by the source, the flags, the compiler and
-the CPU, so that a changed file, compiler or machine (a shared home directory) builds anew.
-torch must be imported first: the library then shares torch's OpenMP runtime (libgomp.so.1)
-instead of loading a second thread pool beside it.
+Opt-in: only with HPO_LENET_NATIVE=1, a C++ compiler and ninja (the `native` extra). A kernel is
+one C++ file of `extern "C"` functions on raw float pointers, compiled with -O3 -march=native and
+OpenMP into the user cache dir, in a directory keyed by the flags, the compiler and the CPU (what
+-march=native compiles for, so that a home directory shared with another machine builds anew).
+cpp_extension rebuilds when the source changes and builds under a file lock, so processes that
+start at once never load half a file. torch must be imported first: the library then shares
+torch's OpenMP runtime (libgomp.so.1) instead of loading a second thread pool beside it.
 """
 
 from __future__ import annotations
@@ -15,18 +17,23 @@ import os
 import platform
 import shutil
 import subprocess
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 from hpo.files import UnsafeFileError, check_private, private_dir, user_cache_dir
 
-FLAGS = ("-O3", "-march=native", "-fopenmp", "-std=c++17", "-shared", "-fPIC")
+ENABLE_ENV = "HPO_LENET_NATIVE"
+FLAGS = ("-O3", "-march=native", "-fopenmp")
 COMPILER_ENV = "CXX"
 
 
 class NativeBuildError(RuntimeError):
-    """No C++ compiler, or the compiler refused the source."""
+    """No C++ compiler or ninja, or the compiler refused the source."""
+
+
+def enabled() -> bool:
+    """Whether the user asked for the C++ kernels (HPO_LENET_NATIVE set, and not to 0)."""
+    return os.environ.get(ENABLE_ENV, "") not in ("", "0")
 
 
 def find_compiler() -> str:
@@ -48,31 +55,40 @@ def cpu_identity() -> str:
 
 
 def build(source: Path, extra_flags: Sequence[str] = (), directory: Path | None = None) -> Path:
-    """Compile `source` into a shared library unless an identical build exists; return its path."""
+    """Compile `source` into a shared library unless an up-to-date build exists; return its path."""
+    from torch.utils import cpp_extension
+
     compiler = find_compiler()
+    if not cpp_extension.is_ninja_available():
+        raise NativeBuildError("ninja is not installed (pip install 'hpobench[native]')")
     flags = (*FLAGS, *extra_flags)
     version = subprocess.run([compiler, "--version"], capture_output=True, text=True, check=False).stdout
-    digest = hashlib.sha256()
-    for part in (source.read_bytes(), " ".join(flags).encode(), version.encode(), cpu_identity().encode()):
-        digest.update(part)
-        digest.update(b"\0")
-    directory = directory or user_cache_dir() / "kernels"
-    target = directory / f"{source.stem}-{digest.hexdigest()[:16]}.so"
-    if target.exists():
-        return target
-    private_dir(directory)
-    # built under a private name and renamed: workers building at once never load half a file
-    partial = target.with_name(f"{target.name}.{os.getpid()}-{threading.get_ident()}.tmp")
-    result = subprocess.run(
-        [compiler, *flags, "-o", str(partial), str(source)], capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        partial.unlink(missing_ok=True)
-        detail = next((line for line in result.stderr.splitlines() if "error" in line), result.stderr.strip())
-        raise NativeBuildError(f"{compiler} could not build {source.name}: {detail[:300]}")
-    partial.chmod(0o755)  # not writable by group or others, whatever the umask: `load` checks it
-    os.replace(partial, target)
-    return target
+    digest = hashlib.sha256("\0".join((" ".join(flags), version, cpu_identity())).encode()).hexdigest()
+    where = private_dir((directory or user_cache_dir() / "kernels") / f"{source.stem}-{digest[:16]}")
+    previous = os.environ.get(COMPILER_ENV)
+    os.environ[COMPILER_ENV] = compiler  # cpp_extension compiles with $CXX, else `c++`
+    try:
+        library = cpp_extension.load(
+            name=source.stem,
+            sources=[str(source)],
+            extra_cflags=list(flags),
+            extra_ldflags=["-fopenmp"],
+            build_directory=str(where),
+            is_python_module=False,
+            verbose=False,
+        )
+    except (RuntimeError, OSError, subprocess.SubprocessError) as error:
+        lines = str(error).splitlines()
+        detail = next((line for line in lines if "error" in line and "Error building" not in line), lines[0])
+        raise NativeBuildError(f"{compiler} could not build {source.name}: {detail.strip()[:300]}") from None
+    finally:
+        if previous is None:
+            os.environ.pop(COMPILER_ENV, None)
+        else:
+            os.environ[COMPILER_ENV] = previous
+    library = Path(library)
+    library.chmod(library.stat().st_mode & ~0o022)  # whatever the umask: `load` checks it
+    return library
 
 
 def load(source: Path, extra_flags: Sequence[str] = (), directory: Path | None = None) -> ctypes.CDLL:
