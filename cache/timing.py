@@ -17,6 +17,8 @@ import warnings
 import numpy as np
 
 #: Sweeps of the alternating least squares; the fit moves by < 1e-6 well before on real caches.
+#: They, not an exact solver, define the shipped caches' clock: scipy's lsqr solution lies up to
+#: 4e-8 (relative) from them, which moves 2-12% of the float32 epoch seconds and every replay's bytes.
 SWEEPS = 200
 
 
@@ -59,12 +61,11 @@ def reference_run(runs: np.ndarray) -> int:
 
 def _component(config_of: np.ndarray, group: np.ndarray, n_groups: int, start: int) -> np.ndarray:
     """Which runs are linked to run `start` through configs they both trained."""
-    reached = np.zeros(n_groups, bool)
-    reached[start] = True
-    while True:
-        configs = np.unique(config_of[reached[group]])
-        now = np.zeros(n_groups, bool)
-        now[np.unique(group[np.isin(config_of, configs)])] = True
-        if (now == reached).all():
-            return reached
-        reached = now
+    from scipy.sparse import coo_array
+    from scipy.sparse.csgraph import connected_components
+
+    # one graph of runs (nodes 0..n_groups-1) and configs (after them), an edge per training
+    n_nodes = n_groups + int(config_of.max()) + 1
+    edges = coo_array((np.ones(len(group)), (group, n_groups + config_of)), shape=(n_nodes, n_nodes))
+    _, label = connected_components(edges, directed=False)
+    return label[:n_groups] == label[start]
