@@ -8,8 +8,10 @@ report.
 from __future__ import annotations
 
 import base64
+import functools
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import ParamSpec
 
 import matplotlib
 import matplotlib.lines
@@ -23,6 +25,8 @@ import seaborn as sns
 
 # the built-in algorithms first, in the registry's order, so their colours never move
 KNOWN = ("random", "bo", "sh", "hyperband", "asha", "bohb", "asha-bo")
+P = ParamSpec("P")
+CROSSBAR = (0.1, 0.1, 0.1)  # seaborn's "k", which the figures keep without changing matplotlib's codes
 REGRET_FLOOR = 1e-4  # a log axis cannot show a regret of 0: the best config itself
 
 
@@ -41,8 +45,23 @@ def png(fig: plt.Figure) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def _style() -> None:
-    sns.set_theme(style="whitegrid", context="notebook", font_scale=0.9)
+@functools.cache
+def _theme() -> dict:
+    """The rc parameters of seaborn's whitegrid theme, read without changing matplotlib's own."""
+    with plt.rc_context():
+        sns.set_theme(style="whitegrid", context="notebook", font_scale=0.9, color_codes=False)
+        return dict(plt.rcParams)
+
+
+def _styled(draw: Callable[P, str]) -> Callable[P, str]:
+    """`draw` under the report's theme: a figure changes no global matplotlib state."""
+
+    @functools.wraps(draw)
+    def styled(*args: P.args, **kwargs: P.kwargs) -> str:
+        with plt.rc_context(_theme()):
+            return draw(*args, **kwargs)
+
+    return styled
 
 
 def _panels(n: int, height: float = 3.4, rows: int = 1) -> tuple[plt.Figure, np.ndarray]:
@@ -61,6 +80,7 @@ def _band(ax, curve: pd.DataFrame, colour, label: str, y: str = "mean") -> None:
             ax.step(curve["t"], curve[edge], where="post", color=colour, lw=0.5, alpha=0.6)
 
 
+@_styled
 def anytime_figure(
     regret: pd.DataFrame, ranks: pd.DataFrame, colours: Mapping[str, tuple], log_time: bool = False
 ) -> str:
@@ -69,7 +89,6 @@ def anytime_figure(
     `regret` has model, algorithm, t, mean, lo, hi (normalised); `ranks` model, algorithm, t, rank,
     already cut to start at the first finished result.
     """
-    _style()
     models = sorted(regret["model"].unique())
     fig, axes = _panels(len(models), height=3.2, rows=2)
     for j, model in enumerate(models):
@@ -91,13 +110,13 @@ def anytime_figure(
     return png(fig)
 
 
+@_styled
 def speedup_figure(sweep: pd.DataFrame, colours: Mapping[str, tuple]) -> str:
     """Per model: speed-up to a target against the number of workers, one line per algorithm, ideal dashed.
 
     `sweep` has model, algorithm, workers, speedup (time to target with the fewest workers over
     the time with these).
     """
-    _style()
     models = sorted(sweep["model"].unique())
     fig, axes = _panels(len(models))
     fewest = int(sweep["workers"].min())
@@ -132,22 +151,34 @@ def speedup_figure(sweep: pd.DataFrame, colours: Mapping[str, tuple]) -> str:
     return png(fig)
 
 
+@_styled
 def critical_difference_figure(
     ranks: pd.Series, significance: pd.DataFrame, colours: Mapping[str, tuple], title: str
 ) -> str:
     """The critical-difference diagram: average ranks, with bars joining algorithms not told apart."""
-    _style()
     fig, ax = plt.subplots(figsize=(7.5, 0.5 + 0.35 * len(ranks)), constrained_layout=True)
-    scikit_posthocs.critical_difference_diagram(
-        ranks.to_dict(), significance, ax=ax, color_palette={a: colours[a] for a in ranks.index}
+    # scikit-posthocs walks sets of the labels it is given: names as labels would draw the bars'
+    # points in an order that changes with Python's string hashing, and the PNG's bytes with it
+    names = list(ranks.index)
+    drawn = scikit_posthocs.critical_difference_diagram(
+        {i: float(ranks[name]) for i, name in enumerate(names)},
+        pd.DataFrame(significance.loc[names, names].to_numpy()),
+        ax=ax,
+        color_palette={i: colours[name] for i, name in enumerate(names)},
+        crossbar_props={"color": CROSSBAR},
+        label_fmt_left="{label}\0 ({rank:.2g})",
+        label_fmt_right="({rank:.2g}) \0{label}",
     )
+    for text in drawn["labels"]:
+        before, after = text.get_text().split("\0")
+        text.set_text(f"{names[int(before)]}{after}" if before.isdigit() else f"{before}{names[int(after)]}")
     ax.set_title(title, fontsize="medium")
     return png(fig)
 
 
+@_styled
 def curves_figure(curves: pd.DataFrame) -> str:
     """Per model: a sample of the cache's learning curves (seed means), darker for configs that end better."""
-    _style()
     models = sorted(curves["model"].unique())
     fig, axes = _panels(len(models), height=3.0)
     for j, model in enumerate(models):
@@ -163,9 +194,9 @@ def curves_figure(curves: pd.DataFrame) -> str:
     return png(fig)
 
 
+@_styled
 def agreement_figure(bands: pd.DataFrame, colours: Mapping[str, tuple]) -> str:
     """Incumbent against epochs trained, live (solid) and replayed (dashed), one panel per algorithm."""
-    _style()
     algorithms = sorted(bands["algorithm"].unique())
     fig, axes = _panels(len(algorithms))
     for ax, algorithm in zip(axes[0], algorithms, strict=True):
@@ -205,9 +236,9 @@ def agreement_figure(bands: pd.DataFrame, colours: Mapping[str, tuple]) -> str:
     return png(fig)
 
 
+@_styled
 def lookup_figure(live: pd.DataFrame, cache_column: str, colours: Mapping[str, tuple]) -> str:
     """The cache's validation error against the live training's, one point per live result."""
-    _style()
     fig, ax = plt.subplots(figsize=(4.8, 4.4), constrained_layout=True)
     sns.scatterplot(
         data=live,
