@@ -10,8 +10,9 @@ promoted (u is the best of the others), so that rank is the number of promoted r
 above u. Each rung therefore keeps a heap of the unpromoted results (its top is u) and a
 sorted list of the promoted ones (counted by bisection): a decision is O(log n) per rung, in
 C-level heap and bisect operations. The heap and the list are indexes over the rung's
-results: `hpo.schedulers.decisions.asha_promotion` is the rule they answer, and `restore`
-rebuilds them from stored results.
+results: `hpo.schedulers.decisions.asha_promotion` is the rule they answer. A stopped run is
+resumed the one way every scheduler is: driven through its recorded results again
+(`bench.backends.live`).
 """
 
 from __future__ import annotations
@@ -19,11 +20,9 @@ from __future__ import annotations
 import bisect
 import heapq
 import math
-from collections.abc import Iterable
 from typing import Any
 
 from hpo.schedulers.base import Job, Scheduler, rank_key
-from hpo.schedulers.decisions import RungResult, promoted_out
 from hpo.schedulers.rungs import rung_levels
 from hpo.searchers import Searcher
 
@@ -79,22 +78,3 @@ class ASHA(Scheduler):
         heapq.heappush(rung.unpromoted, rank_key(error, job.trial_id))
         rung.configs[job.trial_id] = job.config
         rung.blocked = False
-
-    def restore(self, history: Iterable[tuple[Job, float]]) -> None:
-        """Rebuild the rungs from finished jobs and their errors (a stopped run's result rows).
-
-        The searcher observes every result again. A trial with a result at a higher rung counts
-        as promoted out of the rungs below; a promotion that was running when the run stopped
-        left no result, so its trial is promotable again and the promotion is made anew.
-        """
-        history = list(history)
-        for job, error in history:
-            self.on_result(job, error)
-        out = promoted_out(RungResult(job.trial_id, self._index[job.epochs], error) for job, error in history)
-        for k, rung in enumerate(self.rungs):
-            moved = [key for key in rung.unpromoted if (key[1], k) in out]
-            if moved:
-                rung.unpromoted = [key for key in rung.unpromoted if (key[1], k) not in out]
-                heapq.heapify(rung.unpromoted)
-                rung.promoted = sorted(rung.promoted + moved)
-        self.n_trials = max([self.n_trials, *(job.trial_id + 1 for job, _ in history)])

@@ -2,8 +2,7 @@
 
 The schedulers answer these rules through heaps and sorted lists, so that a decision costs
 O(log n) instead of a sort; the lists are only indexes over the records. Written plainly
-here, the rules say what a decision is, let a scheduler's state be rebuilt from stored
-result rows, and let tests check the indexes against them.
+here, the rules say what a decision is and let tests check the indexes against them.
 """
 
 from __future__ import annotations
@@ -34,15 +33,6 @@ def sh_survivors(errors: Mapping[int, float], eta: float) -> list[int]:
     """The trials of a finished rung ({trial: error}) that continue, best first by (error, trial id)."""
     ranked = sorted(errors, key=lambda trial: rank_key(errors[trial], trial))
     return ranked[: survivors(len(ranked), eta)]
-
-
-def promoted_out(results: Iterable[RungResult]) -> set[tuple[int, int]]:
-    """(trial, rung) pairs that the records show promoted: a trial with a result at rung k left
-    every rung below k that it has a result at."""
-    reached: dict[int, list[int]] = {}
-    for result in results:
-        reached.setdefault(result.trial_id, []).append(result.rung)
-    return {(trial, rung) for trial, rungs in reached.items() for rung in rungs if rung < max(rungs)}
 
 
 def asha_promotion(

@@ -8,7 +8,7 @@ import pytest
 from hpo import schedulers, searchers
 from hpo.errors import ConfigError
 from hpo.schedulers import ASHA, Hyperband, Job, SuccessiveHalving, rung_levels
-from hpo.schedulers.decisions import RungResult, asha_promotion, promoted_out, sh_survivors
+from hpo.schedulers.decisions import RungResult, asha_promotion, sh_survivors
 from hpo.searchers.base import Searcher
 from hpo.space import Parameter, SearchSpace
 
@@ -236,51 +236,6 @@ class PlainASHA:
 
     def on_result(self, job, error) -> None:
         self.results.append(RungResult(job.trial_id, self.levels.index(job.epochs), error))
-
-
-@pytest.mark.parametrize("workers", [1, 4])
-def test_asha_rebuilt_from_its_result_rows_continues_as_before(workers: int) -> None:
-    """Catches a restore that forgets promotions (a trial promoted twice) or loses results.
-
-    The run stops after 150 jobs; the jobs still running then leave no rows. The rebuilt ASHA
-    must make the promotions the plain rule derives from the rows, and, where nothing was
-    running (one worker), continue with exactly the jobs the uninterrupted run made.
-    """
-    rng = np.random.default_rng(1)
-    quality = rng.random(1000)
-
-    def error(job):
-        return float(quality[job.trial_id] - 0.001 * job.epochs)
-
-    levels = [1, 3, 9, 27]
-    whole = drive(ASHA(Scripted(), eta=3, r_min=1, r_max=27), error, workers=workers, max_jobs=300)
-    first = ASHA(Scripted(), eta=3, r_min=1, r_max=27)
-    started = drive(first, error, workers=workers, max_jobs=150)
-    finished = started[: len(started) - (workers - 1)]  # the last workers - 1 jobs were still running
-    rows = [(job, error(job)) for job in finished]
-    rebuilt = ASHA(Scripted(), eta=3, r_min=1, r_max=27)
-    rebuilt.restore(rows)
-    assert rebuilt.n_trials == max(job.trial_id for job in finished) + 1
-    records = [RungResult(job.trial_id, levels.index(job.epochs), e) for job, e in rows]
-    promoted = promoted_out(records)
-    expected = asha_promotion(records, promoted, len(levels), 3)
-    job = rebuilt.next_job()
-    if expected is None:
-        assert job.resume_from == 0 and job.trial_id == rebuilt.n_trials - 1
-    else:
-        assert (job.trial_id, levels.index(job.resume_from)) == expected
-    if workers == 1:
-        rebuilt = ASHA(Scripted(), eta=3, r_min=1, r_max=27)
-        rebuilt.restore(rows)
-        rest = drive(rebuilt, error, workers=1, max_jobs=150)
-        assert [(j.trial_id, j.resume_from, j.epochs) for j in finished + rest] == [
-            (j.trial_id, j.resume_from, j.epochs) for j in whole
-        ]
-
-
-def test_promotions_are_read_from_the_rungs_a_trial_reached() -> None:
-    records = [RungResult(0, 0, 0.5), RungResult(0, 1, 0.4), RungResult(0, 2, 0.3), RungResult(1, 0, 0.6)]
-    assert promoted_out(records) == {(0, 0), (0, 1)}
 
 
 def test_synchronous_survivors_are_the_best_by_error_then_trial() -> None:
