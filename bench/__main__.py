@@ -2,4 +2,6 @@
 
 from bench.cli import main
 
+__all__: list[str] = []
+
 main()

@@ -38,6 +38,19 @@ from hpo.tuner import Budget, TuneOutcome
 from hpo.validation import check_int
 from reports.agreement import CACHE_COLUMN
 
+__all__ = [
+    "PLAN_FILE",
+    "REPORT_FILE",
+    "AgreeSpec",
+    "expected_errors",
+    "load_table",
+    "make_report",
+    "plan",
+    "plan_record",
+    "run_task",
+    "seed_to_seed_mae",
+]
+
 #: Lookup modes a live run's configs can be answered in (tabular replays search only the
 #: collected configs, so they would not propose what the live run trains).
 PLAN_FILE = "agree.json"

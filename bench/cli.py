@@ -12,6 +12,8 @@ import click
 
 from hpo.errors import ConfigError, HPOError
 
+__all__ = ["COMMANDS", "cli", "main"]
+
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """A warning as one 'Warning: ...' line on stderr, not Python's file:line and source echo."""

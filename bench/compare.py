@@ -30,6 +30,17 @@ from hpo.errors import ConfigError, HPOError
 from hpo.tuner import Budget
 from hpo.validation import check_int, check_positive
 
+__all__ = [
+    "PLAN_FILE",
+    "RUNS_DIR",
+    "CompareSpec",
+    "cache_facts",
+    "make_report",
+    "plan",
+    "plan_record",
+    "write_curves",
+]
+
 RUNS_DIR = "runs"
 PLAN_FILE = "compare.json"
 

@@ -22,6 +22,8 @@ from hpo.space import SearchSpace
 from hpo.tuner import Budget, TuneOutcome, Tuner
 from hpo.validation import check_int
 
+__all__ = ["MAX_WORKERS", "LiveOptions", "ReplayOptions", "ReplayRun", "RunSpec", "run_replay"]
+
 #: size limits, refused before anything runs: a simulated worker costs memory whatever it runs,
 #: and a trial's results about a kilobyte (a million trials of a replay is a gigabyte of rows)
 MAX_WORKERS = 100_000

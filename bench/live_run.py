@@ -20,6 +20,8 @@ from hpo.training.facts import training_environment
 from hpo.training.remote import WorkerSettings
 from hpo.tuner import Result, TuneOutcome, Tuner
 
+__all__ = ["LiveRun", "run_live"]
+
 
 @dataclass
 class LiveRun:

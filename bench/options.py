@@ -12,6 +12,29 @@ from hpo.catalog import CATALOG, DEVICE_CHOICES, PRECISIONS
 from hpo.errors import ConfigError
 from hpo.space import SearchSpace
 
+__all__ = [
+    "BACKENDS",
+    "algorithm_settings",
+    "cache_dir_option",
+    "data_dir_option",
+    "device_option",
+    "echo_json",
+    "halving_options",
+    "load_space",
+    "model_option",
+    "parse_algorithms",
+    "parse_assignments",
+    "parse_names",
+    "parse_numbers",
+    "precision_option",
+    "progress_bar",
+    "quiet_option",
+    "scheduler_address_option",
+    "space_option",
+    "threads_option",
+    "workers_option",
+]
+
 #: `bench run --backend`: real trainings, or the curve cache read on a simulated clock
 BACKENDS = ("live", "replay")
 

@@ -26,6 +26,8 @@ from hpo.files import atomic_write_bytes
 from hpo.isolation import Died, Isolated
 from hpo.plugins import PluginFailure, call_limit
 
+__all__ = ["FAILED_SUFFIX", "Failed", "Replayed", "prefit_surrogates", "run_tasks", "save"]
+
 FAILED_SUFFIX = ".failed.json"
 CONFIG_ERROR = "config_error"
 

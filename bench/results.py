@@ -20,6 +20,20 @@ from hpo.files import atomic_write_bytes, named
 from hpo.schedulers import Job
 from hpo.tuner import Result, TuneOutcome
 
+__all__ = [
+    "JOURNAL_FILE",
+    "METADATA_KEY",
+    "RESULTS_FILE",
+    "RunWriter",
+    "is_finished",
+    "path_name",
+    "read_journal",
+    "read_results",
+    "run_record",
+    "write_results",
+    "write_run",
+]
+
 RESULTS_FILE = "results.parquet"
 CHECKPOINTS_DIR = "checkpoints"
 JOURNAL_FILE = "journal.jsonl"

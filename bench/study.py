@@ -19,6 +19,8 @@ from bench.results import is_finished
 from hpo.errors import ConfigError, HPOError
 from hpo.files import atomic_write_bytes
 
+__all__ = ["REPORT_FILE", "Task", "check_plan_file", "open_plan", "study_dir", "unfinished", "write_report"]
+
 RESULTS_ROOT = Path("results")
 REPORT_FILE = "report.html"
 

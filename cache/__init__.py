@@ -1,1 +1,3 @@
 """The learning-curve cache: Parquet store, collection, lookups, surrogate fidelity."""
+
+__all__: list[str] = []

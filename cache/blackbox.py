@@ -36,6 +36,8 @@ from hpo.errors import ConfigError
 from hpo.formats import configspace
 from hpo.space import Parameter, SearchSpace, config_key
 
+__all__ = ["FIDELITY", "BlackBox", "open_benchmark"]
+
 FIDELITY = "epochs"
 
 

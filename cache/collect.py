@@ -32,6 +32,8 @@ from hpo.training import EpochRecord, remote
 from hpo.training.remote import Trained, WorkerSettings
 from hpo.validation import check_int
 
+__all__ = ["CollectSpec", "Plan", "Task", "TaskDone", "check_manifest", "collect", "plan", "task_table"]
+
 
 @dataclass(frozen=True)
 class CollectSpec:

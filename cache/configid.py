@@ -7,6 +7,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+__all__ = ["canonical", "config_id"]
+
 
 def canonical(config: Mapping[str, Any]) -> str:
     """Sorted-key JSON with floats in their shortest round-trip form.

@@ -22,6 +22,8 @@ from cache.tables import read_model
 from cache.timing import clock_factors
 from hpo.space import SearchSpace, config_key
 
+__all__ = ["CurveTable"]
+
 
 class CurveTable:
     """The arrays of one model's cache; what every lookup, surrogate and fidelity check reads."""

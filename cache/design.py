@@ -12,6 +12,8 @@ from cache.names import check_design
 from hpo.space import SearchSpace
 from hpo.validation import check_int
 
+__all__ = ["design_configs"]
+
 
 def design_points(dim: int, n: int, design: str, seed: int) -> np.ndarray:
     """`n` points of the unit cube; the first n of a larger request are the same points."""

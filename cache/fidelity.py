@@ -16,6 +16,22 @@ from cache.surrogate import Surrogate
 from hpo.errors import ConfigError
 from hpo.space import SearchSpace
 
+__all__ = [
+    "AT_CHANCE",
+    "BEST_OF",
+    "MAX_OPTIMUM_BIAS",
+    "Fidelity",
+    "at_chance",
+    "bounds",
+    "compare_regressors",
+    "cross_validate",
+    "inside",
+    "noise_ceiling",
+    "pick_regressor",
+    "scored_configs",
+    "seed_agreement",
+]
+
 #: A final validation error at or above this is "at chance": guessing one of FashionMNIST's ten
 #: balanced classes gives 0.90, and models that collapse to one class end between 0.86 and 0.95;
 #: every model that learns anything ends far below.

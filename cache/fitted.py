@@ -31,6 +31,16 @@ from cache.names import preferred_regressor
 from cache.surrogate import Surrogate
 from hpo.files import UnsafeFileError, atomic_write_bytes, check_private, private_dir, user_cache_dir
 
+__all__ = [
+    "KEEP_PER_REGRESSOR",
+    "SLOW_FIT_SECONDS",
+    "load_or_fit",
+    "log",
+    "prune",
+    "surrogate_dir",
+    "surrogate_path",
+]
+
 log = logging.getLogger(__name__)
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 from cache.store import CurveStore
 from hpo.files import user_cache_dir
 
+__all__ = ["SHIPPED_ROOT", "stores", "writable_store"]
+
 SHIPPED_ROOT = Path(__file__).resolve().parent / "shipped"
 
 

@@ -23,6 +23,8 @@ from cache.schema import CacheError
 from hpo.errors import ConfigError
 from hpo.space import config_key
 
+__all__ = ["Lookup", "NearestLookup", "SurrogateLookup", "TabularLookup", "make_lookup"]
+
 
 def _once_per_config(configs: Sequence[Mapping[str, Any]], value: Any) -> np.ndarray:
     """`value(config)` for each config, computed once per distinct config (replays repeat them)."""

@@ -5,6 +5,18 @@ from __future__ import annotations
 
 from hpo.errors import ConfigError
 
+__all__ = [
+    "ANY_CONFIG_MODES",
+    "DESIGNS",
+    "MODES",
+    "PREFERRED",
+    "REGRESSORS",
+    "check_design",
+    "check_mode",
+    "check_regressor",
+    "preferred_regressor",
+]
+
 #: how a replay answers a config: the table as collected, its nearest collected config, a fitted surrogate
 MODES = ("tabular", "nearest", "surrogate")
 #: the modes that answer a config the table never collected (a live run's): not tabular

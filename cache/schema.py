@@ -12,6 +12,22 @@ from hpo.catalog import CATALOG
 from hpo.errors import HPOError
 from hpo.space import SearchSpace
 
+__all__ = [
+    "KEY_COLUMNS",
+    "METADATA_KEY",
+    "METRIC_COLUMNS",
+    "RUN_COLUMN",
+    "SCHEMA_VERSION",
+    "UNKNOWN_RUN",
+    "CacheError",
+    "arrow_schema",
+    "check_values",
+    "check_version",
+    "decode_metadata",
+    "encode_metadata",
+    "space_from_metadata",
+]
+
 #: Version 2 added the `run` column; version 1 files are still read (see `store.read`).
 SCHEMA_VERSION = 2
 READABLE_VERSIONS = (1, 2)

@@ -43,6 +43,8 @@ from hpo.errors import HPOError
 from hpo.files import abandoned, atomic_write_bytes
 from hpo.space import SearchSpace
 
+__all__ = ["CurveStore", "atomic_write_table", "provenance", "run_key", "sha256_hex"]
+
 PART_RE = re.compile(r"^(?P<config_id>[0-9a-f]{16})-s(?P<seed>\d+)\.parquet$")
 SHARD_RE = re.compile(r"^shard-\d{4,}-\d{4,}\.parquet$")  # the only names a listing may hold
 MAX_SHARD_ROWS = 1_000_000

@@ -9,6 +9,8 @@ from cache.store import provenance
 from cache.tables import model_stores, read_model
 from cache.timing import reference_run
 
+__all__ = ["model_info"]
+
 
 def model_info(model: str, cache_dir: str | None) -> dict[str, Any]:
     """Counts, best config and its curve, size on disk, provenance of one model's cache."""

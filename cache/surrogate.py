@@ -29,6 +29,8 @@ from cache.curves import CurveTable
 from cache.names import check_regressor, preferred_regressor
 from hpo.space import SearchSpace, config_key
 
+__all__ = ["CurveModel", "Surrogate", "features", "inputs", "noise_scale"]
+
 
 def _regressor(name: str, seed: int, dim: int, kernel: Kernel | None = None) -> RegressorMixin:
     if name == "gp" and kernel is not None:

@@ -13,6 +13,8 @@ from cache.schema import KEY_COLUMNS, RUN_COLUMN, UNKNOWN_RUN, CacheError, space
 from cache.store import CurveStore, provenance, run_key
 from hpo.space import SearchSpace
 
+__all__ = ["available_models", "model_stores", "no_curves", "read_model"]
+
 
 def read_model(
     model: str, cache_dir: str | Path | None = None

@@ -16,6 +16,8 @@ import warnings
 
 import numpy as np
 
+__all__ = ["clock_factors", "reference_run"]
+
 #: Sweeps of the alternating least squares; the fit moves by < 1e-6 well before on real caches.
 #: They, not an exact solver, define the shipped caches' clock: scipy's lsqr solution lies up to
 #: 4e-8 (relative) from them, which moves 2-12% of the float32 epoch seconds and every replay's bytes.

@@ -12,6 +12,8 @@ from cache.schema import (
 )
 from cache.store import CurveStore
 
+__all__ = ["verify_model"]
+
 
 def verify_model(store: CurveStore, model: str) -> dict[str, int]:
     """Raise CacheError (one line) on the first problem; return counts when all is well."""

@@ -20,6 +20,8 @@ from hpo.searchers.relay import Relay
 from hpo.searchers.smac_adapter import smac_module
 from hpo.space import SearchSpace
 
+__all__ = ["ALGORITHMS", "DEFAULT_ALGORITHMS", "Algorithm", "AlgorithmSettings", "build", "get_algorithm"]
+
 PLUGIN = "plug-in"
 RELAY = "relay"  # an outside scheduler's own configs, handed on through hpo.searchers.relay
 

@@ -13,6 +13,17 @@ from typing import Any
 from hpo.errors import ConfigError
 from hpo.space import Parameter, SearchSpace
 
+__all__ = [
+    "CATALOG",
+    "DEVICE_CHOICES",
+    "PRECISIONS",
+    "C",
+    "ModelEntry",
+    "check_space",
+    "check_value",
+    "model_entry",
+]
+
 #: where a training runs (auto: CUDA when present) and its arithmetic (bf16 autocasts the forward pass)
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("fp32", "bf16")

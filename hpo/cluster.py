@@ -20,6 +20,18 @@ from typing import Any
 from hpo.errors import ConfigError, HPOError
 from hpo.validation import check_int
 
+__all__ = [
+    "CONNECT_TIMEOUT_S",
+    "WORKERS_TIMEOUT_S",
+    "ClusterError",
+    "ClusterSpec",
+    "check_reachable",
+    "lost_scheduler",
+    "n_workers",
+    "next_done",
+    "open_client",
+]
+
 # A worker that dies under a task gets the task retried once elsewhere, then it fails.
 ALLOWED_FAILURES = 1
 CONNECT_TIMEOUT_S = 10.0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+__all__ = ["ConfigError", "DataError", "HPOError", "one_line"]
+
 
 class HPOError(ValueError):
     """Base class for invalid input that a user can fix."""

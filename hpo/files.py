@@ -15,6 +15,16 @@ from pathlib import Path
 
 from hpo.errors import HPOError
 
+__all__ = [
+    "UnsafeFileError",
+    "abandoned",
+    "atomic_write_bytes",
+    "check_private",
+    "named",
+    "private_dir",
+    "user_cache_dir",
+]
+
 
 class UnsafeFileError(HPOError):
     """A file that would be executed or unpickled is not the user's own, or others may write it."""

@@ -26,6 +26,8 @@ from typing import Any
 from hpo import plugins
 from hpo.validation import env_amount
 
+__all__ = ["MEMORY_ENV", "Died", "Isolated"]
+
 MEMORY_ENV = "HPOBENCH_PLUGIN_MEMORY_GB"
 #: a worker that imported the replay stack maps about 2.3 GB of address space for 0.5 GB resident
 MIN_MEMORY_GB = 8.0

@@ -32,6 +32,22 @@ from hpo.schedulers.base import Job
 from hpo.searchers.base import Observation
 from hpo.validation import env_amount
 
+__all__ = [
+    "CALLS",
+    "CLOCK_SLOTS",
+    "GROUP",
+    "LIMIT_ENV",
+    "Guard",
+    "GuardedScheduler",
+    "GuardedSearcher",
+    "PluginFailure",
+    "call_limit",
+    "is_spec",
+    "load_object",
+    "registered",
+    "watch",
+]
+
 GROUP = "hpobench.algorithms"
 LIMIT_ENV = "HPOBENCH_PLUGIN_TIMEOUT"
 DEFAULT_LIMIT_S = 60.0

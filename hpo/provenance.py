@@ -15,6 +15,8 @@ import numpy as np
 
 import hpo
 
+__all__ = ["command_line", "environment", "now_iso"]
+
 
 def git_commit(path: Path | None = None) -> str | None:
     """The commit of the checkout holding this package (None outside a git checkout)."""

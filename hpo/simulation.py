@@ -14,6 +14,8 @@ from hpo.schedulers import Job
 from hpo.tuner import Result
 from hpo.validation import check_int
 
+__all__ = ["Evaluation", "SimulatedBackend"]
+
 
 @dataclass(frozen=True, slots=True)
 class Evaluation:

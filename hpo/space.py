@@ -15,6 +15,8 @@ import numpy as np
 
 from hpo.errors import ConfigError
 
+__all__ = ["Parameter", "SearchSpace", "config_key"]
+
 
 def config_key(config: Mapping[str, Any]) -> tuple:
     """A hashable key of a config: its identity wherever a config is compared or looked up."""

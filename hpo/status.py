@@ -4,6 +4,8 @@ The engine (the tuner, the searchers) and the trainer both speak of it, so it li
 ground floor, below both.
 """
 
+__all__ = ["STATUS_DIVERGED", "STATUS_FAILED", "STATUS_OK", "WORST_ERROR"]
+
 #: The error given to a diverged training: worse than any real classifier (chance is 0.9).
 WORST_ERROR = 1.0
 

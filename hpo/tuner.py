@@ -22,6 +22,8 @@ from hpo.schedulers import Job, Scheduler
 from hpo.status import WORST_ERROR
 from hpo.validation import check_positive
 
+__all__ = ["ROW_FIELDS", "Backend", "Budget", "Incumbent", "Result", "TuneOutcome", "Tuner"]
+
 
 @dataclass(frozen=True, slots=True)
 class Result:

@@ -8,6 +8,8 @@ from typing import Any
 
 from hpo.errors import ConfigError
 
+__all__ = ["check_int", "check_positive", "env_amount"]
+
 
 def check_int(name: str, value: Any, low: int = 1, optional: bool = False, unit: str = "") -> None:
     """Raise ConfigError unless `value` is an integer >= `low` (or None when `optional`)."""

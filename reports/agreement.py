@@ -16,6 +16,16 @@ from scipy import stats
 from reports import anytime
 from reports.anytime import anytime_bands, bootstrap_mean, group_rng, trajectories
 
+__all__ = [
+    "CACHE_COLUMN",
+    "epoch_bands",
+    "final_incumbents",
+    "lookup_agreement",
+    "order_agreement",
+    "outcome_agreement",
+    "with_epoch_clock",
+]
+
 RUN = ["backend", "algorithm", "seed"]
 CACHE_COLUMN = "cache_val_error"
 

@@ -12,6 +12,21 @@ import zlib
 import numpy as np
 import pandas as pd
 
+__all__ = [
+    "anytime_bands",
+    "average_ranks",
+    "bootstrap_mean",
+    "final_incumbents",
+    "final_summary",
+    "group_rng",
+    "incumbent_on_grid",
+    "resampled_means",
+    "setting_keys",
+    "speedup_bands",
+    "time_to_target",
+    "trajectories",
+]
+
 SETTING_COLUMNS = ("model", "workers", "budget_trainings")
 """What a comparison varies besides algorithm and seed; a sweep has one panel per setting."""
 

@@ -29,6 +29,8 @@ from reports.statistics import (
     with_regret,
 )
 
+__all__ = ["SETTING", "compute", "failure_table", "normalised", "rankings"]
+
 SETTING = ["model", "workers", "budget_trainings"]
 SWEEP = ["workers", "budget_trainings"]
 GRID_POINTS = 200

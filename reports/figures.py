@@ -16,6 +16,18 @@ from typing import ParamSpec
 import matplotlib
 import matplotlib.lines
 
+__all__ = [
+    "P",
+    "agreement_figure",
+    "anytime_figure",
+    "critical_difference_figure",
+    "curves_figure",
+    "lookup_figure",
+    "palette",
+    "png",
+    "speedup_figure",
+]
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np

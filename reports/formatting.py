@@ -6,6 +6,19 @@ import math
 
 import pandas as pd
 
+__all__ = [
+    "correlation_text",
+    "missing",
+    "number",
+    "readable_lookups",
+    "readable_outcomes",
+    "readable_summary",
+    "readable_sweep",
+    "speedup_text",
+    "versus_text",
+    "with_band",
+]
+
 
 def missing(value: object) -> bool:
     """Whether `value` is absent (None or NaN)."""

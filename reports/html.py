@@ -28,6 +28,8 @@ from reports.formatting import (
     readable_sweep,
 )
 
+__all__ = ["build_agreement_report", "build_report", "setting_title"]
+
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("reports", "templates"),
     autoescape=True,

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import matplotlib
 
+__all__ = ["progress_figure"]
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np

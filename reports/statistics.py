@@ -16,6 +16,17 @@ from statsmodels.stats.multitest import multipletests
 
 from reports.anytime import setting_keys
 
+__all__ = [
+    "average_ranks",
+    "block_matrix",
+    "critical_difference",
+    "friedman",
+    "nemenyi",
+    "paired_against",
+    "rank_biserial",
+    "with_regret",
+]
+
 
 def with_regret(finals: pd.DataFrame, reference: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
     """Add `regret` (the incumbent config's worth - the cache's best config) and `normalised_regret`

@@ -22,6 +22,8 @@ from hpo.training import STATUS_FAILED, WORST_ERROR, remote
 from hpo.training.remote import Trained, WorkerSettings
 from hpo.tuner import Result
 
+__all__ = ["LiveBackend"]
+
 
 class LiveBackend:
     """Trains each job for real on `n_workers` Dask workers of `client`."""

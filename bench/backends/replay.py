@@ -12,6 +12,8 @@ from hpo.schedulers import Job
 from hpo.simulation import Evaluation, SimulatedBackend
 from hpo.space import config_key
 
+__all__ = ["CacheObjective", "replay_backend"]
+
 
 class CacheObjective:
     """What a job would report, looked up in the cache with the trial's own training.

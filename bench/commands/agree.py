@@ -25,6 +25,8 @@ from cache.names import ANY_CONFIG_MODES
 from hpo.algorithms import ALGORITHMS, DEFAULT_ALGORITHMS
 from hpo.cluster import ClusterSpec
 
+__all__ = ["agree", "echo_summary"]
+
 
 @click.command()
 @model_option

@@ -15,6 +15,8 @@ from hpo.errors import ConfigError
 if TYPE_CHECKING:
     from cache.fidelity import Fidelity
 
+__all__ = ["cache", "fidelity", "info", "verify"]
+
 # each command loads the cache's stack (pandas, pyarrow, SciPy, scikit-learn) once its options are read
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")

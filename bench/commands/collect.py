@@ -26,6 +26,8 @@ from hpo.catalog import model_entry
 if TYPE_CHECKING:
     from cache.collect import Plan, TaskDone
 
+__all__ = ["collect"]
+
 
 @click.command()
 @model_option

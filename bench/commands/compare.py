@@ -27,6 +27,8 @@ from hpo.validation import check_int
 if TYPE_CHECKING:
     import pandas as pd
 
+__all__ = ["compare", "report"]
+
 
 @click.command()
 @click.option(

@@ -27,6 +27,8 @@ from hpo.algorithms import ALGORITHMS, get_algorithm
 from hpo.errors import ConfigError
 from hpo.validation import check_int
 
+__all__ = ["run"]
+
 
 @click.command()
 @model_option

@@ -19,6 +19,8 @@ from bench.options import (
 from hpo.catalog import model_entry
 from hpo.validation import check_int
 
+__all__ = ["train"]
+
 
 @click.command()
 @model_option

@@ -22,6 +22,8 @@ from typing import Any
 from cache.blackbox import BlackBox, open_benchmark
 from hpo.errors import ConfigError
 
+__all__ = ["INSTALL", "make_task", "objective_function"]
+
 INSTALL = "CARP-S is not installed; pip install 'hpobench[carps]' (or carps>=1.1)"
 
 

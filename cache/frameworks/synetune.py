@@ -26,6 +26,8 @@ from cache.blackbox import BlackBox, open_benchmark
 from hpo.errors import ConfigError
 from hpo.formats.synetune import INSTALL, synetune_module, to_synetune
 
+__all__ = ["FIDELITY", "export_blackbox"]
+
 FIDELITY = "epoch"
 OBJECTIVES = ("val_error", "test_error", "elapsed_time")
 

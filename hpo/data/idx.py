@@ -10,6 +10,8 @@ import numpy as np
 
 from hpo.errors import DataError
 
+__all__ = ["decompressed_bytes", "encode_idx", "parse_idx"]
+
 _DTYPES = {
     0x08: np.dtype(np.uint8),
     0x09: np.dtype(np.int8),

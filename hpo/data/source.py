@@ -17,6 +17,17 @@ from hpo.data.idx import decompressed_bytes
 from hpo.errors import DataError
 from hpo.files import user_cache_dir
 
+__all__ = [
+    "DATASETS",
+    "FASHION_MNIST",
+    "DatasetSpec",
+    "download",
+    "get_dataset",
+    "locate",
+    "log",
+    "read_verified",
+]
+
 log = logging.getLogger(__name__)
 
 

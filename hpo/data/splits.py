@@ -13,6 +13,8 @@ from hpo.data.idx import parse_idx
 from hpo.data.source import DatasetSpec, get_dataset, locate, read_verified
 from hpo.errors import DataError
 
+__all__ = ["Splits", "load_splits", "make_splits"]
+
 DEFAULT_SPLIT_SEED = 0
 DEFAULT_VAL_FRACTION = 0.2
 

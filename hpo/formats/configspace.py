@@ -12,6 +12,8 @@ from typing import Any
 from hpo.errors import ConfigError
 from hpo.space import Parameter, SearchSpace
 
+__all__ = ["INSTALL", "from_configspace", "to_configspace"]
+
 INSTALL = "ConfigSpace is not installed; pip install 'hpobench[configspace]' (or ConfigSpace>=1.0)"
 ORDER_KEY = "hpobench_order"
 

@@ -8,6 +8,8 @@ from typing import Any
 from hpo.errors import ConfigError
 from hpo.space import Parameter, SearchSpace
 
+__all__ = ["INSTALL", "from_optuna", "optuna_module", "to_optuna"]
+
 INSTALL = "Optuna is not installed; pip install 'hpobench[optuna]' (or optuna>=4)"
 
 

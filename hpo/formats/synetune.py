@@ -8,6 +8,8 @@ from typing import Any
 from hpo.errors import ConfigError
 from hpo.space import Parameter, SearchSpace
 
+__all__ = ["INSTALL", "from_synetune", "synetune_module", "to_synetune"]
+
 INSTALL = "Syne Tune is not installed; pip install 'hpobench[synetune]' (or syne-tune>=0.16)"
 
 

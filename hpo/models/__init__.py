@@ -61,7 +61,6 @@ __all__ = [
     "ModelContext",
     "ModelSpec",
     "build_model",
-    "check_space",
     "get_model",
     "validate_config",
 ]

@@ -11,6 +11,8 @@ from torch import nn
 
 from hpo.catalog import ModelEntry
 
+__all__ = ["Classifier", "ModelContext", "ModelSpec"]
+
 
 class Classifier(nn.Module):
     """A model whose training objective is `data_loss(logits, y) + penalty()`.

@@ -18,6 +18,8 @@ from torch import nn
 from hpo.catalog import CATALOG
 from hpo.models.base import Classifier, ModelContext, ModelSpec
 
+__all__ = ["SPEC", "ElasticNetSVM", "one_vs_rest_hinge"]
+
 
 def one_vs_rest_hinge(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Mean over examples of the sum over classes of max(0, 1 - y_k * score_k), y_k in {-1, +1}."""

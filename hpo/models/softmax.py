@@ -12,6 +12,8 @@ from torch import nn
 from hpo.catalog import CATALOG
 from hpo.models.base import Classifier, ModelContext, ModelSpec
 
+__all__ = ["SPEC", "SoftmaxRegression"]
+
 
 class SoftmaxRegression(Classifier):
     """Multinomial logistic regression."""

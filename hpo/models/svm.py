@@ -26,6 +26,8 @@ from torch import nn
 from hpo.catalog import CATALOG
 from hpo.models.base import Classifier, ModelContext, ModelSpec
 
+__all__ = ["SPEC", "RandomFourierSVM"]
+
 DEFAULT_COMPONENTS = 100
 
 

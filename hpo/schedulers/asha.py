@@ -26,6 +26,8 @@ from hpo.schedulers.base import Job, Scheduler, rank_key
 from hpo.schedulers.rungs import rung_levels
 from hpo.searchers import Searcher
 
+__all__ = ["ASHA"]
+
 
 class _Rung:
     __slots__ = ("blocked", "configs", "n_results", "promoted", "unpromoted")

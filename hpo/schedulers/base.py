@@ -9,6 +9,8 @@ from typing import Any
 
 from hpo.searchers import Observation, Searcher
 
+__all__ = ["Job", "Scheduler", "rank_key"]
+
 
 @dataclass(frozen=True, slots=True)
 class Job:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from hpo.schedulers.base import rank_key
 
+__all__ = ["RungResult", "asha_promotion", "sh_survivors", "survivors"]
+
 
 @dataclass(frozen=True, slots=True)
 class RungResult:

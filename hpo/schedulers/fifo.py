@@ -6,6 +6,8 @@ from hpo.schedulers.base import Job, Scheduler
 from hpo.searchers import Searcher
 from hpo.validation import check_int
 
+__all__ = ["FIFOScheduler"]
+
 
 class FIFOScheduler(Scheduler):
     """Each new trial trains straight to `epochs`; there are no promotions."""

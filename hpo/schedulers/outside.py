@@ -18,6 +18,8 @@ from hpo.schedulers.rungs import validate
 from hpo.searchers.pool import PooledSearcher
 from hpo.searchers.relay import Relay
 
+__all__ = ["OutsideScheduler", "plain"]
+
 
 def plain(config: Any, names: tuple[str, ...]) -> dict[str, Any]:
     """A library's config (a ConfigSpace Configuration, a dict with NumPy values) as a plain config of `names`."""

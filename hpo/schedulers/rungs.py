@@ -5,6 +5,8 @@ from __future__ import annotations
 from hpo.errors import ConfigError
 from hpo.validation import check_int
 
+__all__ = ["rung_levels", "validate"]
+
 
 def validate(eta: float, r_min: int, r_max: int) -> None:
     """Raise ConfigError for eta < 2, r_min < 1 or r_min > r_max."""

@@ -22,6 +22,8 @@ from hpo.searchers.relay import Relay
 from hpo.searchers.smac_adapter import smac_facade
 from hpo.space import config_key
 
+__all__ = ["SmacHyperband"]
+
 
 class SmacHyperband(OutsideScheduler):
     """SMAC3's MultiFidelityFacade (Hyperband) deciding configs and budgets for the loop."""

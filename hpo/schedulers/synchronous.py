@@ -18,6 +18,8 @@ from hpo.schedulers.rungs import rung_levels
 from hpo.searchers import Searcher
 from hpo.validation import check_int
 
+__all__ = ["Bracket", "Hyperband", "SuccessiveHalving", "SynchronousHalving"]
+
 
 @dataclass
 class Bracket:

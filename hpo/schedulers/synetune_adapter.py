@@ -41,6 +41,8 @@ from hpo.schedulers.rungs import rung_levels
 from hpo.searchers.pool import PooledSearcher
 from hpo.searchers.relay import Relay
 
+__all__ = ["SyneTuneScheduler", "synetune_baselines"]
+
 METRIC, TIME = "val_error", "epoch"
 # a fixed creation time: Syne Tune keeps it on the trial, and no wall-clock time may enter a replay
 _CREATED = datetime.datetime(2000, 1, 1)

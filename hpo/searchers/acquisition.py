@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import scipy  # its submodules load on first use: naming an algorithm does not pay for them
 
+__all__ = ["expected_improvement", "expected_improvement_grad"]
+
 _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
 
 

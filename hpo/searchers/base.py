@@ -28,6 +28,8 @@ from hpo.space import SearchSpace, config_key
 if TYPE_CHECKING:
     from hpo.searchers.pool import CandidatePool
 
+__all__ = ["Observation", "Searcher"]
+
 
 @dataclass(frozen=True, slots=True)
 class Observation:

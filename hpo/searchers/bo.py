@@ -25,6 +25,8 @@ from hpo.searchers.gp import GaussianProcess
 from hpo.searchers.pool import CandidatePool
 from hpo.space import SearchSpace, config_key
 
+__all__ = ["BOSearcher"]
+
 _BLAS = ThreadpoolController()
 
 

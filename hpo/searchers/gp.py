@@ -12,6 +12,8 @@ import math
 import numpy as np
 import scipy  # its submodules load on first use: naming an algorithm does not pay for them
 
+__all__ = ["GaussianProcess"]
+
 SQRT5 = math.sqrt(5.0)
 # Bounds of log(length scale), log(signal variance), log(noise variance) on normalised targets.
 LOG_LENGTH_BOUNDS = (math.log(1e-2), math.log(20.0))

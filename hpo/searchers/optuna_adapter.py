@@ -25,6 +25,8 @@ from hpo.formats.optuna import optuna_module, to_optuna
 from hpo.searchers.base import Observation, Searcher
 from hpo.space import SearchSpace
 
+__all__ = ["OptunaSearcher"]
+
 SAMPLERS = ("tpe", "gp", "cmaes", "qmc")
 
 

@@ -24,6 +24,8 @@ from hpo.errors import ConfigError
 from hpo.searchers.base import Observation, Searcher
 from hpo.space import SearchSpace, config_key
 
+__all__ = ["CandidatePool", "PooledSearcher"]
+
 
 def _discard(rows: list[int], row: int) -> None:
     """Remove `row` from the sorted list `rows` if it is there."""

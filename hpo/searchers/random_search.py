@@ -7,6 +7,8 @@ from typing import Any
 from hpo.searchers.base import Searcher
 from hpo.searchers.pool import CandidatePool
 
+__all__ = ["RandomSearcher"]
+
 
 class RandomSearcher(Searcher):
     """Draws each config independently from the space (or uniformly from a pool's fresh configs)."""

@@ -16,6 +16,8 @@ import numpy as np
 from hpo.searchers.base import Searcher
 from hpo.space import SearchSpace
 
+__all__ = ["Relay"]
+
 
 class Relay(Searcher):
     """Proposes the config its scheduler put in `next`; the model's initial config is the scheduler's to use."""

@@ -34,6 +34,8 @@ from hpo.searchers.base import Observation, Searcher
 from hpo.space import SearchSpace
 from hpo.validation import check_int
 
+__all__ = ["INSTALL", "SmacSearcher", "smac_facade", "smac_module"]
+
 INSTALL = "SMAC3 is not installed; pip install 'hpobench[smac]' (or smac>=2.4)"
 
 

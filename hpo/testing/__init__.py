@@ -1,1 +1,3 @@
 """Helpers shared by the test suite and the benchmarks: synthetic objectives."""
+
+__all__: list[str] = []

@@ -32,6 +32,17 @@ from hpo.status import WORST_ERROR
 from hpo.testing.objectives import SVM_LIKE
 from hpo.tuner import Budget, Tuner
 
+__all__ = [
+    "LEARNING_THRESHOLD",
+    "SPACE",
+    "check_algorithm",
+    "check_learns",
+    "check_searcher",
+    "learning_percentile",
+    "objective",
+    "replay",
+]
+
 SearcherFactory = Callable[..., Searcher]
 
 # mixed kinds, as the models' spaces have: log-uniform floats, an integer and a choice

@@ -11,6 +11,8 @@ import numpy as np
 
 from hpo.space import Parameter, SearchSpace
 
+__all__ = ["BRANIN", "HARTMANN6", "SVM_LIKE", "Synthetic"]
+
 
 @dataclass(frozen=True)
 class Synthetic:

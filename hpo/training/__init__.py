@@ -1,5 +1,6 @@
 """Training: epochs, learning curves, checkpoints, devices."""
 
+from hpo.catalog import DEVICE_CHOICES, PRECISIONS
 from hpo.training.curve import (
     CURVE_FIELDS,
     STATUS_DIVERGED,
@@ -8,10 +9,9 @@ from hpo.training.curve import (
     WORST_ERROR,
     EpochRecord,
 )
-from hpo.training.device import DEVICE_CHOICES, resolve_device
+from hpo.training.device import resolve_device
 from hpo.training.runtime import configure, tune_allocator
 from hpo.training.trainer import (
-    PRECISIONS,
     Run,
     Trainer,
     load_checkpoint,

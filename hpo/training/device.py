@@ -7,6 +7,8 @@ import torch
 from hpo.catalog import DEVICE_CHOICES
 from hpo.errors import ConfigError
 
+__all__ = ["cpu_has_native_bf16", "resolve_device"]
+
 
 def resolve_device(name: str = "auto") -> torch.device:
     """'auto' is CUDA when present, else CPU; 'cuda' without a GPU is an error."""

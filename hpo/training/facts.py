@@ -10,6 +10,8 @@ from hpo import provenance
 from hpo.models import get_model
 from hpo.training.device import cpu_has_native_bf16
 
+__all__ = ["training_environment"]
+
 
 def training_environment(
     device: torch.device | str | None = None, model: str | None = None

@@ -19,6 +19,8 @@ from hpo.training.facts import training_environment
 from hpo.training.runtime import configure
 from hpo.training.trainer import Trainer
 
+__all__ = ["Trained", "WorkerSettings", "train", "warm_up"]
+
 
 @dataclass(frozen=True)
 class WorkerSettings:

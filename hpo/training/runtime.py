@@ -8,6 +8,8 @@ import sys
 
 import torch
 
+__all__ = ["configure", "tune_allocator"]
+
 _M_TRIM_THRESHOLD = -1
 _M_TOP_PAD = -2
 _M_MMAP_THRESHOLD = -3

@@ -23,6 +23,8 @@ from hpo.models import Classifier, ModelContext, build_model, get_model, validat
 from hpo.training.curve import STATUS_DIVERGED, STATUS_OK, EpochRecord
 from hpo.training.device import cpu_has_native_bf16
 
+__all__ = ["MovingAverage", "Run", "Trainer", "load_checkpoint", "save_checkpoint", "seed_generators"]
+
 CHECKPOINT_FORMAT = 1
 
 

@@ -31,6 +31,21 @@ import torch.nn.functional as F
 
 from hpo.models.lenet import native
 
+__all__ = [
+    "COMPILE_ENV",
+    "Conv2dMixedLayout",
+    "Conv2dPhases",
+    "ConvSigmoidPool",
+    "conv_sigmoid_pool_supported",
+    "depth_to_space",
+    "fused_sigmoid_avg_pool",
+    "fused_sigmoid_phase_mean",
+    "lenet_block1",
+    "sigmoid_avg_pool",
+    "sigmoid_phase_mean",
+    "space_to_depth",
+]
+
 _conv_backward = torch.ops.aten.convolution_backward
 _CHANNELS_LAST = torch.channels_last
 # Set HPO_NO_COMPILE=1 to train LeNet in eager mode only, with neither torch.compile nor the C++

@@ -20,6 +20,8 @@ from hpo.models.lenet.kernels import (
     lenet_block1,
 )
 
+__all__ = ["SPEC", "LeNet"]
+
 
 class LeNet(Classifier):
     """Conv(6,5x5,pad 2)-sigmoid-avgpool-Conv(16,5x5)-sigmoid-avgpool-FC120-FC84-FC10."""

@@ -22,6 +22,8 @@ from pathlib import Path
 
 from hpo.files import UnsafeFileError, check_private, private_dir, user_cache_dir
 
+__all__ = ["ENABLE_ENV", "NativeBuildError", "build", "enabled", "find_compiler", "load"]
+
 ENABLE_ENV = "HPO_LENET_NATIVE"
 FLAGS = ("-O3", "-march=native", "-fopenmp")
 COMPILER_ENV = "CXX"
