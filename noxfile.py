@@ -1,4 +1,5 @@
-"""nox sessions: tests, lint, report, bench, lock. Every session installs from the lock file."""
+"""nox sessions: tests, lint, report, extras, docs, long, bench, lock. Every session installs from the lock
+file (docs from requirements/docs.txt, compiled within it)."""
 
 from __future__ import annotations
 
@@ -118,6 +119,14 @@ def extras(session: nox.Session) -> None:
 
 
 @nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site, strictly (any warning fails): the guides and the API reference that
+    mkdocstrings generates from the docstrings of every module's `__all__`."""
+    session.install("-r", "requirements/docs.txt")
+    session.run("mkdocs", "build", "--strict", "--site-dir", session.create_tmp() + "/site", *session.posargs)
+
+
+@nox.session
 def long(session: nox.Session) -> None:
     """The tests that wait a minute or more on purpose (marked long), left out of `tests`."""
     _install(session, "test")
@@ -163,6 +172,17 @@ def lock(session: nox.Session) -> None:
         "requirements/pins.in",
     )
     _drop_local_version(LOCK, "torch")
+    # the documentation build's tools, within the lock's versions of what both use
+    session.run(
+        "pip-compile",
+        "--quiet",
+        "--upgrade",
+        "--strip-extras",
+        "--no-emit-index-url",
+        "--no-emit-find-links",
+        "--output-file=requirements/docs.txt",
+        "requirements/docs.in",
+    )
 
 
 def _drop_local_version(path: str, package: str) -> None:

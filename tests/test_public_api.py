@@ -71,3 +71,13 @@ def test_modules_import_only_declared_names_from_each_other() -> None:
                 if alias.name not in declared and f"{node.module}.{alias.name}" not in MODULES:
                     undeclared.append(f"{module}: from {node.module} import {alias.name}")
     assert not undeclared, "\n".join(undeclared)
+
+
+def test_the_api_reference_covers_every_module() -> None:
+    """docs/api/<package>.md renders each module's `__all__` (`nox -s docs`): a new module is listed there."""
+    listed = set()
+    for package in PACKAGES:
+        text = (ROOT / "docs" / "api" / f"{package}.md").read_text()
+        listed |= {line[4:].strip() for line in text.splitlines() if line.startswith("::: ")}
+    expected = {name for name in MODULES if not name.endswith("__main__")}
+    assert listed == expected, f"missing: {sorted(expected - listed)}; unknown: {sorted(listed - expected)}"
