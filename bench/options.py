@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from hpo.algorithms import ALGORITHMS
 from hpo.catalog import CATALOG, DEVICE_CHOICES, PRECISIONS
 from hpo.errors import ConfigError
 from hpo.space import SearchSpace
@@ -15,13 +16,18 @@ from hpo.space import SearchSpace
 __all__ = [
     "BACKENDS",
     "algorithm_settings",
+    "bracket_options",
+    "budget_options",
     "cache_dir_option",
     "data_dir_option",
     "device_option",
     "echo_json",
+    "experiment_options",
     "halving_options",
     "load_space",
     "model_option",
+    "options",
+    "output_options",
     "parse_algorithms",
     "parse_assignments",
     "parse_names",
@@ -32,6 +38,7 @@ __all__ = [
     "scheduler_address_option",
     "space_option",
     "threads_option",
+    "training_options",
     "workers_option",
 ]
 
@@ -113,6 +120,80 @@ def halving_options(command):
     ):
         command = option(command)
     return command
+
+
+def options(*decorators):
+    """One decorator of several click options, applied in the order written."""
+
+    def apply(command):
+        for decorator in reversed(decorators):
+            command = decorator(command)
+        return command
+
+    return apply
+
+
+#: How a live training runs: device, arithmetic, data, threads
+training_options = options(device_option, precision_option, data_dir_option, threads_option)
+#: When a run stops starting work
+budget_options = options(
+    click.option("--trials", type=int, default=20, show_default=True, help="New trials (configs) to start."),
+    click.option(
+        "--budget-epochs", type=int, default=None, help="Also stop starting work after this many epochs."
+    ),
+    click.option(
+        "--budget-seconds", type=float, default=None, help="Also stop starting work after this many seconds."
+    ),
+)
+#: Successive halving's bracket size
+bracket_options = options(
+    click.option(
+        "--prefact",
+        type=int,
+        default=1,
+        show_default=True,
+        help="SH: a bracket starts prefact * eta^K configs.",
+    ),
+    click.option(
+        "--n-configs", type=int, default=None, help="SH: configs per bracket (overrides --prefact)."
+    ),
+)
+
+
+#: What one experiment (`bench run`) runs, and how often it is seeded
+experiment_options = options(
+    click.option(
+        "--algorithm",
+        required=True,
+        help=f"HPO algorithm: {', '.join(ALGORITHMS)}, or a plug-in as module:Object[@scheduler].",
+    ),
+    click.option(
+        "--backend", default="live", show_default=True, type=click.Choice(BACKENDS), help="Where trials run."
+    ),
+    click.option(
+        "--workers",
+        type=int,
+        default=None,
+        help="Local Dask workers that train (default: one per core), simulated in replays (default 1).",
+    ),
+    click.option("--seed", type=int, default=0, show_default=True, help="Experiment seed."),
+    click.option("--initial-default", is_flag=True, help="Try the model's default config first."),
+    click.option("--no-final", is_flag=True, help="Skip training the best config to --r-max at the end."),
+)
+#: Where one experiment writes, and whether it continues an interrupted one
+output_options = options(
+    click.option(
+        "--out", "out_dir", type=click.Path(file_okay=False), default=None, help="Output directory."
+    ),
+    click.option("--overwrite", is_flag=True, help="Replace results already in --out."),
+    click.option(
+        "--resume",
+        "resume_dir",
+        type=click.Path(file_okay=False),
+        default=None,
+        help="Continue the interrupted live run in this directory (same options); nothing finished runs again.",
+    ),
+)
 
 
 def algorithm_settings(eta: float, r_min: int, r_max: int, **options: Any) -> Any:
