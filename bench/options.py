@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from hpo.algorithms import ALGORITHMS
+from cache.names import MODES
+from hpo.algorithms import ALGORITHMS, DEFAULT_ALGORITHMS
 from hpo.catalog import CATALOG, DEVICE_CHOICES, PRECISIONS
 from hpo.errors import ConfigError
 from hpo.space import SearchSpace
@@ -19,6 +20,7 @@ __all__ = [
     "bracket_options",
     "budget_options",
     "cache_dir_option",
+    "comparison_options",
     "data_dir_option",
     "device_option",
     "echo_json",
@@ -35,6 +37,7 @@ __all__ = [
     "precision_option",
     "progress_bar",
     "quiet_option",
+    "replay_place_options",
     "scheduler_address_option",
     "space_option",
     "threads_option",
@@ -192,6 +195,54 @@ output_options = options(
         type=click.Path(file_okay=False),
         default=None,
         help="Continue the interrupted live run in this directory (same options); nothing finished runs again.",
+    ),
+)
+
+
+#: What a comparison replays: models x algorithms x seeds, swept over workers and budgets
+comparison_options = options(
+    click.option(
+        "--models",
+        default=None,
+        help="Comma-separated models to compare (default: every model in the cache).",
+    ),
+    click.option(
+        "--algorithms",
+        default=",".join(DEFAULT_ALGORITHMS),
+        show_default=True,
+        help=f"Comma-separated algorithms ({', '.join(ALGORITHMS)}), or plug-ins as module:Object[@scheduler].",
+    ),
+    click.option("--seeds", type=int, default=20, show_default=True, help="Replays per model and algorithm."),
+    click.option(
+        "--workers",
+        default="4",
+        show_default=True,
+        help="Simulated parallel workers; a comma-separated list (1,4,16,64) sweeps them.",
+    ),
+    click.option(
+        "--mode", default="tabular", show_default=True, type=click.Choice(MODES), help="Cache lookups."
+    ),
+    click.option(
+        "--budget-trainings",
+        default="32",
+        show_default=True,
+        help="Budget per replay: this many trainings' worth of epochs (x --r-max), the same for every worker "
+        "count; a comma-separated list (32,128) sweeps them.",
+    ),
+)
+#: Where a comparison's replays run: local processes or a Dask cluster
+replay_place_options = options(
+    click.option(
+        "--processes",
+        type=int,
+        default=None,
+        help="Processes running replays (default: the CPU count); results do not depend on it.",
+    ),
+    click.option(
+        "--scheduler-address",
+        default=None,
+        metavar="tcp://HOST:PORT",
+        help="Replay on a running Dask cluster's workers instead of local processes (the same rows).",
     ),
 )
 

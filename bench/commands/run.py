@@ -33,7 +33,8 @@ def run(quiet: bool, **options: Any) -> None:
     """Run one HPO experiment: live FashionMNIST training, or a replay of the curve cache."""
     check_int("--trials", options["trials"])
     get_algorithm(options["algorithm"])  # a mistyped name: one line, before the experiment's stack loads
-    from bench import run_session  # the options are read: now pandas, pyarrow (and torch, Dask live)
+    # the options are read: now pandas, pyarrow (and torch, Dask for a live run)
+    from bench.sessions import run as run_session
 
     plan = run_session.plan(**options)
     spec = plan.spec
