@@ -1,4 +1,4 @@
-"""Options shared by several commands, and their parsing into validated values."""
+"""The commands' options, in groups a command takes whole, and their parsing into validated values."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from cache.names import MODES
+from cache.names import DESIGNS, MODES
 from hpo.algorithms import ALGORITHMS, DEFAULT_ALGORITHMS
 from hpo.catalog import CATALOG, DEVICE_CHOICES, PRECISIONS
 from hpo.errors import ConfigError
@@ -22,6 +22,7 @@ __all__ = [
     "cache_dir_option",
     "comparison_options",
     "data_dir_option",
+    "design_options",
     "device_option",
     "echo_json",
     "experiment_options",
@@ -244,6 +245,26 @@ replay_place_options = options(
         metavar="tcp://HOST:PORT",
         help="Replay on a running Dask cluster's workers instead of local processes (the same rows).",
     ),
+)
+
+
+#: The configs a collection trains, and how often
+design_options = options(
+    click.option(
+        "--configs", "n_configs", type=int, default=64, show_default=True, help="Configs in the design."
+    ),
+    click.option("--epochs", type=int, default=20, show_default=True, help="Epochs per training."),
+    click.option(
+        "--train-seeds", type=int, default=1, show_default=True, help="Trainings per config (seeds 0..K-1)."
+    ),
+    click.option(
+        "--design",
+        type=click.Choice(DESIGNS),
+        default="sobol",
+        show_default=True,
+        help="How configs are drawn.",
+    ),
+    click.option("--design-seed", type=int, default=0, show_default=True, help="Seed of the design."),
 )
 
 
