@@ -6,16 +6,7 @@ import math
 
 import click
 
-from bench.options import (
-    data_dir_option,
-    device_option,
-    echo_json,
-    model_option,
-    parse_assignments,
-    precision_option,
-    quiet_option,
-    threads_option,
-)
+from bench import options as opt
 from hpo.catalog import model_entry
 from hpo.validation import check_int
 
@@ -23,16 +14,13 @@ __all__ = ["train"]
 
 
 @click.command()
-@model_option
+@opt.model_option
 @click.option("--epochs", type=int, default=10, show_default=True, help="Epochs to train.")
 @click.option("--set", "assignments", multiple=True, metavar="NAME=VALUE", help="Override a hyperparameter.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Training seed (init and data order).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per epoch instead of a table.")
-@device_option
-@precision_option
-@data_dir_option
-@threads_option
-@quiet_option
+@opt.training_options
+@opt.quiet_option
 def train(
     model: str,
     epochs: int,
@@ -48,7 +36,7 @@ def train(
     """Train MODEL for --epochs with its default config (plus --set overrides)."""
     check_int("--epochs", epochs)
     entry = model_entry(model)
-    config = {**entry.defaults, **parse_assignments(assignments, entry.space)}
+    config = {**entry.defaults, **opt.parse_assignments(assignments, entry.space)}
     # the options are read: now torch
     from hpo.data import load_splits
     from hpo.training import Trainer, configure, resolve_device
@@ -66,7 +54,7 @@ def train(
     for epoch in range(1, epochs + 1):
         (record,) = trainer.advance(run, epoch)
         if as_json:
-            echo_json(record.to_dict())
+            opt.echo_json(record.to_dict())
         else:
             click.echo(
                 f"{record.epoch:>5} {_fmt(record.train_loss, 10)} {_fmt(record.val_loss, 10)} "
