@@ -27,6 +27,7 @@ __all__ = [
     "echo_json",
     "experiment_options",
     "halving_options",
+    "json_option",
     "load_space",
     "model_option",
     "options",
@@ -69,6 +70,7 @@ precision_option = click.option(
     help="Training arithmetic: bf16 autocasts the forward pass (faster on CPUs with bf16 units, other curves).",
 )
 quiet_option = click.option("--quiet", is_flag=True, help="No progress bar.")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 threads_option = click.option(
     "--threads",
     type=click.IntRange(min=1),

@@ -1,4 +1,5 @@
-"""What the commands print of a study: a comparison's and an agreement's summaries, as text.
+"""What the commands print of a study, as text: a comparison's and an agreement's summaries, a
+surrogate's fidelity.
 
 `bench compare` and `bench report` print a comparison; `bench agree` and `bench report` an
 agreement: the text lives here, once, so that no command imports another.
@@ -6,6 +7,7 @@ agreement: the text lives here, once, so that no command imports another.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -13,7 +15,9 @@ import click
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["echo_agreement", "echo_comparison"]
+    from cache.fidelity import Fidelity
+
+__all__ = ["echo_agreement", "echo_comparison", "fidelity_line", "pick_line"]
 
 
 def echo_comparison(summary: pd.DataFrame) -> None:
@@ -61,3 +65,43 @@ def echo_agreement(summary: dict[str, Any]) -> None:
             f"MAE {r['MAE']} (two trainings of one config: {r['two trainings of one config (MAE)']}), "
             f"bias {r['bias']}"
         )
+
+
+def pick_line(model: str, picked: Fidelity | None) -> str:
+    """Which regressor the rule picks, beside the one replays use."""
+    from cache.fidelity import BEST_OF, MAX_OPTIMUM_BIAS
+    from cache.names import preferred_regressor
+
+    rule = f"the best Spearman with a best-of-{BEST_OF} bias within +-{MAX_OPTIMUM_BIAS}"
+    choice = picked.regressor if picked else "none qualifies"
+    return f"{model}: picked by {rule}: {choice}; replays use {preferred_regressor(model)}"
+
+
+def _known(value: float | None) -> bool:
+    return value is not None and not math.isnan(value)
+
+
+def fidelity_line(name: str, result: Fidelity, folds: int, bounds: dict[str, float | None]) -> str:
+    """One model's fidelity in a sentence: the figures, then what bounds them."""
+    from cache.fidelity import BEST_OF
+
+    line = (
+        f"{name} {result.regressor}: Spearman {result.spearman:.3f}, Kendall {result.kendall:.3f}, "
+        f"MAE {result.mae:.4f}, regret {result.regret:.4f}, best-of-{BEST_OF} bias {result.optimum_bias:+.4f} "
+        f"({result.n_configs} configs, {folds}-fold"
+    )
+    if _known(bounds["seed_agreement"]):
+        line += (
+            f"; vs one training {result.spearman_one_seed:.3f}, seed-to-seed {bounds['seed_agreement']:.3f}, "
+            f"noise ceiling {bounds['noise_ceiling']:.3f}"
+        )
+    line += ")"
+    if result.at_chance:
+        agreement = bounds["seed_agreement_at_chance"]
+        among = f", seed-to-seed {agreement:.2f} among them" if _known(agreement) else ""
+        line += f"; {result.at_chance} configs at chance level{among}"
+        if result.spearman_learning is not None:
+            line += f"; Spearman over the other {result.n_configs - result.at_chance}: {result.spearman_learning:.3f}"
+            if _known(bounds["noise_ceiling_learning"]):
+                line += f" (noise ceiling {bounds['noise_ceiling_learning']:.3f})"
+    return line

@@ -13,7 +13,7 @@ from cache.schema import KEY_COLUMNS, RUN_COLUMN, UNKNOWN_RUN, CacheError, space
 from cache.store import CurveStore, provenance, run_key
 from hpo.space import SearchSpace
 
-__all__ = ["available_models", "model_stores", "no_curves", "read_model"]
+__all__ = ["available_models", "cached_models", "model_stores", "no_curves", "read_model"]
 
 
 def read_model(
@@ -61,3 +61,15 @@ def available_models(cache_dir: str | Path | None = None) -> list[str]:
 def model_stores(model: str, cache_dir: str | Path | None = None) -> list[CurveStore]:
     """The stores that hold `model`."""
     return [s for s in stores(cache_dir) if s.manifest(model) is not None]
+
+
+def cached_models(model: str | None = None, cache_dir: str | Path | None = None) -> list[str]:
+    """`[model]` (an unknown name is a typo: the error lists the names), else every model with curves."""
+    from hpo.catalog import model_entry
+
+    if model:
+        model_entry(model)
+    models = [model] if model else available_models(cache_dir)
+    if not models:
+        raise no_curves(None, cache_dir)
+    return models
