@@ -103,20 +103,35 @@ def bootstrap_mean(values: np.ndarray, rng: np.random.Generator, n_boot: int = 1
 def resampled_means(values: np.ndarray, rng: np.random.Generator, n_boot: int) -> np.ndarray:
     """(n_boot, ...) means over axis 0 (seeds) of rows drawn with replacement, ignoring NaN.
 
-    scipy's bootstrap distribution; the band's percentiles are taken here, NaN-aware (a resample
-    of seeds that all lack a value has none) and for statistics scipy's one-call API has no form
-    for (a target from one resample, a time from another: `speedup_bands`).
+    scipy's bootstrap draws the seeds; each resample's mean is the count-weighted mean of the
+    seeds' rows, one matrix product for all resamples, where resampling the rows themselves
+    would hold n_boot x seeds x times values (2.5 s a call at 1,000 seeds; this takes 0.04 s).
+    The band's percentiles are taken here, NaN-aware (a resample of seeds that all lack a value
+    has none), and for statistics scipy's one-call API has no form for (a target from one
+    resample, a time from another: `speedup_bands`).
     """
-    if values.shape[0] < 2:  # scipy asks for two; every resample of one seed is that seed
+    n = values.shape[0]
+    if n < 2:  # scipy asks for two; every resample of one seed is that seed
         return np.repeat(np.nanmean(values, axis=0)[None], n_boot, axis=0)
     from scipy import stats
 
-    with warnings.catch_warnings():
+    flat = values.reshape(n, -1)
+    present = ~np.isnan(flat)
+    filled, present = np.where(present, flat, 0.0), present.astype(float)
+
+    def weighted_means(seeds: np.ndarray, axis: int = -1) -> np.ndarray:
+        rows = np.atleast_2d(seeds)  # (resamples, n) drawn seed indices
+        offsets = n * np.arange(rows.shape[0])[:, None]
+        counts = np.bincount((rows + offsets).ravel(), minlength=rows.size).reshape(rows.shape).astype(float)
+        means = (counts @ filled) / (counts @ present)
+        return means[0] if seeds.ndim == 1 else means.T  # scipy wants the resamples last
+
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)  # a column of NaN has a NaN mean, as it should
         result = stats.bootstrap(
-            (values,), np.nanmean, n_resamples=n_boot, axis=0, vectorized=True, method="percentile", rng=rng
+            (np.arange(n),), weighted_means, n_resamples=n_boot, vectorized=True, method="percentile", rng=rng
         )
-    return np.moveaxis(result.bootstrap_distribution, -1, 0)
+    return result.bootstrap_distribution.T.reshape(n_boot, *values.shape[1:])
 
 
 def anytime_bands(traj: pd.DataFrame, seed: int = 0, n_boot: int = 1000) -> pd.DataFrame:
