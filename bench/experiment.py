@@ -15,8 +15,8 @@ from cache.names import check_mode
 from hpo import algorithms, provenance
 from hpo.algorithms import AlgorithmSettings
 from hpo.catalog import check_space, model_entry
-from hpo.cluster import ClusterSpec
 from hpo.errors import ConfigError
+from hpo.execution.cluster import ClusterSpec
 from hpo.seeding import streams
 from hpo.space import SearchSpace
 from hpo.tuner import Budget, TuneOutcome, Tuner

@@ -11,13 +11,13 @@ from bench.backends.live import LiveBackend
 from bench.experiment import LiveOptions, RunSpec
 from hpo import algorithms
 from hpo.catalog import model_entry
-from hpo.cluster import n_workers, open_client
 from hpo.data import get_dataset
 from hpo.errors import ConfigError
+from hpo.execution import remote
+from hpo.execution.cluster import n_workers, open_client
+from hpo.execution.remote import WorkerSettings
 from hpo.seeding import streams
-from hpo.training import remote
 from hpo.training.facts import training_environment
-from hpo.training.remote import WorkerSettings
 from hpo.tuner import Result, TuneOutcome, Tuner
 
 __all__ = ["LiveRun", "run_live"]

@@ -8,7 +8,6 @@ pure function of the cache, the spec and the seed: its rows are the same bytes w
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,43 +158,22 @@ def _run_on_cluster(
 ) -> None:
     # a worker that dies mid-replay (a plug-in's os._exit, the OOM killer) has its replay retried
     # on another; a second death is that replay's failure, as in watched local processes
-    from distributed import as_completed
     from distributed.scheduler import KilledWorker
 
-    from hpo.cluster import ClusterSpec, lost_scheduler, next_done, open_client
+    from hpo.execution.cluster import ClusterSpec, open_client, run_all
 
     if not todo:
         return
-    token = uuid.uuid4().hex[:12]  # keys unique to this comparison: others may share the cluster
     with open_client(ClusterSpec(None, address, None)) as client:
-        futures = {
-            client.submit(
-                replay_task,
-                task,
-                command,
-                digests.get(task.spec.model),
-                key=f"replay-{i}-{token}",
-                retries=1,
-                priority=-i,
-                pure=False,
-            ): task
-            for i, task in enumerate(todo)
-        }
-        completed = as_completed(futures)
-        try:
-            while futures:
-                for future in next_done(completed, client, list(futures)):
-                    if future.status == "cancelled":
-                        raise lost_scheduler(client)
-                    task = futures.pop(future)
-                    try:
-                        outcome = future.result()
-                    except KilledWorker:
-                        outcome = Died("its Dask worker died running it, twice")
-                    save(task, outcome)
-                    done(task)
-        finally:
-            client.cancel(list(futures))
+        for task, future in run_all(
+            client, replay_task, todo, lambda t: (t, command, digests.get(t.spec.model)), "replay"
+        ):
+            try:
+                outcome = future.result()
+            except KilledWorker:
+                outcome = Died("its Dask worker died running it, twice")
+            save(task, outcome)
+            done(task)
 
 
 def _interleave(tasks: Iterable[Task]) -> list[Task]:

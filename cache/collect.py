@@ -1,7 +1,7 @@
 """Collect learning curves from real trainings into a CurveStore, resumably.
 
 Collection is a bag of independent tasks, one per (config, training seed). Each task trains
-a fresh model to the requested epochs on a Dask worker (`hpo.cluster`) and sends the curve
+a fresh model to the requested epochs on a Dask worker (`hpo.execution.cluster`) and sends the curve
 back; the driver writes it as the task's own part file. Tasks can run in any order, on any
 worker, and a rerun does only the tasks whose part is missing.
 """
@@ -9,7 +9,6 @@ worker, and a rerun does only the tasks whose part is missing.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -23,13 +22,14 @@ from cache.schema import RUN_COLUMN, SCHEMA_VERSION, arrow_schema, encode_metada
 from cache.store import CurveStore
 from hpo import provenance
 from hpo.catalog import check_space
-from hpo.cluster import ClusterSpec, lost_scheduler, next_done, open_client
 from hpo.data import get_dataset
 from hpo.errors import ConfigError, HPOError, one_line
+from hpo.execution import remote
+from hpo.execution.cluster import ClusterSpec, lost_scheduler, open_client, run_all
+from hpo.execution.remote import Trained, WorkerSettings
 from hpo.models import get_model, validate_config
 from hpo.space import SearchSpace
-from hpo.training import EpochRecord, remote
-from hpo.training.remote import Trained, WorkerSettings
+from hpo.training import EpochRecord
 from hpo.validation import check_int
 
 __all__ = ["CollectSpec", "Plan", "Task", "TaskDone", "check_manifest", "collect", "plan", "task_table"]
@@ -263,43 +263,24 @@ def _execute(
     """Run the tasks on the cluster and store each result as it arrives."""
     if not tasks:
         return
-    from distributed import as_completed
-
     cluster = spec.cluster
     settings = WorkerSettings(spec.device, cluster.torch_threads(), spec.data_dir, get_dataset())
-    token = uuid.uuid4().hex[:12]  # keys unique to this collection: others may share the cluster
     with open_client(cluster) as client:
-        futures = {}
-        for i, task in enumerate(tasks):
-            # earlier tasks first (seed-major order), so an interrupted run has whole seeds
-            future = client.submit(
-                _train_task,
-                settings,
-                spec.model,
-                task,
-                spec.epochs,
-                key=f"train-{task.config_id}-s{task.train_seed}-{token}",
-                retries=1,
-                priority=-i,
-                pure=False,
-            )
-            futures[future] = (task, time.perf_counter())
-        completed = as_completed(futures)
-        try:
-            while futures:
-                for future in next_done(completed, client, list(futures)):
-                    task, submitted = futures.pop(future)
-                    try:
-                        trained = future.result()
-                    except HPOError:
-                        raise  # bad data or config: every task would fail alike
-                    except Exception as exc:
-                        # cancelled, or trained with its result lost: the scheduler went away
-                        if future.status != "error":
-                            raise lost_scheduler(client) from None
-                        # a training, or its worker, failed twice
-                        yield TaskDone(task, 0, 0.0, time.perf_counter() - submitted, "failed", one_line(exc))
-                        continue
-                    yield _store_done(spec, store, meta, task, trained, time.perf_counter() - submitted)
-        finally:
-            client.cancel(list(futures))
+        # earlier tasks first (seed-major order), so an interrupted run has whole seeds
+        name, started = f"train-{spec.model}", time.perf_counter()
+        for task, future in run_all(
+            client, _train_task, tasks, lambda t: (settings, spec.model, t, spec.epochs), name
+        ):
+            seconds = time.perf_counter() - started
+            try:
+                trained = future.result()
+            except HPOError:
+                raise  # bad data or config: every task would fail alike
+            except Exception as exc:
+                # trained with its result lost: the scheduler went away
+                if future.status != "error":
+                    raise lost_scheduler(client) from None
+                # a training, or its worker, failed twice
+                yield TaskDone(task, 0, 0.0, seconds, "failed", one_line(exc))
+                continue
+            yield _store_done(spec, store, meta, task, trained, seconds)

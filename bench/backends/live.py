@@ -15,11 +15,12 @@ from typing import Any
 import numpy as np
 from distributed import as_completed
 
-from hpo.cluster import lost_scheduler, next_done
 from hpo.errors import one_line
+from hpo.execution import remote
+from hpo.execution.cluster import lost_scheduler, next_done
+from hpo.execution.remote import Trained, WorkerSettings
 from hpo.schedulers import Job
-from hpo.training import STATUS_FAILED, WORST_ERROR, remote
-from hpo.training.remote import Trained, WorkerSettings
+from hpo.training import STATUS_FAILED, WORST_ERROR
 from hpo.tuner import Result
 
 __all__ = ["LiveBackend"]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.options import algorithm_settings, parse_algorithms
-from hpo.cluster import ClusterSpec
+from hpo.execution.cluster import ClusterSpec
 
 if TYPE_CHECKING:
     from bench.agreement import AgreeSpec
@@ -103,9 +103,9 @@ def execute(
     `on_side_by_side(live runs, at a time)` of how the live runs are spread.
     """
     from bench.agreement import make_report, run_task
-    from hpo.cluster import n_workers, open_client
     from hpo.data import get_dataset
-    from hpo.training.remote import WorkerSettings, warm_up
+    from hpo.execution.cluster import n_workers, open_client
+    from hpo.execution.remote import WorkerSettings, warm_up
 
     spec, command = study.spec, study.record["command"]
     lock = threading.Lock()

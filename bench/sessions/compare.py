@@ -79,7 +79,7 @@ def plan(
     from bench.compare import PLAN_FILE, CompareSpec, cache_facts, plan_record, write_curves
     from bench.compare import plan as plan_tasks
     from bench.study import check_plan_file, study_dir
-    from hpo.cluster import check_reachable
+    from hpo.execution.cluster import check_reachable
 
     spec = CompareSpec(
         models=named_models or _cached_models(cache_dir),

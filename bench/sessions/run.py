@@ -18,8 +18,8 @@ from bench.experiment import LiveOptions, ReplayOptions, RunSpec, run_replay
 from bench.options import algorithm_settings
 from bench.results import RESULTS_FILE, RunWriter, path_name
 from hpo import provenance
-from hpo.cluster import ClusterError, check_reachable
 from hpo.errors import ConfigError
+from hpo.execution.cluster import ClusterError, check_reachable
 from hpo.space import SearchSpace
 from hpo.tuner import Budget, Incumbent, TuneOutcome
 
@@ -116,6 +116,8 @@ def plan(
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     default_out = Path("results") / f"run-{model}-{path_name(algorithm)}-seed{seed}-{stamp}"
     out = Path(resume_dir or out_dir or default_out)
+    if scheduler_address is not None and backend == "live":
+        check_reachable(scheduler_address)  # before the directory is claimed
     return RunPlan(spec, out, resume=resume_dir is not None, overwrite=overwrite, final=not no_final)
 
 
@@ -128,9 +130,6 @@ def execute(
     at once and resumable with `--resume`.
     """
     spec = run.spec
-    address = getattr(spec.where, "scheduler_address", None)
-    if address is not None:
-        check_reachable(address)  # before the directory is claimed
     writer = RunWriter(run.out, spec, provenance.command_line(), journal=run.live)
     recorded, states = writer.resume() if run.resume else writer.start(run.overwrite)
     seen: set[int] = set()

@@ -1,4 +1,4 @@
-"""hpo.cluster: local and remote Dask clusters, and the errors a user can meet with them."""
+"""hpo.execution.cluster: local and remote Dask clusters, and the errors a user can meet with them."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from hpo import cluster
-from hpo.cluster import ClusterError, ClusterSpec, open_client
+from hpo.execution import cluster
 from hpo.errors import ConfigError
+from hpo.execution.cluster import ClusterError, ClusterSpec, open_client
 
 # starts Dask clusters or collections in processes: the slow part of the suite
 pytestmark = pytest.mark.cluster

@@ -19,8 +19,8 @@ import pytest
 from click.testing import CliRunner
 
 from bench.cli import cli
-from hpo import cluster
-from hpo.cluster import ClusterError, ClusterSpec, check_reachable, open_client
+from hpo.execution import cluster
+from hpo.execution.cluster import ClusterError, ClusterSpec, check_reachable, open_client
 
 
 @contextmanager

@@ -12,10 +12,11 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterator, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from hpo.errors import ConfigError, HPOError
 from hpo.validation import check_int
@@ -30,7 +31,10 @@ __all__ = [
     "n_workers",
     "next_done",
     "open_client",
+    "run_all",
 ]
+
+T = TypeVar("T")
 
 # A worker that dies under a task gets the task retried once elsewhere, then it fails.
 ALLOWED_FAILURES = 1
@@ -187,6 +191,35 @@ def next_done(completed: Any, client: Any, pending: Sequence[Any]) -> list[Any]:
         except Exception:  # a timeout, or a closing client's own error: the status above says which
             continue
         time.sleep(0.001)  # finished, its result on the way into `completed`
+
+
+def run_all(
+    client: Any, fn: Callable[..., Any], items: Sequence[T], args: Callable[[T], tuple], name: str
+) -> Iterator[tuple[T, Any]]:
+    """`fn(*args(item))` for every item on the cluster; yields (item, its finished future) as each ends.
+
+    Earlier items first (priority), each under a key unique to this call (others may share the
+    cluster) and retried once on another worker when its worker dies; a second death is that
+    item's failure (`distributed.scheduler.KilledWorker` from `future.result()`). A cancelled
+    future means the scheduler went away: a ClusterError. What has not finished when the caller
+    stops (an error, Ctrl-C) is cancelled.
+    """
+    from distributed import as_completed
+
+    token = uuid.uuid4().hex[:12]
+    futures = {
+        client.submit(fn, *args(item), key=f"{name}-{i}-{token}", retries=1, priority=-i, pure=False): item
+        for i, item in enumerate(items)
+    }
+    completed = as_completed(futures)
+    try:
+        while futures:
+            for future in next_done(completed, client, list(futures)):
+                if future.status == "cancelled":
+                    raise lost_scheduler(client)
+                yield futures.pop(future), future
+    finally:
+        client.cancel(list(futures))
 
 
 #: the most a scheduler's first message may hold: Dask's handshake is a few hundred bytes
