@@ -27,7 +27,7 @@ from bench.experiment import LiveOptions, ReplayOptions, RunSpec, run_replay
 from bench.live_run import run_live
 from bench.results import read_results, write_run
 from bench.study import Task, open_plan, write_report
-from cache.benchmark import Benchmark
+from cache.lookup.benchmark import Benchmark
 from cache.names import ANY_CONFIG_MODES, preferred_regressor
 from hpo import provenance
 from hpo.algorithms import DEFAULT_ALGORITHMS, AlgorithmSettings, get_algorithm
@@ -122,12 +122,7 @@ class AgreeSpec:
 
 def load_table(spec: AgreeSpec) -> Benchmark:
     """The cache's table of the spec's model, checked against the spec's settings."""
-    table = Benchmark.load(spec.model, "tabular", spec.cache_dir)
-    if spec.settings.r_max > table.n_epochs:
-        raise ConfigError(
-            f"--r-max {spec.settings.r_max} exceeds the {table.n_epochs} epochs cached for {spec.model}"
-        )
-    return table
+    return Benchmark.load(spec.model, "tabular", spec.cache_dir).check_r_max(spec.settings.r_max)
 
 
 def plan(spec: AgreeSpec, benchmark: Benchmark, out: Path) -> list[Task]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.backends.replay import replay_backend
-from cache.benchmark import Benchmark
+from cache.lookup.benchmark import Benchmark
 from cache.names import check_mode
 from hpo import algorithms, provenance
 from hpo.algorithms import AlgorithmSettings
@@ -159,11 +159,9 @@ def run_replay(
             "--initial-default needs --mode nearest or surrogate: the defaults are not a collected config"
         )
     # check the options against the table before fitting a surrogate, which can take a minute
-    table = benchmark or Benchmark.load(spec.model, "tabular", where.cache_dir)
-    if spec.settings.r_max > table.n_epochs:
-        raise ConfigError(
-            f"--r-max {spec.settings.r_max} exceeds the {table.n_epochs} epochs cached for {spec.model}"
-        )
+    table = (benchmark or Benchmark.load(spec.model, "tabular", where.cache_dir)).check_r_max(
+        spec.settings.r_max
+    )
     if benchmark is None:
         benchmark = table if where.mode == "tabular" else table.in_mode(where.mode)
     rngs = streams(spec.seed)

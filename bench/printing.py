@@ -15,7 +15,7 @@ import click
 if TYPE_CHECKING:
     import pandas as pd
 
-    from cache.fidelity import Fidelity
+    from cache.lookup.fidelity import Fidelity
 
 __all__ = ["echo_agreement", "echo_comparison", "fidelity_line", "pick_line"]
 
@@ -69,7 +69,7 @@ def echo_agreement(summary: dict[str, Any]) -> None:
 
 def pick_line(model: str, picked: Fidelity | None) -> str:
     """Which regressor the rule picks, beside the one replays use."""
-    from cache.fidelity import BEST_OF, MAX_OPTIMUM_BIAS
+    from cache.lookup.fidelity import BEST_OF, MAX_OPTIMUM_BIAS
     from cache.names import preferred_regressor
 
     rule = f"the best Spearman with a best-of-{BEST_OF} bias within +-{MAX_OPTIMUM_BIAS}"
@@ -83,7 +83,7 @@ def _known(value: float | None) -> bool:
 
 def fidelity_line(name: str, result: Fidelity, folds: int, bounds: dict[str, float | None]) -> str:
     """One model's fidelity in a sentence: the figures, then what bounds them."""
-    from cache.fidelity import BEST_OF
+    from cache.lookup.fidelity import BEST_OF
 
     line = (
         f"{name} {result.regressor}: Spearman {result.spearman:.3f}, Kendall {result.kendall:.3f}, "

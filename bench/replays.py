@@ -18,7 +18,7 @@ import pyarrow as pa
 from bench.experiment import RunSpec, run_replay
 from bench.results import is_finished, run_record, write_results
 from bench.study import Task, unfinished
-from cache.benchmark import Benchmark
+from cache.lookup.benchmark import Benchmark
 from hpo.algorithms import get_algorithm
 from hpo.errors import HPOError
 from hpo.files import atomic_write_bytes
@@ -110,7 +110,7 @@ def save(task: Task, outcome: Replayed | Failed | Died) -> Path:
 def prefit_surrogates(tasks: Sequence[Task], on_model: Callable[[str], None] | None = None) -> None:
     """Fit, in this process, the surrogate of every model a pending surrogate-mode task replays.
 
-    Slow fits are kept on disk (`cache.fitted`), so the replay processes load them instead of
+    Slow fits are kept on disk (`cache.lookup.fitted`), so the replay processes load them instead of
     each fitting its own.
     """
     specs = {}

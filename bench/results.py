@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cache.store import atomic_write_table
+from cache.store.shards import atomic_write_table
 from hpo import provenance
 from hpo.errors import ConfigError, HPOError
 from hpo.files import atomic_write_bytes, named

@@ -73,7 +73,7 @@ def best_peer(model: str, splits, draws: int = 4) -> tuple[str, float, float, fl
 
 def best_project(model: str, cache_dir: str | None) -> tuple[str, float, float]:
     """(config, validation accuracy, test accuracy) of the cache's best config at its last epoch."""
-    from cache.tables import read_model
+    from cache.store.tables import read_model
 
     rows, _, space = read_model(model, cache_dir)
     last = rows[rows["epoch"] == rows["epoch"].max()]

@@ -16,8 +16,8 @@ import pytest
 from bench.experiment import LiveOptions, RunSpec
 from bench.live_run import run_live
 from bench.results import RunWriter
-from cache.collect import CollectSpec, collect
-from cache.store import CurveStore
+from cache.collect.collection import CollectSpec, collect
+from cache.store.shards import CurveStore
 from hpo.algorithms import AlgorithmSettings
 from hpo.tuner import Budget
 

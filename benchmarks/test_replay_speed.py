@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from bench.experiment import ReplayOptions, RunSpec, run_replay
-from cache.benchmark import Benchmark
+from cache.lookup.benchmark import Benchmark
 from hpo.algorithms import AlgorithmSettings
 from hpo.models import get_model
 from hpo.tuner import Budget

@@ -27,7 +27,7 @@ DESIGNS = ("sobol", "random", "grid")
 REGRESSORS = ("gp", "knn", "forest", "extra-trees", "boosting")
 DEFAULT_REGRESSOR = "gp"
 #: Picked by `bench cache fidelity MODEL --regressor all` on the shipped caches, by
-#: `cache.fidelity.pick_regressor`: the best held-out Spearman of the final validation error among
+#: `cache.lookup.fidelity.pick_regressor`: the best held-out Spearman of the final validation error among
 #: the regressors whose best-of-10 bias is within 0.01 of zero. On 2026-11-29: softmax gp 0.973
 #: (extra-trees 0.962); sgd gp 0.954 (extra-trees 0.950); svm gp 0.968, bias -0.008 (extra-trees
 #: ranks 0.973 but reads +0.018, forest 0.966 / +0.009); lenet forest 0.941, bias +0.006

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from cache.benchmark import Benchmark
-from cache.schema import CacheError
+from cache.lookup.benchmark import Benchmark
+from cache.store.schema import CacheError
 from hpo.schedulers import Job
 from hpo.simulation import Evaluation, SimulatedBackend
 from hpo.space import config_key

@@ -1,7 +1,7 @@
 """A collection from options to stored curves: what `bench collect` does between parsing and printing.
 
 `plan` turns the options into a `CollectPlan` (the spec, the writable store, the shipped cache's
-trainings that count as done); `execute` runs the collection (`cache.collect`), keeping a `Tally`
+trainings that count as done); `execute` runs the collection (`cache.collect.collection`), keeping a `Tally`
 of what finished that the command shows as progress.
 """
 
@@ -16,8 +16,8 @@ from bench.options import load_space
 from hpo.catalog import model_entry
 
 if TYPE_CHECKING:
-    from cache.collect import CollectSpec, Plan, TaskDone
-    from cache.store import CurveStore
+    from cache.collect.collection import CollectSpec, Plan, TaskDone
+    from cache.store.shards import CurveStore
 
 __all__ = ["CollectPlan", "Tally", "execute", "plan", "where"]
 
@@ -68,9 +68,9 @@ def plan(
 ) -> CollectPlan:
     """The collection `bench collect`'s options ask for (a bad value is a ConfigError)."""
     # the options are read: now the collection's stack (pandas, pyarrow, torch, Dask)
-    from cache.collect import CollectSpec
-    from cache.locations import SHIPPED_ROOT, writable_store
-    from cache.store import CurveStore
+    from cache.collect.collection import CollectSpec
+    from cache.store.locations import SHIPPED_ROOT, writable_store
+    from cache.store.shards import CurveStore
 
     spec = CollectSpec(
         model=model,
@@ -98,7 +98,7 @@ def execute(
     on_done: Callable[[TaskDone, Tally], None] | None = None,
 ) -> Tally:
     """Train what the store lacks and store it; the callbacks see the tally as it grows."""
-    from cache.collect import collect
+    from cache.collect.collection import collect
 
     tally = Tally()
 

@@ -130,7 +130,7 @@ def execute(
 
 
 def _cached_models(cache_dir: str | None) -> tuple[str, ...]:
-    from cache.tables import available_models, no_curves
+    from cache.store.tables import available_models, no_curves
 
     models = tuple(m for m in CATALOG if m in available_models(cache_dir))
     if not models:

@@ -15,7 +15,7 @@ from hpo.catalog import check_space
 from hpo.errors import ConfigError
 
 if TYPE_CHECKING:
-    from cache.fidelity import Fidelity
+    from cache.lookup.fidelity import Fidelity
 
 __all__ = ["FidelityPlan", "ModelFidelity", "measure", "plan"]
 
@@ -61,9 +61,9 @@ def plan(
     """The measurement the options ask for; a bad --folds or --space fails before any fit."""
     if space_file and not model:
         raise ConfigError("--space needs a MODEL: a search space belongs to one model")
-    from cache.benchmark import Benchmark
-    from cache.fidelity import inside, scored_configs
-    from cache.tables import cached_models
+    from cache.lookup.benchmark import Benchmark
+    from cache.lookup.fidelity import inside, scored_configs
+    from cache.store.tables import cached_models
     from hpo.space import SearchSpace
 
     space = check_space(model, SearchSpace.from_file(space_file)) if space_file else None
@@ -81,7 +81,7 @@ def measure(
 ) -> Iterator[ModelFidelity]:
     """Each model's cross-validated fidelity, in turn; `on_model` hears of each model before its
     fits, `on_fold` of every fit."""
-    from cache.fidelity import bounds, compare_regressors, cross_validate, pick_regressor
+    from cache.lookup.fidelity import bounds, compare_regressors, cross_validate, pick_regressor
 
     folds, seed, every = measurement.folds, measurement.seed, measurement.regressor == "all"
     for name, bench in measurement.benches.items():

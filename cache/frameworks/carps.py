@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cache.blackbox import BlackBox, open_benchmark
+from cache.lookup.blackbox import BlackBox, open_benchmark
 from hpo.errors import ConfigError
 
 __all__ = ["INSTALL", "make_task", "objective_function"]

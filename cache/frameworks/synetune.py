@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cache.blackbox import BlackBox, open_benchmark
+from cache.lookup.blackbox import BlackBox, open_benchmark
 from hpo.errors import ConfigError
 from hpo.formats.synetune import INSTALL, synetune_module, to_synetune
 

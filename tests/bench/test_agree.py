@@ -15,7 +15,7 @@ from bench.cli import cli
 from bench.results import read_results
 from bench.study import check_plan_file
 from cache import names
-from cache.benchmark import Benchmark
+from cache.lookup.benchmark import Benchmark
 from hpo.algorithms import AlgorithmSettings
 from hpo.errors import ConfigError
 from reports.agreement import (

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from bench.cli import cli
 from bench.results import read_results
-from cache.benchmark import Benchmark
+from cache.lookup.benchmark import Benchmark
 from tests.support.cachefixtures import write_cache
 
 
@@ -46,7 +46,7 @@ def test_info_json(cache_dir) -> None:
     data = json.loads(result.output)
     assert data["configs"] == 32 and data["seeds"] == [0, 1] and len(data["best"]["curve"]) == 6
     assert data["best"]["val_error"] == pytest.approx(data["best"]["curve"][-1], abs=1e-5)
-    from cache.benchmark import Benchmark
+    from cache.lookup.benchmark import Benchmark
 
     assert data["best"]["val_error"] == pytest.approx(
         float(Benchmark.load("softmax", cache_dir=cache_dir).final_errors().min())
@@ -216,7 +216,7 @@ def test_replay_r_max_beyond_the_cache(cache_dir, tmp_path, monkeypatch, mode) -
     def no_fit(*args, **kwargs):
         raise AssertionError("surrogate fitted before the options were checked")
 
-    monkeypatch.setattr("cache.surrogate.Surrogate.fit", no_fit)
+    monkeypatch.setattr("cache.lookup.surrogate.Surrogate.fit", no_fit)
     result = invoke(
         "run",
         "--model",
@@ -298,7 +298,7 @@ def test_a_cache_with_bad_values_and_good_digests_is_refused_where_it_is_used(
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from cache.store import sha256_hex
+    from cache.store.shards import sha256_hex
 
     store = write_cache(tmp_path, "softmax", n_configs=8, seeds=1, epochs=3)
     shard = store.shard_paths("softmax")[0]

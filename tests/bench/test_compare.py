@@ -301,7 +301,7 @@ def test_a_truncated_run_file_is_run_again_on_resume(cache_dir, tmp_path) -> Non
 def test_surrogate_replays_fit_each_model_once_before_the_processes_start(
     cache_dir, tmp_path, monkeypatch
 ) -> None:
-    from cache import fitted
+    from cache.lookup import fitted
 
     monkeypatch.setattr(fitted, "SLOW_FIT_SECONDS", 0.0)  # in this process: keep every fit
     args = compare_args(cache_dir, tmp_path / "two", "--mode", "surrogate")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench.experiment import ReplayOptions, RunSpec, run_replay
-from cache.benchmark import Benchmark
+from cache.lookup.benchmark import Benchmark
 from hpo.algorithms import AlgorithmSettings
 from hpo.tuner import Budget
 from tests.support.cachefixtures import write_cache

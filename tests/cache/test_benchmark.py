@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from cache.benchmark import Benchmark
-from cache.fidelity import (
+from cache.lookup.benchmark import Benchmark
+from cache.lookup.fidelity import (
     AT_CHANCE,
     MAX_OPTIMUM_BIAS,
     Fidelity,
@@ -17,9 +17,9 @@ from cache.fidelity import (
     pick_regressor,
     seed_agreement,
 )
-from cache.schema import CacheError
-from cache.surrogate import Surrogate, inputs, noise_scale
-from cache.tables import read_model
+from cache.lookup.surrogate import Surrogate, inputs, noise_scale
+from cache.store.schema import CacheError
+from cache.store.tables import read_model
 from hpo.errors import ConfigError
 from hpo.space import SearchSpace
 from tests.support.cachefixtures import rng_config, true_error, write_cache

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cache.blackbox import open_benchmark
+from cache import open_benchmark
 from hpo.errors import ConfigError
 from hpo.space import config_key
 from tests.support.cachefixtures import write_cache

@@ -15,7 +15,7 @@ import datetime
 import numpy as np
 import pytest
 
-from cache.blackbox import open_benchmark
+from cache.lookup.blackbox import open_benchmark
 from tests.support.cachefixtures import write_cache
 
 MODES = ["tabular", "nearest", "surrogate"]

@@ -13,9 +13,9 @@ import torch
 from click.testing import CliRunner
 
 from bench.cli import cli
-from cache.collect import CollectSpec, collect
-from cache.store import CurveStore
-from cache.verify import verify_model
+from cache.collect.collection import CollectSpec, collect
+from cache.store.shards import CurveStore
+from cache.store.verify import verify_model
 from hpo.errors import ConfigError
 from tests.support.processes import kill_busiest_worker
 

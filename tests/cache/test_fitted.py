@@ -7,10 +7,10 @@ import os
 import numpy as np
 import pytest
 
-from cache import fitted
-from cache.benchmark import Benchmark
-from cache.surrogate import Surrogate
-from cache.tables import read_model
+from cache.lookup import fitted
+from cache.lookup.benchmark import Benchmark
+from cache.lookup.surrogate import Surrogate
+from cache.store.tables import read_model
 from tests.support.cachefixtures import write_cache
 
 

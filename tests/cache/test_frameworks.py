@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cache.blackbox import open_benchmark
+from cache.lookup.blackbox import open_benchmark
 from tests.support.cachefixtures import write_cache
 
 

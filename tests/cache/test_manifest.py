@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cache.collect import CollectSpec, check_manifest, plan
-from cache.store import CurveStore
+from cache.collect.collection import CollectSpec, check_manifest, plan
+from cache.store.shards import CurveStore
 from hpo.errors import ConfigError
 from hpo.models import get_model
 

@@ -7,10 +7,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from cache.configid import config_id
-from cache.schema import CacheError
-from cache.store import CurveStore
-from cache.verify import verify_model
+from cache.store.configid import config_id
+from cache.store.schema import CacheError
+from cache.store.shards import CurveStore
+from cache.store.verify import verify_model
 from tests.support.cachefixtures import write_cache
 
 
@@ -148,8 +148,8 @@ def test_short_curves_are_found(tmp_path) -> None:
 
 
 def test_shipped_caches_verify_and_name_the_run_of_every_row() -> None:
-    from cache.locations import SHIPPED_ROOT
-    from cache.schema import RUN_COLUMN
+    from cache.store.locations import SHIPPED_ROOT
+    from cache.store.schema import RUN_COLUMN
 
     store = CurveStore(SHIPPED_ROOT)
     assert store.models() == ["lenet", "sgd", "softmax", "svm"]
@@ -273,8 +273,8 @@ def test_cleanup_spares_a_temporary_file_that_a_live_writer_is_writing(tmp_path)
 CONCURRENT_WRITER = """
 import sys
 import pyarrow as pa
-from cache.store import CurveStore
-from cache.schema import SCHEMA_VERSION, encode_metadata
+from cache.store.shards import CurveStore
+from cache.store.schema import SCHEMA_VERSION, encode_metadata
 root, name, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 store = CurveStore(root)
 template = store.read("softmax")[0].slice(0, 1)

@@ -9,12 +9,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from cache.benchmark import Benchmark
-from cache.schema import RUN_COLUMN, CacheError, decode_metadata, encode_metadata
-from cache.store import CurveStore, provenance
-from cache.tables import read_model
-from cache.timing import clock_factors
-from cache.verify import verify_model
+from cache.lookup.benchmark import Benchmark
+from cache.store.schema import RUN_COLUMN, CacheError, decode_metadata, encode_metadata
+from cache.store.shards import CurveStore, provenance
+from cache.store.tables import read_model
+from cache.store.timing import clock_factors
+from cache.store.verify import verify_model
 from tests.support.cachefixtures import write_cache
 
 FAST, SLOW, OTHER = {"command": "fast", "cpu": "A"}, {"command": "slow", "cpu": "B"}, {"command": "other"}
@@ -134,7 +134,7 @@ def test_runs_are_numbered_across_stores(tmp_path, monkeypatch) -> None:
         tmp_path / "b", n_configs=2, seeds=2, epochs=2, run_of=lambda i, s: (SLOW if s else FAST, 1.0)
     )
     stores = [CurveStore(tmp_path / "a"), CurveStore(tmp_path / "b")]
-    monkeypatch.setattr("cache.tables.stores", lambda cache_dir=None: stores)
+    monkeypatch.setattr("cache.store.tables.stores", lambda cache_dir=None: stores)
     rows, metas, _ = read_model("softmax")
     runs = provenance(metas)
     assert len(runs) == 2  # FAST is listed by both stores, once here

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from hpo.execution import cluster
 from hpo.errors import ConfigError
+from hpo.execution import cluster
 from hpo.execution.cluster import ClusterError, ClusterSpec, open_client
 
 # starts Dask clusters or collections in processes: the slow part of the suite

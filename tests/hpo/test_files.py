@@ -53,7 +53,7 @@ def test_a_planted_kernel_is_refused_and_lenet_falls_back(tmp_path, monkeypatch)
 def test_a_surrogate_pickle_others_may_write_is_refitted(tmp_path, caplog) -> None:
     import pickle
 
-    from cache import fitted
+    from cache.lookup import fitted
 
     path = private_dir(tmp_path / "surrogates") / "x.pkl"
     atomic_write_bytes(path, pickle.dumps({"not": "a surrogate"}), mode=0o600)

@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from bench.experiment import ReplayOptions, RunSpec, run_replay
-from cache.benchmark import Benchmark
+from cache.lookup.benchmark import Benchmark
 from hpo import algorithms, searchers
 from hpo.algorithms import AlgorithmSettings
 from hpo.errors import ConfigError

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from bench.experiment import ReplayOptions, RunSpec, run_replay
-from cache.benchmark import Benchmark
+from cache.lookup.benchmark import Benchmark
 from hpo import algorithms
 from hpo.algorithms import AlgorithmSettings
 from hpo.errors import ConfigError
@@ -131,7 +131,7 @@ def test_without_the_packages_naming_the_baselines_is_one_line(monkeypatch) -> N
 DIGEST = """
 import hashlib, json, sys
 from tests.hpo.test_outside import _described, replay
-from cache.benchmark import Benchmark
+from cache.lookup.benchmark import Benchmark
 rows = replay(Benchmark.load("softmax", "tabular", sys.argv[1]), sys.argv[2])
 print(hashlib.sha256(json.dumps(_described(rows)).encode()).hexdigest())
 """

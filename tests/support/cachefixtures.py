@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
-from cache.collect import CollectSpec, Task, check_manifest, task_table
-from cache.configid import config_id
-from cache.design import design_configs
-from cache.schema import SCHEMA_VERSION
-from cache.store import CurveStore
+from cache.collect.collection import CollectSpec, Task, check_manifest, task_table
+from cache.collect.design import design_configs
+from cache.store.configid import config_id
+from cache.store.schema import SCHEMA_VERSION
+from cache.store.shards import CurveStore
 from hpo.models import validate_config
 from hpo.training import EpochRecord
 

@@ -15,8 +15,8 @@ __all__ = ["info"]
 @opt.json_option
 def info(model: str | None, cache_dir: str | None, as_json: bool) -> None:
     """Configs, seeds, epochs, rows, the best config and its curve, size on disk."""
-    from cache.summary import model_info
-    from cache.tables import cached_models
+    from cache.store.summary import model_info
+    from cache.store.tables import cached_models
 
     for name in cached_models(model, cache_dir):
         data = model_info(name, cache_dir)

@@ -15,8 +15,8 @@ __all__ = ["verify"]
 @opt.json_option
 def verify(model: str | None, cache_dir: str | None, as_json: bool) -> None:
     """Check schema, metadata, duplicate keys and gaps; exit 1 on the first problem."""
-    from cache.tables import cached_models, model_stores, no_curves
-    from cache.verify import verify_model
+    from cache.store.tables import cached_models, model_stores, no_curves
+    from cache.store.verify import verify_model
 
     for name in cached_models(model, cache_dir):
         stores = model_stores(name, cache_dir)

@@ -10,9 +10,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import stats
 
-from cache.benchmark import Benchmark
+from cache.lookup.benchmark import Benchmark
+from cache.lookup.surrogate import Surrogate
 from cache.names import REGRESSORS
-from cache.surrogate import Surrogate
 from hpo.errors import ConfigError
 from hpo.space import SearchSpace
 

@@ -1,6 +1,6 @@
 """The black-box view of a model's benchmark: an objective with a fidelity (epochs) over its cached curves.
 
-    from cache.blackbox import open_benchmark
+    from cache.lookup.blackbox import open_benchmark
 
     bench = open_benchmark("softmax")                     # tabular | nearest | surrogate
     bench.evaluate({"learning_rate": 0.1, "batch_size": 64}, epochs=20.0)
@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from scipy.spatial import cKDTree
 
-from cache.benchmark import Benchmark
+from cache.lookup.benchmark import Benchmark
 from cache.names import check_mode
 from hpo.catalog import model_entry
 from hpo.errors import ConfigError

@@ -1,6 +1,6 @@
 """A model's benchmark: its curve table answered by one lookup mode (tabular, nearest, surrogate).
 
-The table (`cache.curves`) is loaded once; the lookup (`cache.lookups`) says which curves
+The table (`cache.lookup.curves`) is loaded once; the lookup (`cache.lookup.modes`) says which curves
 answer for a config. A Benchmark checks its input (`value`, `curve`, `segment`) and gives a
 replay its hot path (`evaluation_at`); it has no knowledge of how each mode looks a config up.
 """
@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cache.curves import CurveTable
-from cache.lookups import Lookup, make_lookup
+from cache.lookup.curves import CurveTable
+from cache.lookup.modes import Lookup, make_lookup
 from cache.names import check_mode
 from hpo.errors import ConfigError
 from hpo.simulation import Evaluation
@@ -26,7 +26,7 @@ __all__ = ["Benchmark"]
 
 def _table_field(name: str) -> property:
     return property(
-        lambda self: getattr(self.table, name), doc=f"The table's `{name}` (cache.curves.CurveTable)."
+        lambda self: getattr(self.table, name), doc=f"The table's `{name}` (cache.lookup.curves.CurveTable)."
     )
 
 
@@ -83,6 +83,12 @@ class Benchmark:
         return Benchmark.of(self.table, mode, **options)
 
     # -- input checks ----------------------------------------------------------------------
+
+    def check_r_max(self, r_max: int) -> Benchmark:
+        """Itself, if its curves reach `r_max` epochs (an algorithm's top rung); else a ConfigError."""
+        if r_max > self.n_epochs:
+            raise ConfigError(f"--r-max {r_max} exceeds the {self.n_epochs} epochs cached for {self.model}")
+        return self
 
     def _check(self, config: Mapping[str, Any], epoch: int, train_seed: int) -> None:
         self.space.validate(config)

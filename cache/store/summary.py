@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from cache.schema import RUN_COLUMN
-from cache.store import provenance
-from cache.tables import model_stores, read_model
-from cache.timing import reference_run
+from cache.store.schema import RUN_COLUMN
+from cache.store.shards import provenance
+from cache.store.tables import model_stores, read_model
+from cache.store.timing import reference_run
 
 __all__ = ["model_info"]
 

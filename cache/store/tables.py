@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cache.locations import stores
-from cache.schema import KEY_COLUMNS, RUN_COLUMN, UNKNOWN_RUN, CacheError, space_from_metadata
-from cache.store import CurveStore, provenance, run_key
+from cache.store.locations import stores
+from cache.store.schema import KEY_COLUMNS, RUN_COLUMN, UNKNOWN_RUN, CacheError, space_from_metadata
+from cache.store.shards import CurveStore, provenance, run_key
 from hpo.space import SearchSpace
 
 __all__ = ["available_models", "cached_models", "model_stores", "no_curves", "read_model"]

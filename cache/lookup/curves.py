@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cache.schema import RUN_COLUMN, UNKNOWN_RUN
-from cache.tables import read_model
-from cache.timing import clock_factors
+from cache.store.schema import RUN_COLUMN, UNKNOWN_RUN
+from cache.store.tables import read_model
+from cache.store.timing import clock_factors
 from hpo.space import SearchSpace, config_key
 
 __all__ = ["CurveTable"]

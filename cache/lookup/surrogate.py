@@ -25,7 +25,7 @@ from sklearn.gaussian_process.kernels import ConstantKernel, Kernel, Matern, Whi
 from sklearn.multioutput import MultiOutputRegressor
 from sklearn.neighbors import KNeighborsRegressor
 
-from cache.curves import CurveTable
+from cache.lookup.curves import CurveTable
 from cache.names import check_regressor, preferred_regressor
 from hpo.space import SearchSpace, config_key
 

@@ -2,7 +2,7 @@
 
 - tabular: only collected configs, each with its own curves;
 - nearest: any config in the space, answered by the collected config nearest it (unit cube);
-- surrogate: any config, answered by regressors fitted on the table (`cache.fitted`).
+- surrogate: any config, answered by regressors fitted on the table (`cache.lookup.fitted`).
 
 A lookup gives the per-epoch arrays of (config, seed index), which training seeds answer for a
 config, and what a config is expected to reach (its seed-mean error): that is all a benchmark
@@ -17,9 +17,9 @@ from typing import Any, Protocol
 import numpy as np
 from scipy.spatial import cKDTree
 
-from cache.curves import CurveTable
+from cache.lookup.curves import CurveTable
 from cache.names import check_mode
-from cache.schema import CacheError
+from cache.store.schema import CacheError
 from hpo.errors import ConfigError
 from hpo.space import config_key
 
@@ -111,7 +111,7 @@ class SurrogateLookup:
     collected = False
 
     def __init__(self, table: CurveTable, **options: Any) -> None:
-        from cache.fitted import load_or_fit  # scikit-learn: only when a surrogate is asked for
+        from cache.lookup.fitted import load_or_fit  # scikit-learn: only when a surrogate is asked for
 
         self.table = table
         self.surrogate = load_or_fit(table, **options)

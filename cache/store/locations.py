@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cache.store import CurveStore
+from cache.store.shards import CurveStore
 from hpo.files import user_cache_dir
 
 __all__ = ["SHIPPED_ROOT", "stores", "writable_store"]
 
-SHIPPED_ROOT = Path(__file__).resolve().parent / "shipped"
+SHIPPED_ROOT = Path(__file__).resolve().parents[1] / "shipped"
 
 
 def user_root() -> Path:

@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from cache.schema import (
+from cache.store.schema import (
     RUN_COLUMN,
     SCHEMA_VERSION,
     UNKNOWN_RUN,

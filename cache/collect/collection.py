@@ -15,11 +15,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from cache.configid import config_id
-from cache.design import design_configs
+from cache.collect.design import design_configs
 from cache.names import check_design
-from cache.schema import RUN_COLUMN, SCHEMA_VERSION, arrow_schema, encode_metadata
-from cache.store import CurveStore
+from cache.store.configid import config_id
+from cache.store.schema import RUN_COLUMN, SCHEMA_VERSION, arrow_schema, encode_metadata
+from cache.store.shards import CurveStore
 from hpo import provenance
 from hpo.catalog import check_space
 from hpo.data import get_dataset

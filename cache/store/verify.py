@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cache.schema import (
+from cache.store.schema import (
     KEY_COLUMNS,
     METRIC_COLUMNS,
     RUN_COLUMN,
@@ -10,7 +10,7 @@ from cache.schema import (
     arrow_schema,
     space_from_metadata,
 )
-from cache.store import CurveStore
+from cache.store.shards import CurveStore
 
 __all__ = ["verify_model"]
 

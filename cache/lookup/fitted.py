@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 import sklearn
 
-from cache.curves import CurveTable
+from cache.lookup.curves import CurveTable
+from cache.lookup.surrogate import Surrogate
 from cache.names import preferred_regressor
-from cache.surrogate import Surrogate
 from hpo.files import UnsafeFileError, atomic_write_bytes, check_private, private_dir, user_cache_dir
 
 __all__ = [
