@@ -43,11 +43,14 @@ def run(quiet: bool, **options: Any) -> None:
     )
 
     def on_result(outcome: Any, trials: int) -> None:
-        bar.update(trials - bar.n)
-        bar.set_postfix(best=f"{outcome.incumbent.val_error:.4f}", epochs=outcome.epochs_trained)
+        if trials > bar.n:  # drawn by update at most every tenth of a second, not once a result
+            bar.set_postfix(
+                best=f"{outcome.incumbent.val_error:.4f}", epochs=outcome.epochs_trained, refresh=False
+            )
+            bar.update(trials - bar.n)
 
     with bar:
-        done = run_session.execute(plan, on_result)
+        done = run_session.execute(plan, None if quiet else on_result)
     best, final, outcome = done.best, done.final, done.outcome
     config = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in best.config.items())
     for failure in done.failures:
