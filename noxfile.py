@@ -154,35 +154,25 @@ def bench(session: nox.Session) -> None:
 def lock(session: nox.Session) -> None:
     """Refresh requirements/lock.txt from pyproject.toml and requirements/pins.in (pip-tools)."""
     session.install("pip-tools")
-    session.run(
+    compile_ = (
         "pip-compile",
         "--quiet",
         "--upgrade",
         "--strip-extras",
         "--no-emit-index-url",
         "--no-emit-find-links",
-        "--extra=test",
-        "--extra=dev",
-        "--extra=smac",
-        "--extra=synetune",
-        "--extra=carps",
-        "--extra=native",
+    )
+    extras = ("test", "dev", "smac", "synetune", "carps", "native")
+    session.run(
+        *compile_,
+        *(f"--extra={e}" for e in extras),
         f"--output-file={LOCK}",
         "pyproject.toml",
         "requirements/pins.in",
     )
     _drop_local_version(LOCK, "torch")
     # the documentation build's tools, within the lock's versions of what both use
-    session.run(
-        "pip-compile",
-        "--quiet",
-        "--upgrade",
-        "--strip-extras",
-        "--no-emit-index-url",
-        "--no-emit-find-links",
-        "--output-file=requirements/docs.txt",
-        "requirements/docs.in",
-    )
+    session.run(*compile_, "--output-file=requirements/docs.txt", "requirements/docs.in")
 
 
 def _drop_local_version(path: str, package: str) -> None:
