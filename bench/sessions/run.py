@@ -121,10 +121,9 @@ def plan(
     return RunPlan(spec, out, resume=resume_dir is not None, overwrite=overwrite, final=not no_final)
 
 
-def execute(
-    run: RunPlan, on_result: Callable[[dict[str, Any], TuneOutcome], None] | None = None
-) -> RunSummary:
-    """Run the plan and write its files; `on_result` sees every result row (for a progress bar).
+def execute(run: RunPlan, on_result: Callable[[TuneOutcome, int], None] | None = None) -> RunSummary:
+    """Run the plan and write its files; after every result `on_result` sees the outcome so far and
+    the trials started (for a progress bar).
 
     Interrupted (Ctrl-C) or cut off from its cluster, a live run writes what finished, readable
     at once and resumable with `--resume`.
