@@ -43,16 +43,47 @@ METADATA_KEY = b"hpobench_results"
 def rows_table(
     rows: Sequence[dict[str, Any]], experiment: dict[str, Any], space_names: Sequence[str]
 ) -> pa.Table:
-    """Flatten tuner rows (plus the experiment's identifying columns) into an Arrow table."""
-    records = []
-    for row in rows:
-        record = {key: experiment[key] for key in ("experiment_id", "model", "algorithm", "backend", "seed")}
-        record.update({k: v for k, v in row.items() if k != "config"})
-        record["config"] = json.dumps(row["config"], sort_keys=True)
-        for name in space_names:
-            record[f"hp_{name}"] = row["config"][name]
-        records.append(record)
-    return pa.Table.from_pandas(pd.DataFrame.from_records(records), preserve_index=False)
+    """Tuner rows (plus the experiment's identifying columns) as an Arrow table, built column by column."""
+    if not rows:
+        return pa.table({})
+    n = len(rows)
+    columns: dict[str, pa.Array] = {}
+    for key in ("experiment_id", "model", "algorithm", "backend", "seed"):
+        columns[key] = _column([experiment[key]] * n)
+    for key in rows[0]:
+        if key != "config":
+            columns[key] = _column([row[key] for row in rows])
+    configs = [row["config"] for row in rows]
+    columns["config"] = _column(_config_texts(configs))
+    for name in space_names:
+        columns[f"hp_{name}"] = _column([config[name] for config in configs])
+    return pa.table(columns)
+
+
+_ENCODE = json.JSONEncoder(sort_keys=True).encode  # json.dumps(config, sort_keys=True), built once
+
+
+def _config_texts(configs: list[dict[str, Any]]) -> list[str]:
+    # a trial's rows share one config object (the tuner never copies it): each is encoded once
+    texts: dict[int, str] = {}
+    out = []
+    for config in configs:
+        text = texts.get(id(config))
+        if text is None:
+            text = texts[id(config)] = _ENCODE(config)
+        out.append(text)
+    return out
+
+
+def _column(values: list[Any]) -> pa.Array:
+    # the types pandas gave these columns (the files' schema): NaN as null, large strings, and an
+    # integer column with a missing value as floats
+    array = pa.array(values, from_pandas=True)
+    if pa.types.is_string(array.type):
+        return array.cast(pa.large_string())
+    if pa.types.is_integer(array.type) and array.null_count:
+        return array.cast(pa.float64())
+    return array
 
 
 def experiment_columns(spec: Any) -> dict[str, Any]:

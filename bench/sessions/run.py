@@ -148,8 +148,9 @@ def execute(run: RunPlan, on_result: Callable[[TuneOutcome, int], None] | None =
             from bench.live_run import run_live  # torch and Dask: not for a replay
 
             done = run_live(spec, record, r_max if run.final else None, writer.save_state, recorded, states)
-        else:
-            done = run_replay(spec, on_result=record)
+        else:  # a replay without a progress bar needs no call per result: it is counted at the end
+            done = run_replay(spec, on_result=record if on_result is not None else None)
+            seen.update(row["trial_id"] for row in done.outcome.rows)
     except KeyboardInterrupt:
         if run.live and so_far:
             writer.finish(so_far[0], complete=False)  # what finished, readable at once
