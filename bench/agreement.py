@@ -34,7 +34,7 @@ from hpo.algorithms import DEFAULT_ALGORITHMS, AlgorithmSettings, get_algorithm
 from hpo.errors import ConfigError, HPOError
 from hpo.files import atomic_write_bytes
 from hpo.models import get_model
-from hpo.tuner import Budget, TuneOutcome
+from hpo.tuner import Budget, Row, TuneOutcome
 from hpo.validation import check_int
 from reports.agreement import CACHE_COLUMN
 
@@ -167,12 +167,12 @@ def seed_to_seed_mae(table: Benchmark) -> list[float] | None:
     return [round(float(v), 6) for v in np.concatenate(diffs).mean(axis=0)]
 
 
-def expected_errors(benchmark: Benchmark, rows: Sequence[dict[str, Any]]) -> np.ndarray:
+def expected_errors(benchmark: Benchmark, rows: Sequence[Row]) -> np.ndarray:
     """The cache's validation error for each result row's config and epoch, averaged over its seeds."""
     out = np.empty(len(rows))
     for i, row in enumerate(rows):
-        seeds = benchmark.seeds_of(row["config"])
-        out[i] = np.mean([benchmark.value(row["config"], row["epochs"], s).val_error for s in seeds])
+        seeds = benchmark.seeds_of(row.config)
+        out[i] = np.mean([benchmark.value(row.config, row.epochs, s).val_error for s in seeds])
     return out
 
 
@@ -180,7 +180,7 @@ def run_task(
     task: Task,
     benchmark: Benchmark,
     command: str,
-    on_result: Callable[[dict[str, Any], TuneOutcome], None] | None = None,
+    on_result: Callable[[Row, TuneOutcome], None] | None = None,
     client: Any = None,
 ) -> Path:
     """Run one side of a pair and write its rows (live rows with the cache's answer beside them).

@@ -19,7 +19,7 @@ from hpo.errors import ConfigError
 from hpo.execution.cluster import ClusterSpec
 from hpo.seeding import streams
 from hpo.space import SearchSpace
-from hpo.tuner import Budget, TuneOutcome, Tuner
+from hpo.tuner import Budget, Row, TuneOutcome, Tuner
 from hpo.validation import check_int
 
 __all__ = ["MAX_WORKERS", "LiveOptions", "ReplayOptions", "ReplayRun", "RunSpec", "run_replay"]
@@ -144,7 +144,7 @@ class ReplayRun:
 def run_replay(
     spec: RunSpec,
     benchmark: Benchmark | None = None,
-    on_result: Callable[[dict[str, Any], TuneOutcome], None] | None = None,
+    on_result: Callable[[Row, TuneOutcome], None] | None = None,
 ) -> ReplayRun:
     """Replay the experiment against the curve cache on a simulated clock."""
     if not isinstance(spec.where, ReplayOptions):

@@ -18,7 +18,7 @@ from hpo.execution.cluster import n_workers, open_client
 from hpo.execution.remote import WorkerSettings
 from hpo.seeding import streams
 from hpo.training.facts import training_environment
-from hpo.tuner import Result, TuneOutcome, Tuner
+from hpo.tuner import Result, Row, TuneOutcome, Tuner
 
 __all__ = ["LiveRun", "run_live"]
 
@@ -36,7 +36,7 @@ class LiveRun:
 
 def run_live(
     spec: RunSpec,
-    on_result: Callable[[dict[str, Any], TuneOutcome], None] | None = None,
+    on_result: Callable[[Row, TuneOutcome], None] | None = None,
     final_epochs: int | None = None,
     on_state: Callable[[int, dict[str, Any]], None] | None = None,
     recorded: list[Result] | None = None,

@@ -78,7 +78,7 @@ def replay_task(task: Task, command: str, digest: str | None = None) -> Replayed
         return Failed(str(exc))
     # what each row's config is worth (its seed mean at r_max): the regret of an incumbent is
     # measured on it, not on the lucky reading that made it the incumbent
-    worth = benchmark.config_errors([row["config"] for row in done.outcome.rows], task.spec.settings.r_max)
+    worth = benchmark.config_errors([row.config for row in done.outcome.rows], task.spec.settings.r_max)
     table, meta = run_record(task.spec, done, command, "compare-replay", columns={CONFIG_ERROR: worth})
     return Replayed(table, meta)
 

@@ -18,11 +18,11 @@ from hpo import provenance
 from hpo.errors import ConfigError, HPOError
 from hpo.files import atomic_write_bytes, named
 from hpo.schedulers import Job
-from hpo.tuner import Result, TuneOutcome
+from hpo.tuner import ROW_FIELDS, Result, Row, TuneOutcome
+from reports.schema import CONFIG, EXPERIMENT_COLUMNS, JOB_COLUMNS, METADATA_KEY, hp_column, result_table
 
 __all__ = [
     "JOURNAL_FILE",
-    "METADATA_KEY",
     "RESULTS_FILE",
     "RunWriter",
     "is_finished",
@@ -37,33 +37,30 @@ __all__ = [
 RESULTS_FILE = "results.parquet"
 CHECKPOINTS_DIR = "checkpoints"
 JOURNAL_FILE = "journal.jsonl"
-METADATA_KEY = b"hpobench_results"
 
 
-def rows_table(
-    rows: Sequence[dict[str, Any]], experiment: dict[str, Any], space_names: Sequence[str]
-) -> pa.Table:
-    """Tuner rows (plus the experiment's identifying columns) as an Arrow table, built column by column."""
+def rows_table(rows: Sequence[Row], spec: Any) -> pa.Table:
+    """A run's rows as a result table (`reports.schema`): its identity, the jobs, the configs."""
     if not rows:
         return pa.table({})
     n = len(rows)
-    columns: dict[str, pa.Array] = {}
-    for key in ("experiment_id", "model", "algorithm", "backend", "seed"):
-        columns[key] = _column([experiment[key]] * n)
-    for key in rows[0]:
-        if key != "config":
-            columns[key] = _column([row[key] for row in rows])
-    configs = [row["config"] for row in rows]
-    columns["config"] = _column(_config_texts(configs))
-    for name in space_names:
-        columns[f"hp_{name}"] = _column([config[name] for config in configs])
-    return pa.table(columns)
+    identity = (spec.experiment_id, spec.model, spec.algorithm, spec.backend, spec.seed)
+    columns: dict[str, Sequence[Any]] = {
+        name: [value] * n for name, value in zip(EXPERIMENT_COLUMNS, identity, strict=True)
+    }
+    jobs = dict(zip(JOB_COLUMNS, zip(*rows, strict=True), strict=True))
+    configs = jobs.pop(CONFIG)
+    columns.update(jobs)
+    columns[CONFIG] = _config_texts(configs)
+    for name in spec.search_space.names:
+        columns[hp_column(name)] = [config[name] for config in configs]
+    return result_table(columns)
 
 
 _ENCODE = json.JSONEncoder(sort_keys=True).encode  # json.dumps(config, sort_keys=True), built once
 
 
-def _config_texts(configs: list[dict[str, Any]]) -> list[str]:
+def _config_texts(configs: Sequence[dict[str, Any]]) -> list[str]:
     # a trial's rows share one config object (the tuner never copies it): each is encoded once
     texts: dict[int, str] = {}
     out = []
@@ -73,28 +70,6 @@ def _config_texts(configs: list[dict[str, Any]]) -> list[str]:
             text = texts[id(config)] = _ENCODE(config)
         out.append(text)
     return out
-
-
-def _column(values: list[Any]) -> pa.Array:
-    # the types pandas gave these columns (the files' schema): NaN as null, large strings, and an
-    # integer column with a missing value as floats
-    array = pa.array(values, from_pandas=True)
-    if pa.types.is_string(array.type):
-        return array.cast(pa.large_string())
-    if pa.types.is_integer(array.type) and array.null_count:
-        return array.cast(pa.float64())
-    return array
-
-
-def experiment_columns(spec: Any) -> dict[str, Any]:
-    """The columns that name a run's experiment on each of its rows."""
-    return {
-        "experiment_id": spec.experiment_id,
-        "model": spec.model,
-        "algorithm": spec.algorithm,
-        "backend": spec.backend,
-        "seed": spec.seed,
-    }
 
 
 def write_results(path: Path, table: pa.Table, meta: dict[str, Any]) -> Path:
@@ -115,9 +90,9 @@ def run_record(
 ) -> tuple[pa.Table, dict[str, Any]]:
     """The rows of a finished run (`bench.live_run.LiveRun` or `bench.experiment.ReplayRun`) and the
     metadata stored with them (its spec, command, environment); `columns` go beside the rows."""
-    table = rows_table(done.outcome.rows, experiment_columns(spec), spec.search_space.names)
+    table = rows_table(done.outcome.rows, spec)
     for name, values in (columns or {}).items():
-        table = table.append_column(name, [list(values)])
+        table = table.append_column(name, result_table({name: values}).column(0))
     meta = {
         "kind": kind,
         "spec": spec.to_dict(),
@@ -285,18 +260,13 @@ class RunWriter:
             self._close_journal()
             raise ConfigError(refusal)
         self.started = header.get("started", self.started)
-        recorded = [
-            Result(
-                Job(r["trial_id"], r["config"], r["epochs"], r["resume_from"]),
-                r["val_error"],
-                r["test_error"],
-                r["status"],
-                r["worker"],
-                r["t_start"],
-                r["t_end"],
+        recorded = []
+        for record in rows:
+            row = Row(**{name: record[name] for name in ROW_FIELDS})
+            job = Job(row.trial_id, row.config, row.epochs, row.resume_from)
+            recorded.append(
+                Result(job, row.val_error, row.test_error, row.status, row.worker, row.t_start, row.t_end)
             )
-            for r in rows
-        ]
         states = {}
         from hpo.training import load_checkpoint
 
@@ -307,11 +277,11 @@ class RunWriter:
                 continue
         return recorded, states
 
-    def append(self, row: dict[str, Any]) -> None:
+    def append(self, row: Row) -> None:
         """Journal one result; the line goes to the file whole, in one write."""
         if self._journal is not None:
             try:
-                os.write(self._journal, _line(row))
+                os.write(self._journal, _line(row._asdict()))
             except OSError as exc:  # a full disk: say which file
                 raise named(exc, self.journal_path) from None
 
@@ -334,7 +304,7 @@ class RunWriter:
     def finish(self, outcome: TuneOutcome, complete: bool, done: Any = None) -> pa.Table:
         """Write every row with the spec, command and versions to the result file, atomically."""
         spec = self.spec
-        table = rows_table(outcome.rows, experiment_columns(spec), spec.search_space.names)
+        table = rows_table(outcome.rows, spec)
         meta = {
             "kind": "run",
             "spec": spec.to_dict(),

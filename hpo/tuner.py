@@ -15,14 +15,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from hpo.errors import ConfigError
 from hpo.schedulers import Job, Scheduler
 from hpo.status import WORST_ERROR
 from hpo.validation import check_positive
 
-__all__ = ["ROW_FIELDS", "Backend", "Budget", "Incumbent", "Result", "TuneOutcome", "Tuner"]
+__all__ = ["ROW_FIELDS", "Backend", "Budget", "Incumbent", "Result", "Row", "TuneOutcome", "Tuner"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,18 +71,23 @@ class Budget:
             check_positive(f"budget {name}", value, optional=True)
 
 
-ROW_FIELDS = (
-    "trial_id",
-    "config",
-    "epochs",
-    "resume_from",
-    "val_error",
-    "test_error",
-    "status",
-    "worker",
-    "t_start",
-    "t_end",
-)
+class Row(NamedTuple):
+    """One finished job as the run's log keeps it: the result rows of a run are these, in the
+    order the results came back (its validation error made finite: a non-finite one is WORST_ERROR)."""
+
+    trial_id: int
+    config: dict[str, Any]  # shared, not copied: a config is never changed once suggested
+    epochs: int
+    resume_from: int
+    val_error: float
+    test_error: float
+    status: str
+    worker: int
+    t_start: float
+    t_end: float
+
+
+ROW_FIELDS = Row._fields
 
 
 @dataclass
@@ -102,7 +107,7 @@ class Incumbent:
 class TuneOutcome:
     """Every result row, and the incumbent trajectory (one entry per improvement)."""
 
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
     trajectory: list[Incumbent] = field(default_factory=list)
     epochs_trained: int = 0
     exhausted_at: float | None = None  # when the searcher ran out of candidates (a tabular replay)
@@ -121,7 +126,7 @@ class Tuner:
         scheduler: Scheduler,
         backend: Backend,
         budget: Budget,
-        on_result: Callable[[dict[str, Any], TuneOutcome], None] | None = None,
+        on_result: Callable[[Row, TuneOutcome], None] | None = None,
     ) -> None:
         self.scheduler = scheduler
         self.backend = backend
@@ -164,18 +169,18 @@ class Tuner:
         job = result.job
         outcome = self.outcome
         outcome.epochs_trained += job.epochs - job.resume_from
-        row = {
-            "trial_id": job.trial_id,
-            "config": job.config,  # shared, not copied: a config is never changed once suggested
-            "epochs": job.epochs,
-            "resume_from": job.resume_from,
-            "val_error": error,
-            "test_error": result.test_error,
-            "status": result.status,
-            "worker": result.worker,
-            "t_start": result.t_start,
-            "t_end": result.t_end,
-        }
+        row = Row(
+            job.trial_id,
+            job.config,
+            job.epochs,
+            job.resume_from,
+            error,
+            result.test_error,
+            result.status,
+            result.worker,
+            result.t_start,
+            result.t_end,
+        )
         outcome.rows.append(row)
         trajectory = outcome.trajectory
         if not trajectory or error < trajectory[-1].val_error:

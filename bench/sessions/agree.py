@@ -20,6 +20,7 @@ from hpo.execution.cluster import ClusterSpec
 if TYPE_CHECKING:
     from bench.agreement import AgreeSpec
     from bench.study import Task
+    from hpo.tuner import Row
 
 __all__ = ["AgreePlan", "execute", "plan"]
 
@@ -110,10 +111,10 @@ def execute(
     spec, command = study.spec, study.record["command"]
     lock = threading.Lock()
 
-    def ticked(row: dict[str, Any], _: Any) -> None:
+    def ticked(row: Row, _: Any) -> None:
         if on_epochs is not None:
             with lock:
-                on_epochs(row["epochs"] - row["resume_from"])
+                on_epochs(row.epochs - row.resume_from)
 
     live = study.todo("live")
     if live:

@@ -21,7 +21,7 @@ from hpo import provenance
 from hpo.errors import ConfigError
 from hpo.execution.cluster import ClusterError, check_reachable
 from hpo.space import SearchSpace
-from hpo.tuner import Budget, Incumbent, TuneOutcome
+from hpo.tuner import Budget, Incumbent, Row, TuneOutcome
 
 __all__ = ["RunPlan", "RunSummary", "execute", "plan"]
 
@@ -134,11 +134,11 @@ def execute(run: RunPlan, on_result: Callable[[TuneOutcome, int], None] | None =
     seen: set[int] = set()
     so_far: list[TuneOutcome] = []  # the tuner's outcome so far, for an interrupted run's result file
 
-    def record(row: dict[str, Any], outcome: TuneOutcome) -> None:
+    def record(row: Row, outcome: TuneOutcome) -> None:
         so_far[:] = [outcome]
         if run.live:
             writer.append(row)  # a killed run keeps every result so far
-        seen.add(row["trial_id"])
+        seen.add(row.trial_id)
         if on_result is not None:
             on_result(outcome, len(seen))
 
@@ -150,7 +150,7 @@ def execute(run: RunPlan, on_result: Callable[[TuneOutcome, int], None] | None =
             done = run_live(spec, record, r_max if run.final else None, writer.save_state, recorded, states)
         else:  # a replay without a progress bar needs no call per result: it is counted at the end
             done = run_replay(spec, on_result=record if on_result is not None else None)
-            seen.update(row["trial_id"] for row in done.outcome.rows)
+            seen.update(row.trial_id for row in done.outcome.rows)
     except KeyboardInterrupt:
         if run.live and so_far:
             writer.finish(so_far[0], complete=False)  # what finished, readable at once

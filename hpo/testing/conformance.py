@@ -30,7 +30,7 @@ from hpo.simulation import Evaluation, SimulatedBackend
 from hpo.space import Parameter, SearchSpace, config_key
 from hpo.status import WORST_ERROR
 from hpo.testing.objectives import SVM_LIKE
-from hpo.tuner import Budget, Tuner
+from hpo.tuner import Budget, Row, Tuner
 
 __all__ = [
     "LEARNING_THRESHOLD",
@@ -226,7 +226,7 @@ def check_learns(factory: SearcherFactory) -> None:
             )
 
 
-def replay(scheduler: Any, workers: int = 4, trials: int = 40) -> list[dict[str, Any]]:
+def replay(scheduler: Any, workers: int = 4, trials: int = 40) -> list[Row]:
     """The rows of a replay of `scheduler` on the synthetic curves with `workers` simulated workers."""
     backend = SimulatedBackend(_evaluate, workers)
     return Tuner(scheduler, backend, Budget(trials=trials)).run().rows
@@ -241,13 +241,11 @@ def check_replay(factory: SearcherFactory, workers: int = 4) -> None:
     _check_rows(runs)
 
 
-def _check_rows(runs: list[list[dict[str, Any]]]) -> None:
+def _check_rows(runs: list[list[Row]]) -> None:
     rows = runs[0]
     if not rows:
         raise AssertionError("the replay produced no results")
-    described = [
-        [(r["trial_id"], config_key(r["config"]), r["epochs"], r["t_end"]) for r in run] for run in runs
-    ]
+    described = [[(r.trial_id, config_key(r.config), r.epochs, r.t_end) for r in run] for run in runs]
     if described[0] != described[1]:
         raise AssertionError("two replays with the same seed gave different rows")
 

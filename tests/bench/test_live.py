@@ -314,5 +314,5 @@ def test_a_worker_killed_mid_run_is_retried_and_the_run_goes_on(fake_dataset, tm
     done = run_live(spec, on_result=kill_a_worker)
     assert killed
     rows = done.outcome.rows
-    assert len(rows) == 8 and {r["trial_id"] for r in rows} == set(range(8))
-    assert all(r["status"] == "ok" for r in rows), [r["status"] for r in rows]
+    assert len(rows) == 8 and {r.trial_id for r in rows} == set(range(8))
+    assert all(r.status == "ok" for r in rows), [r.status for r in rows]

@@ -162,7 +162,7 @@ def test_a_plug_in_searcher_runs_in_any_scheduler_and_a_factory_works_too(user_m
                 spec, conformance.SPACE, np.random.default_rng(0), AlgorithmSettings(eta=3, r_min=1, r_max=9)
             )
         )
-        assert len({r["trial_id"] for r in rows}) == 40
+        assert len({r.trial_id for r in rows}) == 40
 
 
 def test_a_plug_in_scheduler_gets_random_search_inside(user_module) -> None:

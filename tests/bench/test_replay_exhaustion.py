@@ -34,7 +34,7 @@ def replay(table: Benchmark, algorithm: str, trainings: float, seed: int = 0, wo
 
 
 def top_rung(done) -> int:
-    return sum(row["epochs"] == EPOCHS for row in done.outcome.rows)
+    return sum(row.epochs == EPOCHS for row in done.outcome.rows)
 
 
 @pytest.mark.parametrize("algorithm", ["sh", "asha", "hyperband"])
@@ -49,10 +49,10 @@ def test_at_100x_the_budget_every_training_is_used_once_then_the_search_ends(tab
     assert done.outcome.exhausted_at is not None
     assert done.outcome.exhausted_at <= done.backend.now
     # repeated configs are trainings like any other: some of them reach the top rung
-    top_configs = [(trials[r["trial_id"]][0]) for r in done.outcome.rows if r["epochs"] == EPOCHS]
+    top_configs = [(trials[r.trial_id][0]) for r in done.outcome.rows if r.epochs == EPOCHS]
     assert len(top_configs) > len(set(top_configs))
     # and the trials started by the end finished: no job was left without its result
-    assert done.outcome.epochs_trained == sum(r["epochs"] - r["resume_from"] for r in done.outcome.rows)
+    assert done.outcome.epochs_trained == sum(r.epochs - r.resume_from for r in done.outcome.rows)
     # a replay stays a pure function of its seed
     again = replay(table, algorithm, 100 * N_CONFIGS)
     assert again.outcome.rows == done.outcome.rows

@@ -16,6 +16,7 @@ import pytest
 
 from bench.results import JOURNAL_FILE, RunWriter, read_journal
 from hpo.errors import HPOError
+from hpo.tuner import Row
 
 
 def _spec():
@@ -24,12 +25,8 @@ def _spec():
     )
 
 
-def _row(trial_id: int) -> dict:
-    return {
-        "trial_id": trial_id, "config": {"learning_rate": 0.1, "batch_size": 64}, "epochs": 1,
-        "resume_from": 0, "val_error": 0.5, "test_error": 0.5, "status": "ok", "worker": 0,
-        "t_start": 0.0, "t_end": 1.0,
-    }  # fmt: skip
+def _row(trial_id: int) -> Row:
+    return Row(trial_id, {"learning_rate": 0.1, "batch_size": 64}, 1, 0, 0.5, 0.5, "ok", 0, 0.0, 1.0)
 
 
 def test_a_torn_last_line_is_cut_off_before_the_next_result_and_the_run_resumes_again(tmp_path) -> None:
@@ -38,7 +35,7 @@ def test_a_torn_last_line_is_cut_off_before_the_next_result_and_the_run_resumes_
     writer.append(_row(0))
     writer._close_journal()
     with open(tmp_path / JOURNAL_FILE, "ab") as journal:  # the writer killed mid-write
-        journal.write(json.dumps(_row(1)).encode()[:25])
+        journal.write(json.dumps(_row(1)._asdict()).encode()[:25])
     resumed = RunWriter(tmp_path, _spec(), "bench run")
     recorded, _ = resumed.resume()
     assert [r.job.trial_id for r in recorded] == [0]

@@ -38,7 +38,7 @@ def replay(table: Benchmark, algorithm: str, seed: int = 0) -> list[tuple]:
         where=ReplayOptions(workers=4),
     )
     done = run_replay(spec, table)
-    return [(r["trial_id"], r["epochs"], config_key(r["config"]), r["val_error"]) for r in done.outcome.rows]
+    return [(r.trial_id, r.epochs, config_key(r.config), r.val_error) for r in done.outcome.rows]
 
 
 @pytest.mark.parametrize("algorithm", ["tpe", "asha-tpe", "qmc"])

@@ -52,7 +52,7 @@ def replay(table: Benchmark, algorithm: str, seed: int = 0, mode: str = "tabular
 
 
 def _described(rows) -> list[tuple]:
-    return [(r["trial_id"], config_key(r["config"]), r["epochs"], r["resume_from"], r["t_end"]) for r in rows]
+    return [(r.trial_id, config_key(r.config), r.epochs, r.resume_from, r.t_end) for r in rows]
 
 
 @pytest.mark.parametrize("algorithm", OUTSIDE)
@@ -75,17 +75,17 @@ def test_a_replay_is_a_function_of_its_seed_and_leaves_the_global_generators_alo
 def test_trials_run_on_the_librarys_rungs_and_continue_from_their_checkpoint(table, algorithm) -> None:
     rows = replay(table, algorithm)
     levels = {"smac-hb": {1, 3, 9}, "st-asha": {1, 3, 9}, "st-bohb": {1, 3, 9}}[algorithm]
-    assert {r["epochs"] for r in rows} <= levels and max(r["epochs"] for r in rows) == 9
+    assert {r.epochs for r in rows} <= levels and max(r.epochs for r in rows) == 9
     by_trial: dict[int, list[dict]] = {}
     for r in rows:
-        by_trial.setdefault(r["trial_id"], []).append(r)
+        by_trial.setdefault(r.trial_id, []).append(r)
     promoted = [jobs for jobs in by_trial.values() if len(jobs) > 1]
     assert promoted, "no trial went past its first rung"
     for jobs in promoted:
-        jobs.sort(key=lambda r: r["epochs"])
+        jobs.sort(key=lambda r: r.epochs)
         # each segment continues the last (a promotion is not retrained from scratch) on one config
-        assert [r["resume_from"] for r in jobs] == [0, *(r["epochs"] for r in jobs[:-1])]
-        assert len({config_key(r["config"]) for r in jobs}) == 1
+        assert [r.resume_from for r in jobs] == [0, *(r.epochs for r in jobs[:-1])]
+        assert len({config_key(r.config) for r in jobs}) == 1
     assert any(len(jobs) == 1 and jobs[0]["epochs"] < 9 for jobs in by_trial.values()), "nothing was stopped"
 
 
@@ -93,7 +93,7 @@ def test_trials_run_on_the_librarys_rungs_and_continue_from_their_checkpoint(tab
 def test_in_tabular_mode_every_job_is_a_collected_config(table, algorithm) -> None:
     collected = {config_key(c) for c in table.configs}
     rows = replay(table, algorithm)
-    assert all(config_key(r["config"]) in collected for r in rows)
+    assert all(config_key(r.config) in collected for r in rows)
 
 
 @pytest.mark.parametrize("algorithm", algorithm_params(("st-asha", "st-bohb")))

@@ -8,7 +8,7 @@ from hpo.algorithms import AlgorithmSettings
 from hpo.errors import ConfigError
 from hpo.simulation import Evaluation, SimulatedBackend
 from hpo.testing.objectives import SVM_LIKE
-from hpo.tuner import ROW_FIELDS, Budget, Tuner
+from hpo.tuner import Budget, Tuner
 from tests.support.extras import algorithm_params
 
 
@@ -31,8 +31,7 @@ def tune(name, budget, workers=1, seed=0, **settings):
 def test_trials_budget_counts_new_trials(name) -> None:
     outcome, _, scheduler = tune(name, Budget(trials=15), workers=3, eta=3, r_min=1, r_max=9)
     assert scheduler.n_trials == 15
-    assert len({r["trial_id"] for r in outcome.rows}) == 15
-    assert tuple(outcome.rows[0]) == ROW_FIELDS
+    assert len({r.trial_id for r in outcome.rows}) == 15
 
 
 def test_epoch_budget_stops_starting_work() -> None:
@@ -43,19 +42,19 @@ def test_epoch_budget_stops_starting_work() -> None:
 
 def test_time_budget_on_the_simulated_clock() -> None:
     outcome, backend, _ = tune("asha", Budget(seconds=100), workers=4, r_max=9)
-    assert max(r["t_start"] for r in outcome.rows) < 100
+    assert max(r.t_start for r in outcome.rows) < 100
     assert backend.now >= 100 - 9
 
 
 def test_rows_and_incumbent_trajectory() -> None:
     outcome, _, _ = tune("asha", Budget(trials=30), workers=2, r_max=9)
-    ends = [r["t_end"] for r in outcome.rows]
+    ends = [r.t_end for r in outcome.rows]
     assert ends == sorted(ends)
     errors = [i.val_error for i in outcome.trajectory]
     assert errors == sorted(errors, reverse=True) and len(set(errors)) == len(errors)
-    assert outcome.incumbent.val_error == min(r["val_error"] for r in outcome.rows)
+    assert outcome.incumbent.val_error == min(r.val_error for r in outcome.rows)
     for row in outcome.rows:
-        assert row["t_end"] - row["t_start"] == pytest.approx(row["epochs"] - row["resume_from"])
+        assert row.t_end - row.t_start == pytest.approx(row.epochs - row.resume_from)
 
 
 def test_same_seed_same_rows_other_seed_other() -> None:
@@ -88,6 +87,6 @@ def test_nan_errors_are_worst_case_results() -> None:
 
     scheduler = algorithms.build("asha", SVM_LIKE.space, np.random.default_rng(0), AlgorithmSettings(r_max=9))
     outcome = Tuner(scheduler, SimulatedBackend(diverging, 2), Budget(trials=12)).run()
-    diverged = [r for r in outcome.rows if r["status"] == "diverged"]
-    assert diverged and all(r["val_error"] == 1.0 for r in diverged)
-    assert all(r["epochs"] == 1 for r in diverged)  # never promoted
+    diverged = [r for r in outcome.rows if r.status == "diverged"]
+    assert diverged and all(r.val_error == 1.0 for r in diverged)
+    assert all(r.epochs == 1 for r in diverged)  # never promoted
