@@ -36,7 +36,7 @@ from hpo.files import atomic_write_bytes
 from hpo.models import get_model
 from hpo.tuner import Budget, Row, TuneOutcome
 from hpo.validation import check_int
-from reports.agreement import CACHE_COLUMN
+from reports.schema import CACHE_ERROR
 
 __all__ = [
     "PLAN_FILE",
@@ -190,7 +190,7 @@ def run_task(
     spec = task.spec
     if spec.backend == "live":
         done = run_live(spec, on_result=on_result, client=client)
-        columns = {CACHE_COLUMN: expected_errors(benchmark, done.outcome.rows)}
+        columns = {CACHE_ERROR: expected_errors(benchmark, done.outcome.rows)}
     else:
         done = run_replay(spec, benchmark, on_result=on_result)
         columns = None

@@ -29,6 +29,21 @@ from hpo.catalog import model_entry
 from hpo.errors import ConfigError, HPOError
 from hpo.tuner import Budget
 from hpo.validation import check_int, check_positive
+from reports.schema import (
+    ALGORITHM,
+    BUDGET_TRAININGS,
+    CONFIG_ID,
+    CONFIG_RANK,
+    EPOCH,
+    EPOCHS,
+    EXHAUSTED,
+    FULL_TRAININGS,
+    MESSAGE,
+    MODEL,
+    UTILISATION,
+    VAL_ERROR,
+    WORKERS,
+)
 
 __all__ = [
     "PLAN_FILE",
@@ -147,11 +162,11 @@ def cache_facts(spec: CompareSpec) -> tuple[dict[str, dict[str, Any]], pd.DataFr
             samples.append(
                 pd.DataFrame(
                     {
-                        "model": model,
-                        "config_id": table.config_ids[i],
-                        "config_rank": rank,
-                        "epoch": np.arange(1, table.n_epochs + 1),
-                        "val_error": means[i],
+                        MODEL: model,
+                        CONFIG_ID: table.config_ids[i],
+                        CONFIG_RANK: rank,
+                        EPOCH: np.arange(1, table.n_epochs + 1),
+                        VAL_ERROR: means[i],
                     }
                 )
             )
@@ -236,19 +251,19 @@ def make_report(out: Path, log_time: bool = False) -> tuple[Path, pd.DataFrame]:
     for path in sorted((out / RUNS_DIR).glob("*/*/*/seed-*.parquet")):
         rows, meta = read_results(path)
         run = meta["spec"]
-        setting = {"workers": run["workers"], "budget_trainings": run["budget"]["epochs"] / r_max}
+        setting = {WORKERS: run["workers"], BUDGET_TRAININGS: run["budget"]["epochs"] / r_max}
         frames.append(rows.assign(**setting))
         environments.append(meta.get("environment", {}))
         usage.append(
             {
-                "model": run["model"],
-                "algorithm": run["algorithm"],
+                MODEL: run["model"],
+                ALGORITHM: run["algorithm"],
                 **setting,
-                "utilisation": meta["busy_seconds"] / (run["workers"] * meta["makespan_seconds"])
+                UTILISATION: meta["busy_seconds"] / (run["workers"] * meta["makespan_seconds"])
                 if meta["makespan_seconds"] > 0
                 else float("nan"),
-                "full_trainings": int((rows["epochs"] == r_max).sum()),
-                "exhausted": meta.get("exhausted_at") is not None,
+                FULL_TRAININGS: int((rows[EPOCHS] == r_max).sum()),
+                EXHAUSTED: meta.get("exhausted_at") is not None,
             }
         )
     failures = [
@@ -256,14 +271,12 @@ def make_report(out: Path, log_time: bool = False) -> tuple[Path, pd.DataFrame]:
     ]
     if not frames:
         if failures:
-            raise HPOError(f"every replay failed; the first: {failures[0]['message']}")
+            raise HPOError(f"every replay failed; the first: {failures[0][MESSAGE]}")
         raise HPOError(f"{out}: no replay results under {out / RUNS_DIR}")
     rows = pd.concat(frames, ignore_index=True)
-    keys = ["model", "algorithm", "workers", "budget_trainings"]
+    keys = [MODEL, ALGORITHM, WORKERS, BUDGET_TRAININGS]
     usage_table = (
-        pd.DataFrame(usage)
-        .groupby(keys, as_index=False)[["utilisation", "full_trainings", "exhausted"]]
-        .mean()
+        pd.DataFrame(usage).groupby(keys, as_index=False)[[UTILISATION, FULL_TRAININGS, EXHAUSTED]].mean()
     )
     curves = read_results(out / CURVES_FILE)[0] if (out / CURVES_FILE).is_file() else None
     text, summary = build_report(rows, usage_table, record, environments, curves, log_time, failures=failures)

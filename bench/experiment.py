@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +55,12 @@ class LiveOptions:
         """What the stored spec says of where the run trained."""
         return {"workers": self.workers, "device": self.device, "precision": self.precision}
 
+    @classmethod
+    def from_dict(cls, stored: Mapping[str, Any]) -> LiveOptions:
+        """The options `to_dict` wrote (the data directory, threads and cluster address are not
+        stored: they do not change the results)."""
+        return cls(device=stored["device"], precision=stored["precision"], workers=stored["workers"])
+
 
 @dataclass(frozen=True)
 class ReplayOptions:
@@ -73,6 +79,11 @@ class ReplayOptions:
     def to_dict(self) -> dict[str, Any]:
         """What the stored spec says of how the run replayed."""
         return {"workers": self.workers, "mode": self.mode}
+
+    @classmethod
+    def from_dict(cls, stored: Mapping[str, Any]) -> ReplayOptions:
+        """The options `to_dict` wrote (the cache directory is not stored: its digest is)."""
+        return cls(workers=stored["workers"], mode=stored["mode"])
 
 
 @dataclass(frozen=True)
@@ -123,6 +134,27 @@ class RunSpec:
             "initial_default": self.initial_default,
             **self.where.to_dict(),
         }
+
+    @classmethod
+    def from_dict(cls, stored: Mapping[str, Any]) -> RunSpec:
+        """The spec `to_dict` wrote, validated again: `RunSpec.from_dict(spec.to_dict())` equals `spec`
+        (but for the options `LiveOptions.from_dict` and `ReplayOptions.from_dict` leave out)."""
+        try:
+            model = stored["model"]
+            space = SearchSpace.from_dict(stored["space"])
+            where_type = {"live": LiveOptions, "replay": ReplayOptions}[stored["backend"]]
+            return cls(
+                model=model,
+                algorithm=stored["algorithm"],
+                budget=Budget(**stored["budget"]),
+                settings=AlgorithmSettings.from_dict(stored["settings"]),
+                seed=stored["seed"],
+                space=None if space == model_entry(model).space else space,
+                initial_default=stored["initial_default"],
+                where=where_type.from_dict(stored),
+            )
+        except (KeyError, TypeError) as exc:
+            raise ConfigError(f"a stored run spec that is not one ({type(exc).__name__}: {exc})") from None
 
     @property
     def experiment_id(self) -> str:

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from reports.schema import ALGORITHM, BUDGET_TRAININGS, MESSAGE, MODEL, WORKERS
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -27,8 +29,8 @@ def echo_comparison(summary: pd.DataFrame) -> None:
 
     for failed in summary.attrs.get("failures", []):
         click.echo(
-            f"{failed['algorithm']} failed in {failed['failed replays']} replays of {failed['model']} "
-            f"({setting_title(failed['workers'], failed['budget_trainings'])}): {failed['message']}",
+            f"{failed[ALGORITHM]} failed in {failed['failed replays']} replays of {failed[MODEL]} "
+            f"({setting_title(failed[WORKERS], failed[BUDGET_TRAININGS])}): {failed[MESSAGE]}",
             err=True,
         )
     for ranking in summary.attrs.get("rankings", []):

@@ -24,11 +24,11 @@ from hpo.errors import HPOError
 from hpo.files import atomic_write_bytes
 from hpo.isolation import Died, Isolated
 from hpo.plugins import PluginFailure, call_limit
+from reports.schema import ALGORITHM, BUDGET_TRAININGS, CONFIG_ERROR, MESSAGE, MODEL, SEED, WORKERS
 
 __all__ = ["FAILED_SUFFIX", "Failed", "Replayed", "prefit_surrogates", "run_tasks", "save"]
 
 FAILED_SUFFIX = ".failed.json"
-CONFIG_ERROR = "config_error"
 
 
 @dataclass(frozen=True)
@@ -96,12 +96,12 @@ def save(task: Task, outcome: Replayed | Failed | Died) -> Path:
         return write_results(task.path, outcome.table, outcome.meta)
     spec = task.spec
     record = {
-        "model": spec.model,
-        "algorithm": spec.algorithm,
-        "workers": spec.where.workers,
-        "budget_trainings": spec.budget.epochs / spec.settings.r_max,
-        "seed": spec.seed,
-        "message": outcome.message.removeprefix(f"{spec.algorithm}: "),
+        MODEL: spec.model,
+        ALGORITHM: spec.algorithm,
+        WORKERS: spec.where.workers,
+        BUDGET_TRAININGS: spec.budget.epochs / spec.settings.r_max,
+        SEED: spec.seed,
+        MESSAGE: outcome.message.removeprefix(f"{spec.algorithm}: "),
     }
     atomic_write_bytes(failure_path(task.path), json.dumps(record, sort_keys=True).encode())
     return failure_path(task.path)

@@ -128,6 +128,11 @@ class AlgorithmSettings:
         out["searcher_options"] = dict(self.searcher_options)
         return out
 
+    @classmethod
+    def from_dict(cls, stored: Mapping[str, Any]) -> AlgorithmSettings:
+        """The settings `to_dict` wrote (validated again)."""
+        return cls(**stored)
+
 
 def get_algorithm(name: str) -> Algorithm:
     """The algorithm `name`: a built-in, a registered plug-in, or `module:Object[@scheduler]`;

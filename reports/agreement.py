@@ -15,9 +15,20 @@ from scipy import stats
 
 from reports import anytime
 from reports.anytime import anytime_bands, bootstrap_mean, group_rng, trajectories
+from reports.schema import (
+    ALGORITHM,
+    BACKEND,
+    CACHE_ERROR,
+    EPOCHS,
+    MODEL,
+    RESUME_FROM,
+    SEED,
+    T_END,
+    TRIAL_ID,
+    VAL_ERROR,
+)
 
 __all__ = [
-    "CACHE_COLUMN",
     "epoch_bands",
     "final_incumbents",
     "lookup_agreement",
@@ -26,14 +37,13 @@ __all__ = [
     "with_epoch_clock",
 ]
 
-RUN = ["backend", "algorithm", "seed"]
-CACHE_COLUMN = "cache_val_error"
+RUN = [BACKEND, ALGORITHM, SEED]
 
 
 def with_epoch_clock(rows: pd.DataFrame) -> pd.DataFrame:
     """The rows with `epochs_used`: epochs the run had trained by the end of each result."""
-    ordered = rows.sort_values([*RUN, "t_end", "trial_id"], kind="stable")
-    trained = ordered["epochs"] - ordered["resume_from"]
+    ordered = rows.sort_values([*RUN, T_END, TRIAL_ID], kind="stable")
+    trained = ordered[EPOCHS] - ordered[RESUME_FROM]
     return ordered.assign(epochs_used=trained.groupby([ordered[k] for k in RUN]).cumsum())
 
 
@@ -48,12 +58,10 @@ def outcome_agreement(rows: pd.DataFrame, seed: int = 0, n_boot: int = 1000) -> 
     The gap is paired by seed (a live run and its replay share the searcher's stream), over the
     seeds that have both.
     """
-    finals = final_incumbents(rows).pivot_table(
-        index=["algorithm", "seed"], columns="backend", values="val_error"
-    )
+    finals = final_incumbents(rows).pivot_table(index=[ALGORITHM, SEED], columns=BACKEND, values=VAL_ERROR)
     records = []
-    for algorithm, part in finals.groupby(level="algorithm", sort=True):
-        record: dict[str, object] = {"algorithm": algorithm}
+    for algorithm, part in finals.groupby(level=ALGORITHM, sort=True):
+        record: dict[str, object] = {ALGORITHM: algorithm}
         for backend in ("live", "replay"):
             values = part[backend].dropna().to_numpy() if backend in part else np.array([])
             mean, lo, hi = _band(values, group_rng(seed, algorithm, backend, "agree"), n_boot)
@@ -75,8 +83,8 @@ def _band(values: np.ndarray, rng: np.random.Generator, n_boot: int) -> tuple[fl
 
 def order_agreement(outcomes: pd.DataFrame) -> dict[str, object]:
     """The algorithms best first by mean final incumbent, live and replayed, and Kendall's tau between."""
-    live = outcomes.sort_values(["live", "algorithm"])["algorithm"].tolist()
-    replay = outcomes.sort_values(["replay", "algorithm"])["algorithm"].tolist()
+    live = outcomes.sort_values(["live", ALGORITHM])[ALGORITHM].tolist()
+    replay = outcomes.sort_values(["replay", ALGORITHM])[ALGORITHM].tolist()
     tau = None
     if len(outcomes) >= 2 and outcomes[["live", "replay"]].notna().all().all():
         value = stats.kendalltau(outcomes["live"], outcomes["replay"]).statistic
@@ -91,11 +99,11 @@ def lookup_agreement(rows: pd.DataFrame, seed_to_seed_mae: Sequence[float] | Non
     beside the MAE its yardstick when given (`seed_to_seed_mae`, per epoch): how far two
     trainings of one config differ, averaged over the same epochs as the results.
     """
-    live = rows[(rows["backend"] == "live") & rows[CACHE_COLUMN].notna()]
+    live = rows[(rows[BACKEND] == "live") & rows[CACHE_ERROR].notna()]
     records = []
-    for name, part in (("every result", live), ("last epoch", live[live["epochs"] == live["epochs"].max()])):
+    for name, part in (("every result", live), ("last epoch", live[live[EPOCHS] == live[EPOCHS].max()])):
         n = len(part)
-        cache, real = part[CACHE_COLUMN].to_numpy(float), part["val_error"].to_numpy(float)
+        cache, real = part[CACHE_ERROR].to_numpy(float), part[VAL_ERROR].to_numpy(float)
         ranked = n >= 3 and np.ptp(cache) > 0 and np.ptp(real) > 0
         records.append(
             {
@@ -106,7 +114,7 @@ def lookup_agreement(rows: pd.DataFrame, seed_to_seed_mae: Sequence[float] | Non
                 "mae": float(np.mean(np.abs(cache - real))) if n else np.nan,
                 "bias": float(np.mean(cache - real)) if n else np.nan,
                 "seed_to_seed_mae": (
-                    float(np.mean(np.asarray(seed_to_seed_mae)[part["epochs"].to_numpy(int) - 1]))
+                    float(np.mean(np.asarray(seed_to_seed_mae)[part[EPOCHS].to_numpy(int) - 1]))
                     if n and seed_to_seed_mae is not None
                     else np.nan
                 ),
@@ -120,6 +128,6 @@ def epoch_bands(rows: pd.DataFrame, budget_epochs: int, seed: int = 0, points: i
     grid = np.linspace(0.0, float(budget_epochs), points)
     clocked = with_epoch_clock(rows)
     # the anytime helpers group by model: here each backend plays that part
-    frame = clocked.assign(model=clocked["backend"], t_end=clocked["epochs_used"].astype(float))
-    traj = trajectories(frame, {backend: grid for backend in frame["backend"].unique()})
-    return anytime_bands(traj, seed).rename(columns={"model": "backend", "t": "epochs"})
+    frame = clocked.assign(model=clocked[BACKEND], t_end=clocked["epochs_used"].astype(float))
+    traj = trajectories(frame, {backend: grid for backend in frame[BACKEND].unique()})
+    return anytime_bands(traj, seed).rename(columns={MODEL: BACKEND, "t": EPOCHS})

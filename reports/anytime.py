@@ -12,6 +12,19 @@ import zlib
 import numpy as np
 import pandas as pd
 
+from reports.schema import (
+    ALGORITHM,
+    BUDGET_TRAININGS,
+    CONFIG_ERROR,
+    MODEL,
+    SEED,
+    T_END,
+    TEST_ERROR,
+    TRIAL_ID,
+    VAL_ERROR,
+    WORKERS,
+)
+
 __all__ = [
     "anytime_bands",
     "average_ranks",
@@ -27,7 +40,7 @@ __all__ = [
     "trajectories",
 ]
 
-SETTING_COLUMNS = ("model", "workers", "budget_trainings")
+SETTING_COLUMNS = (MODEL, WORKERS, BUDGET_TRAININGS)
 """What a comparison varies besides algorithm and seed; a sweep has one panel per setting."""
 
 
@@ -47,17 +60,17 @@ def group_rng(seed: int, *names: object) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
 
 
-def incumbent_on_grid(rows: pd.DataFrame, grid: np.ndarray, value: str = "val_error") -> np.ndarray:
+def incumbent_on_grid(rows: pd.DataFrame, grid: np.ndarray, value: str = VAL_ERROR) -> np.ndarray:
     """The incumbent of one run at each time in `grid` (NaN before the first result).
 
     The incumbent is the result with the lowest validation error so far (the earlier one on a
     tie); `value` is which of its columns to report: its validation error, or for instance what
     its config is worth (`config_error`).
     """
-    ordered = rows.sort_values(["t_end", "trial_id"], kind="stable")
-    t = ordered["t_end"].to_numpy(dtype=float)
-    val = ordered["val_error"].to_numpy(dtype=float)
-    if value == "val_error":
+    ordered = rows.sort_values([T_END, TRIAL_ID], kind="stable")
+    t = ordered[T_END].to_numpy(dtype=float)
+    val = ordered[VAL_ERROR].to_numpy(dtype=float)
+    if value == VAL_ERROR:
         best = np.minimum.accumulate(val)
     else:
         previous = np.concatenate([[np.inf], np.minimum.accumulate(val)[:-1]])
@@ -71,9 +84,7 @@ def incumbent_on_grid(rows: pd.DataFrame, grid: np.ndarray, value: str = "val_er
     return out
 
 
-def trajectories(
-    rows: pd.DataFrame, grids: dict[object, np.ndarray], value: str = "val_error"
-) -> pd.DataFrame:
+def trajectories(rows: pd.DataFrame, grids: dict[object, np.ndarray], value: str = VAL_ERROR) -> pd.DataFrame:
     """Long table (setting..., algorithm, seed, t, incumbent) on each setting's time grid.
 
     `grids` is keyed by the model, or by the tuple of setting values in a sweep; `incumbent` is
@@ -81,10 +92,10 @@ def trajectories(
     """
     setting = setting_keys(rows)
     parts = []
-    for values, run in rows.groupby([*setting, "algorithm", "seed"], sort=True):
+    for values, run in rows.groupby([*setting, ALGORITHM, SEED], sort=True):
         grid = grids[_grid_key(values[: len(setting)])]
         frame = pd.DataFrame({"t": grid, "incumbent": incumbent_on_grid(run, grid, value)})
-        for name, v in zip([*setting, "algorithm", "seed"], values, strict=True):
+        for name, v in zip([*setting, ALGORITHM, SEED], values, strict=True):
             frame.insert(len(frame.columns) - 2, name, v)
         parts.append(frame)
     return pd.concat(parts, ignore_index=True)
@@ -138,14 +149,14 @@ def anytime_bands(traj: pd.DataFrame, seed: int = 0, n_boot: int = 1000) -> pd.D
     """Per setting, algorithm and time: mean incumbent over seeds with a 95% bootstrap band."""
     setting = setting_keys(traj)
     out = []
-    for values, part in traj.groupby([*setting, "algorithm"], sort=True):
-        table = part.pivot(index="seed", columns="t", values="incumbent")
+    for values, part in traj.groupby([*setting, ALGORITHM], sort=True):
+        table = part.pivot(index=SEED, columns="t", values="incumbent")
         # a seed with no result yet counts as the worst error, so early means are not flattered
         mean, lo, hi = bootstrap_mean(_filled(table), group_rng(seed, *values, "anytime"), n_boot)
         frame = pd.DataFrame(
             {"t": table.columns.to_numpy(dtype=float), "mean": mean, "lo": lo, "hi": hi, "seeds": len(table)}
         )
-        for i, name in enumerate([*setting, "algorithm"]):
+        for i, name in enumerate([*setting, ALGORITHM]):
             frame.insert(i, name, values[i])
         out.append(frame)
     return pd.concat(out, ignore_index=True)
@@ -155,8 +166,8 @@ def average_ranks(traj: pd.DataFrame) -> pd.DataFrame:
     """Per setting and time: each algorithm's rank (1 = best, ties averaged) within a seed, averaged over seeds."""
     setting = setting_keys(traj)
     ranked = traj.assign(incumbent=traj["incumbent"].fillna(np.inf))
-    ranked["rank"] = ranked.groupby([*setting, "seed", "t"])["incumbent"].rank(method="average")
-    return ranked.groupby([*setting, "algorithm", "t"], sort=True)["rank"].mean().reset_index()
+    ranked["rank"] = ranked.groupby([*setting, SEED, "t"])["incumbent"].rank(method="average")
+    return ranked.groupby([*setting, ALGORITHM, "t"], sort=True)["rank"].mean().reset_index()
 
 
 def time_to_target(bands: pd.DataFrame, baseline: str = "random") -> pd.DataFrame:
@@ -164,24 +175,24 @@ def time_to_target(bands: pd.DataFrame, baseline: str = "random") -> pd.DataFram
     setting = setting_keys(bands)
     rows = []
     for values, part in bands.groupby(setting, sort=True):
-        base = part[part["algorithm"] == baseline]
+        base = part[part[ALGORITHM] == baseline]
         if base.empty:
             continue
         target = float(base["mean"].iloc[-1])
         base_time = _first_time(base, target)
-        for algorithm, curve in part.groupby("algorithm", sort=True):
+        for algorithm, curve in part.groupby(ALGORITHM, sort=True):
             t = _first_time(curve, target)
             rows.append(
                 {
                     **dict(zip(setting, values, strict=True)),
-                    "algorithm": algorithm,
+                    ALGORITHM: algorithm,
                     "target": target,
                     "time_to_target": t,
                     "speedup": base_time / t if np.isfinite(t) and t > 0 else np.nan,
                 }
             )
     # without the baseline there is no target: the table keeps its columns, empty
-    return pd.DataFrame(rows, columns=[*setting, "algorithm", "target", "time_to_target", "speedup"])
+    return pd.DataFrame(rows, columns=[*setting, ALGORITHM, "target", "time_to_target", "speedup"])
 
 
 def speedup_bands(
@@ -199,8 +210,8 @@ def speedup_bands(
     alpha = (1 - level) / 2
     for values, part in traj.groupby(setting, sort=True):
         tables = {
-            algorithm: runs.pivot(index="seed", columns="t", values="incumbent")
-            for algorithm, runs in part.groupby("algorithm", sort=True)
+            algorithm: runs.pivot(index=SEED, columns="t", values="incumbent")
+            for algorithm, runs in part.groupby(ALGORITHM, sort=True)
         }
         if baseline not in tables:
             continue
@@ -224,12 +235,12 @@ def speedup_bands(
             rows.append(
                 {
                     **dict(zip(setting, values, strict=True)),
-                    "algorithm": algorithm,
+                    ALGORITHM: algorithm,
                     "speedup_lo": lo,
                     "speedup_hi": hi,
                 }
             )
-    return pd.DataFrame(rows, columns=[*setting, "algorithm", "speedup_lo", "speedup_hi"])
+    return pd.DataFrame(rows, columns=[*setting, ALGORITHM, "speedup_lo", "speedup_hi"])
 
 
 def _filled(table: pd.DataFrame) -> np.ndarray:
@@ -254,10 +265,10 @@ def final_incumbents(rows: pd.DataFrame, keys: list[str] | None = None) -> pd.Da
 
     A tie on validation error goes to the earlier result, then the lower trial id.
     """
-    keys = keys or [*setting_keys(rows), "algorithm", "seed"]
-    ordered = rows.sort_values([*keys, "val_error", "t_end", "trial_id"], kind="stable")
+    keys = keys or [*setting_keys(rows), ALGORITHM, SEED]
+    ordered = rows.sort_values([*keys, VAL_ERROR, T_END, TRIAL_ID], kind="stable")
     best = ordered.drop_duplicates(keys, keep="first")
-    values = ["val_error", "test_error"] + (["config_error"] if "config_error" in rows else [])
+    values = [VAL_ERROR, TEST_ERROR] + ([CONFIG_ERROR] if CONFIG_ERROR in rows else [])
     return best[[*keys, *values]].reset_index(drop=True)
 
 
@@ -270,12 +281,12 @@ def final_summary(rows: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     the one the algorithm picked it by; `worth` (its config's seed mean) is what it is scored by.
     """
     setting = setting_keys(rows)
-    columns = {"val": "val_error", "test": "test_error"}
-    if "config_error" in rows:
-        columns["worth"] = "config_error"
+    columns = {"val": VAL_ERROR, "test": TEST_ERROR}
+    if CONFIG_ERROR in rows:
+        columns["worth"] = CONFIG_ERROR
     records = []
-    for values, part in final_incumbents(rows).groupby([*setting, "algorithm"], sort=True):
-        record = {**dict(zip([*setting, "algorithm"], values, strict=True)), "seeds": len(part)}
+    for values, part in final_incumbents(rows).groupby([*setting, ALGORITHM], sort=True):
+        record = {**dict(zip([*setting, ALGORITHM], values, strict=True)), "seeds": len(part)}
         for short, column in columns.items():
             mean, lo, hi = bootstrap_mean(
                 part[column].to_numpy(dtype=float)[:, None], group_rng(seed, *values, short)

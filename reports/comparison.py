@@ -17,6 +17,17 @@ from reports.anytime import (
     time_to_target,
     trajectories,
 )
+from reports.schema import (
+    ALGORITHM,
+    BUDGET_TRAININGS,
+    CONFIG_ERROR,
+    MESSAGE,
+    MODEL,
+    SEED,
+    T_END,
+    VAL_ERROR,
+    WORKERS,
+)
 from reports.statistics import (
     average_ranks as block_ranks,
 )
@@ -31,28 +42,28 @@ from reports.statistics import (
 
 __all__ = ["SETTING", "compute", "failure_table", "normalised", "rankings"]
 
-SETTING = ["model", "workers", "budget_trainings"]
-SWEEP = ["workers", "budget_trainings"]
+SETTING = [MODEL, WORKERS, BUDGET_TRAININGS]
+SWEEP = [WORKERS, BUDGET_TRAININGS]
 GRID_POINTS = 200
 BASELINE = "random"
 
 
 def time_grids(rows: pd.DataFrame) -> dict[tuple, np.ndarray]:
     """Each setting's time axis, from 0 to its last result: more workers spend the same budget sooner."""
-    ends = rows.groupby(SETTING)["t_end"].max()
+    ends = rows.groupby(SETTING)[T_END].max()
     return {key: np.linspace(0.0, float(end), GRID_POINTS) for key, end in ends.items()}
 
 
 def normalised(bands: pd.DataFrame, reference: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
     """Bands of (expected) validation error turned into normalised regret: 0 the cache's best config, 1 its worst."""
-    best = bands["model"].map(lambda m: reference[m]["best"])
-    span = bands["model"].map(lambda m: reference[m]["worst"] - reference[m]["best"])
+    best = bands[MODEL].map(lambda m: reference[m]["best"])
+    span = bands[MODEL].map(lambda m: reference[m]["worst"] - reference[m]["best"])
     return bands.assign(**{c: (bands[c] - best) / span for c in ("mean", "lo", "hi")})
 
 
 def ranks_from_first_result(ranks: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
     """Average ranks over time from each setting's first finished result on (before it every algorithm ties)."""
-    first = rows.groupby(SETTING)["t_end"].min().rename("first").reset_index()
+    first = rows.groupby(SETTING)[T_END].min().rename("first").reset_index()
     merged = ranks.merge(first, on=SETTING)
     return merged[merged["t"] >= merged["first"]].drop(columns="first")
 
@@ -60,7 +71,7 @@ def ranks_from_first_result(ranks: pd.DataFrame, rows: pd.DataFrame) -> pd.DataF
 def worth_column(rows: pd.DataFrame) -> str:
     """The column an incumbent is scored by: what its config is worth (`config_error`, its seed
     mean at r_max, in replays) where the rows have it, else its own validation error (live runs)."""
-    return "config_error" if "config_error" in rows else "val_error"
+    return CONFIG_ERROR if CONFIG_ERROR in rows else VAL_ERROR
 
 
 def summary_table(
@@ -68,7 +79,7 @@ def summary_table(
 ) -> pd.DataFrame:
     """Per setting and algorithm: final incumbent with bands, speed-up to random search, usage, and the
     paired test against random search."""
-    keys = [*SETTING, "algorithm"]
+    keys = [*SETTING, ALGORITHM]
     speed = time_to_target(bands, BASELINE).merge(
         speedup_bands(traj, BASELINE, seed=seed), on=keys, how="left"
     )
@@ -90,10 +101,10 @@ def rankings(finals: pd.DataFrame) -> list[dict[str, Any]]:
         mean_regret = blocks.mean(axis=0)
         out.append(
             {
-                "workers": int(workers),
-                "budget_trainings": float(trainings),
+                WORKERS: int(workers),
+                BUDGET_TRAININGS: float(trainings),
                 "blocks": len(blocks),
-                "models": sorted(part["model"].unique()),
+                "models": sorted(part[MODEL].unique()),
                 "ranks": ranks,
                 "mean_regret": mean_regret,
                 "friedman": statistic,
@@ -116,13 +127,13 @@ def worker_sweep(bands: pd.DataFrame) -> pd.DataFrame:
     its time with w; never reaching the target gives no point.
     """
     records = []
-    for (model, trainings), part in bands.groupby(["model", "budget_trainings"], sort=True):
-        fewest = part["workers"].min()
-        at_fewest = part[part["workers"] == fewest]
-        finals = at_fewest.groupby("algorithm")["mean"].last()
+    for (model, trainings), part in bands.groupby([MODEL, BUDGET_TRAININGS], sort=True):
+        fewest = part[WORKERS].min()
+        at_fewest = part[part[WORKERS] == fewest]
+        finals = at_fewest.groupby(ALGORITHM)["mean"].last()
         target = float(finals[BASELINE]) if BASELINE in finals else float(finals.max())
         times = {}
-        for (algorithm, workers), curve in part.groupby(["algorithm", "workers"], sort=True):
+        for (algorithm, workers), curve in part.groupby([ALGORITHM, WORKERS], sort=True):
             reached = curve[curve["mean"] <= target + 1e-12]
             times[algorithm, workers] = float(reached["t"].iloc[0]) if len(reached) else np.inf
         for (algorithm, workers), t in times.items():
@@ -130,10 +141,10 @@ def worker_sweep(bands: pd.DataFrame) -> pd.DataFrame:
             ok = np.isfinite(t) and np.isfinite(base) and t > 0
             records.append(
                 {
-                    "model": model,
-                    "budget_trainings": trainings,
-                    "algorithm": algorithm,
-                    "workers": int(workers),
+                    MODEL: model,
+                    BUDGET_TRAININGS: trainings,
+                    ALGORITHM: algorithm,
+                    WORKERS: int(workers),
                     "target": target,
                     "time_to_target": t,
                     "speedup": base / t if ok else np.nan,
@@ -141,7 +152,7 @@ def worker_sweep(bands: pd.DataFrame) -> pd.DataFrame:
             )
     return pd.DataFrame(
         records,
-        columns=["model", "budget_trainings", "algorithm", "workers", "target", "time_to_target", "speedup"],
+        columns=[MODEL, BUDGET_TRAININGS, ALGORITHM, WORKERS, "target", "time_to_target", "speedup"],
     )
 
 
@@ -150,12 +161,12 @@ def failure_table(failures: list[Mapping[str, Any]]) -> pd.DataFrame:
 
     `failures` are failure records (model, algorithm, workers, budget_trainings, seed, message).
     """
-    columns = ["algorithm", "model", "workers", "budget_trainings", "failed replays", "message"]
+    columns = [ALGORITHM, MODEL, WORKERS, BUDGET_TRAININGS, "failed replays", MESSAGE]
     if not failures:
         return pd.DataFrame(columns=columns)
-    frame = pd.DataFrame(failures).sort_values(["algorithm", "model", "workers", "budget_trainings", "seed"])
-    grouped = frame.groupby(["algorithm", "model", "workers", "budget_trainings"], sort=True)
-    return grouped.agg(**{"failed replays": ("seed", "size"), "message": ("message", "first")}).reset_index()
+    frame = pd.DataFrame(failures).sort_values([ALGORITHM, MODEL, WORKERS, BUDGET_TRAININGS, SEED])
+    grouped = frame.groupby([ALGORITHM, MODEL, WORKERS, BUDGET_TRAININGS], sort=True)
+    return grouped.agg(**{"failed replays": (SEED, "size"), MESSAGE: (MESSAGE, "first")}).reset_index()
 
 
 def compute(
@@ -171,9 +182,9 @@ def compute(
     summary = summary_table(rows, bands, traj, usage, seed)
     finals = with_regret(final_incumbents(rows), reference)
     regret = (
-        finals.groupby([*SETTING, "algorithm"], sort=True)["normalised_regret"].mean().rename("mean_regret")
+        finals.groupby([*SETTING, ALGORITHM], sort=True)["normalised_regret"].mean().rename("mean_regret")
     )
-    summary = summary.merge(regret.reset_index(), on=[*SETTING, "algorithm"], how="left")
+    summary = summary.merge(regret.reset_index(), on=[*SETTING, ALGORITHM], how="left")
     return {
         "bands": bands,
         "regret": regret_bands,

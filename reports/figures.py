@@ -35,6 +35,8 @@ import pandas as pd
 import scikit_posthocs
 import seaborn as sns
 
+from reports.schema import ALGORITHM, BACKEND, CONFIG_RANK, EPOCH, EPOCHS, MODEL, VAL_ERROR, WORKERS
+
 # the built-in algorithms first, in the registry's order, so their colours never move
 KNOWN = ("random", "bo", "sh", "hyperband", "asha", "bohb", "asha-bo")
 P = ParamSpec("P")
@@ -101,17 +103,17 @@ def anytime_figure(
     `regret` has model, algorithm, t, mean, lo, hi (normalised); `ranks` model, algorithm, t, rank,
     already cut to start at the first finished result.
     """
-    models = sorted(regret["model"].unique())
+    models = sorted(regret[MODEL].unique())
     fig, axes = _panels(len(models), height=3.2, rows=2)
     for j, model in enumerate(models):
         ax, ax_rank = axes[0, j], axes[1, j]
-        for algorithm, curve in regret[regret["model"] == model].groupby("algorithm", sort=True):
+        for algorithm, curve in regret[regret[MODEL] == model].groupby(ALGORITHM, sort=True):
             clipped = curve.assign(**{c: curve[c].clip(lower=REGRET_FLOOR) for c in ("mean", "lo", "hi")})
             _band(ax, clipped, colours[algorithm], algorithm)
         ax.set_yscale("log")
         ax.set_title(model)
         ax.set_ylabel("normalised regret" if j == 0 else "")
-        for algorithm, curve in ranks[ranks["model"] == model].groupby("algorithm", sort=True):
+        for algorithm, curve in ranks[ranks[MODEL] == model].groupby(ALGORITHM, sort=True):
             ax_rank.step(curve["t"], curve["rank"], where="post", color=colours[algorithm], lw=1.6)
         ax_rank.set_ylabel("average rank (1 = best)" if j == 0 else "")
         ax_rank.set_xlabel("simulated time (s)")
@@ -129,23 +131,23 @@ def speedup_figure(sweep: pd.DataFrame, colours: Mapping[str, tuple]) -> str:
     `sweep` has model, algorithm, workers, speedup (time to target with the fewest workers over
     the time with these).
     """
-    models = sorted(sweep["model"].unique())
+    models = sorted(sweep[MODEL].unique())
     fig, axes = _panels(len(models))
-    fewest = int(sweep["workers"].min())
+    fewest = int(sweep[WORKERS].min())
     for j, model in enumerate(models):
         ax = axes[0, j]
-        part = sweep[(sweep["model"] == model) & np.isfinite(sweep["speedup"])]
+        part = sweep[(sweep[MODEL] == model) & np.isfinite(sweep["speedup"])]
         sns.lineplot(
             data=part,
-            x="workers",
+            x=WORKERS,
             y="speedup",
-            hue="algorithm",
-            palette={a: colours[a] for a in part["algorithm"].unique()},
+            hue=ALGORITHM,
+            palette={a: colours[a] for a in part[ALGORITHM].unique()},
             marker="o",
             ax=ax,
             legend=False,
         )
-        ticks = sorted(sweep["workers"].unique())
+        ticks = sorted(sweep[WORKERS].unique())
         ax.plot(ticks, [w / fewest for w in ticks], ls="--", color="grey", lw=1, label="linear")
         ax.set_xscale("log", base=2)
         ax.set_yscale("log", base=2)
@@ -156,7 +158,7 @@ def speedup_figure(sweep: pd.DataFrame, colours: Mapping[str, tuple]) -> str:
     # every algorithm in the legend, also one that reaches the target on no model shown first
     handles = [
         matplotlib.lines.Line2D([], [], color=colours[a], marker="o", label=a)
-        for a in sorted(sweep["algorithm"].unique())
+        for a in sorted(sweep[ALGORITHM].unique())
     ]
     handles.append(matplotlib.lines.Line2D([], [], color="grey", ls="--", label="linear"))
     axes[0, 0].legend(handles=handles, fontsize="small")
@@ -191,15 +193,15 @@ def critical_difference_figure(
 @_styled
 def curves_figure(curves: pd.DataFrame) -> str:
     """Per model: a sample of the cache's learning curves (seed means), darker for configs that end better."""
-    models = sorted(curves["model"].unique())
+    models = sorted(curves[MODEL].unique())
     fig, axes = _panels(len(models), height=3.0)
     for j, model in enumerate(models):
         ax = axes[0, j]
-        part = curves[curves["model"] == model]
-        n = int(part["config_rank"].max()) + 1
+        part = curves[curves[MODEL] == model]
+        n = int(part[CONFIG_RANK].max()) + 1
         shades = sns.color_palette("mako", n)
-        for rank, curve in part.groupby("config_rank", sort=True):
-            ax.plot(curve["epoch"], curve["val_error"], color=shades[int(rank)], lw=1.2)
+        for rank, curve in part.groupby(CONFIG_RANK, sort=True):
+            ax.plot(curve[EPOCH], curve[VAL_ERROR], color=shades[int(rank)], lw=1.2)
         ax.set_title(model)
         ax.set_xlabel("epoch")
         ax.set_ylabel("validation error" if j == 0 else "")
@@ -209,15 +211,15 @@ def curves_figure(curves: pd.DataFrame) -> str:
 @_styled
 def agreement_figure(bands: pd.DataFrame, colours: Mapping[str, tuple]) -> str:
     """Incumbent against epochs trained, live (solid) and replayed (dashed), one panel per algorithm."""
-    algorithms = sorted(bands["algorithm"].unique())
+    algorithms = sorted(bands[ALGORITHM].unique())
     fig, axes = _panels(len(algorithms))
     for ax, algorithm in zip(axes[0], algorithms, strict=True):
         for backend, style in (("live", "-"), ("replay", "--")):
-            curve = bands[(bands["algorithm"] == algorithm) & (bands["backend"] == backend)]
+            curve = bands[(bands[ALGORITHM] == algorithm) & (bands[BACKEND] == backend)]
             if curve.empty:
                 continue
             ax.step(
-                curve["epochs"],
+                curve[EPOCHS],
                 curve["mean"],
                 where="post",
                 ls=style,
@@ -225,7 +227,7 @@ def agreement_figure(bands: pd.DataFrame, colours: Mapping[str, tuple]) -> str:
                 label=backend,
             )
             ax.fill_between(
-                curve["epochs"],
+                curve[EPOCHS],
                 curve["lo"],
                 curve["hi"],
                 step="post",
@@ -236,7 +238,7 @@ def agreement_figure(bands: pd.DataFrame, colours: Mapping[str, tuple]) -> str:
             # the final value as a marker: a run with one result still shows in its panel
             last = curve.iloc[-1]
             marker = "o" if backend == "live" else "s"
-            ax.plot([last["epochs"]], [last["mean"]], marker=marker, color=colours[algorithm])
+            ax.plot([last[EPOCHS]], [last["mean"]], marker=marker, color=colours[algorithm])
         ax.set_title(algorithm)
         ax.set_xlabel("epochs trained")
         ax.legend(fontsize="small")
@@ -254,10 +256,10 @@ def lookup_figure(live: pd.DataFrame, cache_column: str, colours: Mapping[str, t
     fig, ax = plt.subplots(figsize=(4.8, 4.4), constrained_layout=True)
     sns.scatterplot(
         data=live,
-        x="val_error",
+        x=VAL_ERROR,
         y=cache_column,
-        hue="algorithm",
-        palette={a: colours[a] for a in live["algorithm"].unique()},
+        hue=ALGORITHM,
+        palette={a: colours[a] for a in live[ALGORITHM].unique()},
         s=14,
         alpha=0.6,
         ax=ax,

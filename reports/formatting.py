@@ -6,6 +6,8 @@ import math
 
 import pandas as pd
 
+from reports.schema import ALGORITHM, BUDGET_TRAININGS, MODEL, WORKERS
+
 __all__ = [
     "correlation_text",
     "missing",
@@ -70,10 +72,10 @@ def readable_summary(summary: pd.DataFrame) -> pd.DataFrame:
     rows = list(summary.itertuples(index=False))
     return pd.DataFrame(
         {
-            "model": summary["model"].tolist(),
-            "algorithm": summary["algorithm"].tolist(),
-            "workers": summary["workers"].tolist(),
-            "budget": [f"{b:g}" for b in summary["budget_trainings"]],
+            "model": summary[MODEL].tolist(),
+            "algorithm": summary[ALGORITHM].tolist(),
+            "workers": summary[WORKERS].tolist(),
+            "budget": [f"{b:g}" for b in summary[BUDGET_TRAININGS]],
             # what the incumbent's config is worth (its seed mean) scores it; the reading it was
             # picked by is one training's luck, shown beside it (live runs have only the reading)
             "worth [95% band]": [
@@ -104,10 +106,10 @@ def readable_sweep(sweep: pd.DataFrame) -> pd.DataFrame:
     """Time to target and speed-up per model, budget, algorithm and worker count."""
     return pd.DataFrame(
         {
-            "model": sweep["model"],
-            "budget": [f"{b:g}" for b in sweep["budget_trainings"]],
-            "algorithm": sweep["algorithm"],
-            "workers": sweep["workers"],
+            "model": sweep[MODEL],
+            "budget": [f"{b:g}" for b in sweep[BUDGET_TRAININGS]],
+            "algorithm": sweep[ALGORITHM],
+            "workers": sweep[WORKERS],
             "target": [number(t) for t in sweep["target"]],
             "time to target (s)": [number(t, 1) for t in sweep["time_to_target"]],
             "speed-up": ["-" if missing(s) else f"{s:.2f}x" for s in sweep["speedup"]],

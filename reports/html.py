@@ -13,7 +13,6 @@ import pandas as pd
 
 from reports import figures
 from reports.agreement import (
-    CACHE_COLUMN,
     epoch_bands,
     lookup_agreement,
     order_agreement,
@@ -27,6 +26,7 @@ from reports.formatting import (
     readable_summary,
     readable_sweep,
 )
+from reports.schema import ALGORITHM, BACKEND, BUDGET_TRAININGS, CACHE_ERROR, MODEL, SEED, WORKERS
 
 __all__ = ["build_agreement_report", "build_report", "setting_title"]
 
@@ -90,16 +90,16 @@ def build_report(
     """
     numbers = compute(rows, usage, plan["cache"], seed)
     failed = failure_table(list(failures))
-    colours = figures.palette(rows["algorithm"].unique())
+    colours = figures.palette(rows[ALGORITHM].unique())
     summary = numbers["summary"]
     spec = plan["spec"]
 
     rankings = []
     for ranking in numbers["rankings"]:
-        title = setting_title(ranking["workers"], ranking["budget_trainings"])
+        title = setting_title(ranking[WORKERS], ranking[BUDGET_TRAININGS])
         table = pd.DataFrame(
             {
-                "algorithm": ranking["ranks"].index,
+                ALGORITHM: ranking["ranks"].index,
                 "average rank": [f"{r:.2f}" for r in ranking["ranks"]],
                 "mean normalised regret": [
                     number(ranking["mean_regret"][a], 4) for a in ranking["ranks"].index
@@ -123,15 +123,15 @@ def build_report(
         rankings.append({"title": title, "table": table, "verdict": verdict, "figure": figure})
 
     sweep = numbers["sweep"]
-    several_workers = rows["workers"].nunique() > 1
+    several_workers = rows[WORKERS].nunique() > 1
     models = [
-        {"name": model, "table": readable_summary(part).drop(columns=["model"])}
-        for model, part in summary.groupby("model", sort=True)
+        {"name": model, "table": readable_summary(part).drop(columns=[MODEL])}
+        for model, part in summary.groupby(MODEL, sort=True)
     ]
     anytime = []
-    for (workers, trainings), part in numbers["regret"].groupby(["workers", "budget_trainings"], sort=True):
+    for (workers, trainings), part in numbers["regret"].groupby([WORKERS, BUDGET_TRAININGS], sort=True):
         ranks = numbers["ranks"]
-        ranks = ranks[(ranks["workers"] == workers) & (ranks["budget_trainings"] == trainings)]
+        ranks = ranks[(ranks[WORKERS] == workers) & (ranks[BUDGET_TRAININGS] == trainings)]
         anytime.append(
             {
                 "title": setting_title(workers, trainings),
@@ -161,7 +161,7 @@ def build_report(
     summary.attrs["rankings"] = [
         {
             "title": r["title"],
-            "ranks": [(a, float(v)) for a, v in zip(r["table"]["algorithm"], ranking["ranks"], strict=True)],
+            "ranks": [(a, float(v)) for a, v in zip(r["table"][ALGORITHM], ranking["ranks"], strict=True)],
             "verdict": r["verdict"],
         }
         for r, ranking in zip(rankings, numbers["rankings"], strict=True)
@@ -177,7 +177,7 @@ def setting_title(workers: int, trainings: float) -> str:
 
 def replays_text(rows: pd.DataFrame, spec: Mapping[str, Any]) -> str:
     """One line: how many replays of what."""
-    runs = rows[[*SETTING, "algorithm", "seed"]].drop_duplicates()
+    runs = rows[[*SETTING, ALGORITHM, SEED]].drop_duplicates()
     return (
         f"{len(runs)} ({', '.join(spec['algorithms'])} x {spec['seeds']} seeds x {', '.join(spec['models'])} "
         f"x workers {', '.join(map(str, spec['workers']))} x budgets "
@@ -220,8 +220,8 @@ def build_agreement_report(
     order = order_agreement(outcomes)
     lookups = lookup_agreement(rows, seed_to_seed_mae)
     bands = epoch_bands(rows, budget_epochs, seed)
-    colours = figures.palette(rows["algorithm"].unique())
-    live = rows[(rows["backend"] == "live") & rows[CACHE_COLUMN].notna()]
+    colours = figures.palette(rows[ALGORITHM].unique())
+    live = rows[(rows[BACKEND] == "live") & rows[CACHE_ERROR].notna()]
     tau = order["kendall"]
     order_text = (
         f"Algorithms, best first: live {' < '.join(order['live'])}; replayed {' < '.join(order['replay'])}; "
@@ -239,7 +239,7 @@ def build_agreement_report(
         order_text=order_text,
         agreement_figure=figures.agreement_figure(bands, colours),
         lookups=readable_lookups(lookups),
-        lookup_figure=figures.lookup_figure(live, CACHE_COLUMN, colours),
+        lookup_figure=figures.lookup_figure(live, CACHE_ERROR, colours),
         provenance=provenance_items(plan or {}, environments),
     )
     return text, outcomes, order, lookups

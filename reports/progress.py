@@ -13,12 +13,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from reports.schema import T_END, TRIAL_ID, VAL_ERROR
+
 
 def incumbent_curve(rows: pd.DataFrame, by: str) -> tuple[np.ndarray, np.ndarray]:
     """(x, best validation error so far) with x the result count or the finish time `t_end`."""
-    ordered = rows.sort_values(["t_end", "trial_id"], kind="stable")
-    best = np.minimum.accumulate(ordered["val_error"].to_numpy(dtype=float))
-    x = np.arange(1, len(ordered) + 1) if by == "results" else ordered["t_end"].to_numpy(dtype=float)
+    ordered = rows.sort_values([T_END, TRIAL_ID], kind="stable")
+    best = np.minimum.accumulate(ordered[VAL_ERROR].to_numpy(dtype=float))
+    x = np.arange(1, len(ordered) + 1) if by == "results" else ordered[T_END].to_numpy(dtype=float)
     return x, best
 
 
@@ -29,7 +31,7 @@ def progress_figure(rows: pd.DataFrame, path: str | Path, title: str) -> Path:
         x, best = incumbent_curve(rows, by)
         ax.plot(
             x,
-            rows.sort_values(["t_end", "trial_id"], kind="stable")["val_error"],
+            rows.sort_values([T_END, TRIAL_ID], kind="stable")[VAL_ERROR],
             ".",
             alpha=0.35,
             label="each result",
@@ -38,7 +40,7 @@ def progress_figure(rows: pd.DataFrame, path: str | Path, title: str) -> Path:
         ax.set_xlabel(label)
         ax.set_ylabel("validation error")
         ax.grid(alpha=0.3)
-        finite = rows["val_error"][rows["val_error"] < 1.0]
+        finite = rows[VAL_ERROR][rows[VAL_ERROR] < 1.0]
         if len(finite):
             ax.set_ylim(max(0.0, float(best.min()) - 0.02), min(1.0, float(finite.quantile(0.9)) + 0.02))
     axes[0].legend(loc="upper right")

@@ -10,15 +10,18 @@ came back:
   CACHE_ERROR.
 
 Gathering a comparison's runs, `bench` adds the setting of each (SETTING_COLUMNS) and a table of
-how its workers were used (USAGE_COLUMNS). These names are spelled here and nowhere else.
+how its workers were used (USAGE_COLUMNS); beside them go the records of failed replays
+(FAILURE_FIELDS) and a sample of the cache's learning curves (CURVE_COLUMNS). These names are
+spelled here and nowhere else.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import pyarrow as pa
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = [
     "ALGORITHM",
@@ -27,13 +30,19 @@ __all__ = [
     "CACHE_ERROR",
     "CONFIG",
     "CONFIG_ERROR",
+    "CONFIG_ID",
+    "CONFIG_RANK",
+    "CURVE_COLUMNS",
+    "EPOCH",
     "EPOCHS",
     "EXHAUSTED",
     "EXPERIMENT_COLUMNS",
     "EXPERIMENT_ID",
+    "FAILURE_FIELDS",
     "FULL_TRAININGS",
     "HP_PREFIX",
     "JOB_COLUMNS",
+    "MESSAGE",
     "METADATA_KEY",
     "MODEL",
     "RESUME_FROM",
@@ -100,6 +109,16 @@ FULL_TRAININGS: Final = "full_trainings"  # jobs that reached r_max
 EXHAUSTED: Final = "exhausted"  # whether the replay used up the table
 USAGE_COLUMNS: Final = (UTILISATION, FULL_TRAININGS, EXHAUSTED)
 
+# -- a failed replay's record (bench compare keeps one per failure, the report counts them) ------
+MESSAGE: Final = "message"
+FAILURE_FIELDS: Final = (MODEL, ALGORITHM, WORKERS, BUDGET_TRAININGS, SEED, MESSAGE)
+
+# -- the sample of learning curves a comparison report draws -----------------------------------
+CONFIG_ID: Final = "config_id"
+CONFIG_RANK: Final = "config_rank"  # 0 for the best config's curve
+EPOCH: Final = "epoch"
+CURVE_COLUMNS: Final = (MODEL, CONFIG_ID, CONFIG_RANK, EPOCH, VAL_ERROR)
+
 #: the Parquet metadata key under which a result file keeps its run's record (spec, command, versions)
 METADATA_KEY: Final = b"hpobench_results"
 
@@ -111,12 +130,16 @@ def hp_column(name: str) -> str:
 
 def result_table(columns: Mapping[str, Sequence[Any]]) -> pa.Table:
     """Columns of Python values as a result table, each typed as the files have always had it."""
+    import pyarrow as pa  # here: the names above are read by commands that must start fast
+
     return pa.table({name: _typed(values) for name, values in columns.items()})
 
 
 def _typed(values: Sequence[Any]) -> pa.Array:
     # the types pandas gave these columns when the files were first written: NaN as null, large
     # strings, an integer column with a missing value as floats
+    import pyarrow as pa
+
     array = pa.array(values, from_pandas=True)
     if pa.types.is_string(array.type):
         return array.cast(pa.large_string())

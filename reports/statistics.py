@@ -15,6 +15,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from reports.anytime import setting_keys
+from reports.schema import ALGORITHM, CONFIG_ERROR, MODEL, SEED, VAL_ERROR
 
 __all__ = [
     "average_ranks",
@@ -38,14 +39,14 @@ def with_regret(finals: pd.DataFrame, reference: Mapping[str, Mapping[str, float
     validation error it reported where rows lack that column). A normalised regret of 0 is the
     best config, 1 the worst, so models with different error scales can be ranked together.
     """
-    best = finals["model"].map(lambda m: reference[m]["best"])
-    worst = finals["model"].map(lambda m: reference[m]["worst"])
-    worth = finals["config_error"] if "config_error" in finals else finals["val_error"]
+    best = finals[MODEL].map(lambda m: reference[m]["best"])
+    worst = finals[MODEL].map(lambda m: reference[m]["worst"])
+    worth = finals[CONFIG_ERROR] if CONFIG_ERROR in finals else finals[VAL_ERROR]
     regret = worth - best
     return finals.assign(regret=regret, normalised_regret=regret / (worst - best))
 
 
-def paired_against(finals: pd.DataFrame, baseline: str = "random", value: str = "val_error") -> pd.DataFrame:
+def paired_against(finals: pd.DataFrame, baseline: str = "random", value: str = VAL_ERROR) -> pd.DataFrame:
     """Per setting, every algorithm against `baseline`, paired by seed: a two-sided Wilcoxon
     signed-rank test, Holm-corrected over the algorithms of the setting.
 
@@ -57,7 +58,7 @@ def paired_against(finals: pd.DataFrame, baseline: str = "random", value: str = 
     setting = setting_keys(finals)
     records = []
     for values, part in finals.groupby(setting, sort=True):
-        table = part.pivot(index="seed", columns="algorithm", values=value)
+        table = part.pivot(index=SEED, columns=ALGORITHM, values=value)
         if baseline not in table:
             continue
         found = []
@@ -72,7 +73,7 @@ def paired_against(finals: pd.DataFrame, baseline: str = "random", value: str = 
             found.append(
                 {
                     **dict(zip(setting, values if isinstance(values, tuple) else (values,), strict=True)),
-                    "algorithm": algorithm,
+                    ALGORITHM: algorithm,
                     "pairs": len(diff),
                     "median_difference": float(np.median(diff)) if len(diff) else np.nan,
                     "rank_biserial": rank_biserial(diff),
@@ -85,7 +86,7 @@ def paired_against(finals: pd.DataFrame, baseline: str = "random", value: str = 
             for record, p_holm in zip(tested, adjusted, strict=True):
                 record["p_holm"] = float(p_holm)
         records.extend(found)
-    columns = [*setting, "algorithm", "pairs", "median_difference", "rank_biserial", "p", "p_holm"]
+    columns = [*setting, ALGORITHM, "pairs", "median_difference", "rank_biserial", "p", "p_holm"]
     return pd.DataFrame(records, columns=columns)
 
 
@@ -101,7 +102,7 @@ def rank_biserial(diff: np.ndarray) -> float:
 
 def block_matrix(finals: pd.DataFrame, value: str = "normalised_regret") -> pd.DataFrame:
     """Blocks (model, seed) x algorithms of `value`, for one (workers, budget) setting; incomplete blocks dropped."""
-    table = finals.pivot_table(index=["model", "seed"], columns="algorithm", values=value, aggfunc="first")
+    table = finals.pivot_table(index=[MODEL, SEED], columns=ALGORITHM, values=value, aggfunc="first")
     return table.dropna()
 
 
