@@ -36,6 +36,7 @@ from hpo.files import atomic_write_bytes
 from hpo.models import get_model
 from hpo.tuner import Budget, Row, TuneOutcome
 from hpo.validation import check_int
+from reports.plan import StudyPlan
 from reports.schema import CACHE_ERROR
 
 __all__ = [
@@ -235,7 +236,15 @@ def make_report(out: Path) -> tuple[Path, dict]:
         notes,
         record["cache"].get("seed_to_seed_mae"),
         environments,
-        record,
+        StudyPlan(
+            record["command"],
+            record["created"],
+            spec["seeds"],
+            algorithms=tuple(spec["algorithms"]),
+            models=(spec["model"],),
+            mode=spec["mode"],
+            settings=spec["settings"],
+        ),
     )
     path = write_report(out, text, REPORT_FILE)
     summary = {

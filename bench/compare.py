@@ -29,6 +29,7 @@ from hpo.catalog import model_entry
 from hpo.errors import ConfigError, HPOError
 from hpo.tuner import Budget
 from hpo.validation import check_int, check_positive
+from reports.plan import CacheFacts, StudyPlan
 from reports.schema import (
     ALGORITHM,
     BUDGET_TRAININGS,
@@ -225,6 +226,26 @@ def plan_record(spec: CompareSpec, facts: dict[str, dict[str, Any]]) -> dict[str
     return record
 
 
+def study_plan(record: dict[str, Any]) -> StudyPlan:
+    """What the report says of a comparison, from its plan file's record."""
+    spec = record["spec"]
+    return StudyPlan(
+        command=record["command"],
+        created=record["created"],
+        seeds=spec["seeds"],
+        caches={
+            model: CacheFacts(facts["curves"], facts["digest"], facts["best"], facts["worst"])
+            for model, facts in record["cache"].items()
+        },
+        algorithms=tuple(spec["algorithms"]),
+        models=tuple(spec["models"]),
+        workers=tuple(spec["workers"]),
+        budget_trainings=tuple(spec["budget_trainings"]),
+        mode=spec["mode"],
+        settings=spec["settings"],
+    )
+
+
 def make_report(out: Path, log_time: bool = False) -> tuple[Path, pd.DataFrame]:
     """Build the comparison report of `out` from its stored results alone; write it and return
     its path and the summary table (its `attrs` hold the rankings and the failures)."""
@@ -279,5 +300,7 @@ def make_report(out: Path, log_time: bool = False) -> tuple[Path, pd.DataFrame]:
         pd.DataFrame(usage).groupby(keys, as_index=False)[[UTILISATION, FULL_TRAININGS, EXHAUSTED]].mean()
     )
     curves = read_results(out / CURVES_FILE)[0] if (out / CURVES_FILE).is_file() else None
-    text, summary = build_report(rows, usage_table, record, environments, curves, log_time, failures=failures)
+    text, summary = build_report(
+        rows, usage_table, study_plan(record), environments, curves, log_time, failures=failures
+    )
     return write_report(out, text), summary

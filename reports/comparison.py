@@ -17,6 +17,7 @@ from reports.anytime import (
     time_to_target,
     trajectories,
 )
+from reports.plan import CacheFacts
 from reports.schema import (
     ALGORITHM,
     BUDGET_TRAININGS,
@@ -54,10 +55,10 @@ def time_grids(rows: pd.DataFrame) -> dict[tuple, np.ndarray]:
     return {key: np.linspace(0.0, float(end), GRID_POINTS) for key, end in ends.items()}
 
 
-def normalised(bands: pd.DataFrame, reference: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
+def normalised(bands: pd.DataFrame, reference: Mapping[str, CacheFacts]) -> pd.DataFrame:
     """Bands of (expected) validation error turned into normalised regret: 0 the cache's best config, 1 its worst."""
-    best = bands[MODEL].map(lambda m: reference[m]["best"])
-    span = bands[MODEL].map(lambda m: reference[m]["worst"] - reference[m]["best"])
+    best = bands[MODEL].map(lambda m: reference[m].best)
+    span = bands[MODEL].map(lambda m: reference[m].worst - reference[m].best)
     return bands.assign(**{c: (bands[c] - best) / span for c in ("mean", "lo", "hi")})
 
 
@@ -169,9 +170,7 @@ def failure_table(failures: list[Mapping[str, Any]]) -> pd.DataFrame:
     return grouped.agg(**{"failed replays": (SEED, "size"), MESSAGE: (MESSAGE, "first")}).reset_index()
 
 
-def compute(
-    rows: pd.DataFrame, usage: pd.DataFrame, reference: Mapping[str, Mapping[str, float]], seed: int = 0
-):
+def compute(rows: pd.DataFrame, usage: pd.DataFrame, reference: Mapping[str, CacheFacts], seed: int = 0):
     """Everything a comparison report shows, as DataFrames and dicts."""
     grids = time_grids(rows)
     # every score is of what the incumbent's config is worth, not of the reading it was picked by

@@ -26,6 +26,7 @@ from reports.formatting import (
     readable_summary,
     readable_sweep,
 )
+from reports.plan import StudyPlan
 from reports.schema import ALGORITHM, BACKEND, BUDGET_TRAININGS, CACHE_ERROR, MODEL, SEED, WORKERS
 
 __all__ = ["build_agreement_report", "build_report", "setting_title"]
@@ -43,7 +44,7 @@ def _render(template: str, **context: Any) -> str:
 
 
 def provenance_items(
-    plan: Mapping[str, Any], environments: Sequence[Mapping[str, Any]]
+    plan: StudyPlan | None, environments: Sequence[Mapping[str, Any]]
 ) -> list[tuple[str, str]]:
     """The report footer: what made the results and on what, from the plan and the result files."""
 
@@ -51,7 +52,6 @@ def provenance_items(
         found = sorted({str(e.get(key)) for e in environments if e.get(key) is not None})
         return ", ".join(found) if found else "not recorded"
 
-    spec = plan.get("spec", {})
     items = [
         ("package", f"hpobench {values('package_version')}, commit {values('commit')}"),
         (
@@ -61,19 +61,19 @@ def provenance_items(
         ),
         ("machine", f"{values('cpu')} ({values('cpu_capability')}), {values('platform')}"),
         ("threads", values("threads")),
-        ("seeds", f"0..{spec['seeds'] - 1}" if "seeds" in spec else "not recorded"),
+        ("seeds", f"0..{plan.seeds - 1}" if plan is not None else "not recorded"),
     ]
-    for model, facts in sorted(plan.get("cache", {}).items()):
-        if isinstance(facts, Mapping) and "digest" in facts:
-            items.append((f"cache {model}", f"{facts['curves']} curves, digest {facts['digest']}"))
-    items.append(("created", str(plan.get("created", "not recorded"))))
+    for model, facts in sorted(plan.caches.items() if plan is not None else ()):
+        if facts.digest is not None:
+            items.append((f"cache {model}", f"{facts.curves} curves, digest {facts.digest}"))
+    items.append(("created", plan.created if plan is not None else "not recorded"))
     return items
 
 
 def build_report(
     rows: pd.DataFrame,
     usage: pd.DataFrame,
-    plan: Mapping[str, Any],
+    plan: StudyPlan,
     environments: Sequence[Mapping[str, Any]],
     curves: pd.DataFrame | None = None,
     log_time: bool = False,
@@ -84,15 +84,14 @@ def build_report(
 
     `rows` are every run's rows with the setting columns (model, workers, budget_trainings);
     `usage` per setting and algorithm the mean utilisation, trainings to r_max and share of runs
-    that used up the table; `plan` the comparison's plan record (its spec and cache facts);
+    that used up the table; `plan` what the comparison asked for and the caches it read;
     `environments` the result files' environments; `curves` a sample of the cache's curves;
     `failures` the records of replays whose plug-in algorithm failed.
     """
-    numbers = compute(rows, usage, plan["cache"], seed)
+    numbers = compute(rows, usage, plan.caches, seed)
     failed = failure_table(list(failures))
     colours = figures.palette(rows[ALGORITHM].unique())
     summary = numbers["summary"]
-    spec = plan["spec"]
 
     rankings = []
     for ranking in numbers["rankings"]:
@@ -141,8 +140,8 @@ def build_report(
     text = _render(
         "comparison.html.j2",
         title="HPO comparison on the learning-curve cache",
-        command=plan["command"],
-        replays=replays_text(rows, spec),
+        command=plan.command,
+        replays=replays_text(rows, plan),
         failures=failed if len(failed) else None,
         rankings=rankings,
         sweep_figure=figures.speedup_figure(sweep, colours) if several_workers else None,
@@ -175,14 +174,14 @@ def setting_title(workers: int, trainings: float) -> str:
     return f"{workers} worker{'s' if workers != 1 else ''}, budget {trainings:g} trainings"
 
 
-def replays_text(rows: pd.DataFrame, spec: Mapping[str, Any]) -> str:
+def replays_text(rows: pd.DataFrame, plan: StudyPlan) -> str:
     """One line: how many replays of what."""
     runs = rows[[*SETTING, ALGORITHM, SEED]].drop_duplicates()
     return (
-        f"{len(runs)} ({', '.join(spec['algorithms'])} x {spec['seeds']} seeds x {', '.join(spec['models'])} "
-        f"x workers {', '.join(map(str, spec['workers']))} x budgets "
-        f"{', '.join(f'{b:g}' for b in spec['budget_trainings'])} trainings), {spec['mode']} lookups, "
-        f"settings {json.dumps(spec['settings'], sort_keys=True)}"
+        f"{len(runs)} ({', '.join(plan.algorithms)} x {plan.seeds} seeds x {', '.join(plan.models)} "
+        f"x workers {', '.join(map(str, plan.workers))} x budgets "
+        f"{', '.join(f'{b:g}' for b in plan.budget_trainings)} trainings), {plan.mode} lookups, "
+        f"settings {json.dumps(plan.settings, sort_keys=True)}"
     )
 
 
@@ -212,7 +211,7 @@ def build_agreement_report(
     notes: Mapping[str, str],
     seed_to_seed_mae: Sequence[float] | None = None,
     environments: Sequence[Mapping[str, Any]] = (),
-    plan: Mapping[str, Any] | None = None,
+    plan: StudyPlan | None = None,
     seed: int = 0,
 ) -> tuple[str, pd.DataFrame, dict, pd.DataFrame]:
     """The HTML text of a live-versus-replay report, with its outcome table, orders and lookup table."""
@@ -240,6 +239,6 @@ def build_agreement_report(
         agreement_figure=figures.agreement_figure(bands, colours),
         lookups=readable_lookups(lookups),
         lookup_figure=figures.lookup_figure(live, CACHE_ERROR, colours),
-        provenance=provenance_items(plan or {}, environments),
+        provenance=provenance_items(plan, environments),
     )
     return text, outcomes, order, lookups

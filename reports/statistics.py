@@ -15,6 +15,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from reports.anytime import setting_keys
+from reports.plan import CacheFacts
 from reports.schema import ALGORITHM, CONFIG_ERROR, MODEL, SEED, VAL_ERROR
 
 __all__ = [
@@ -29,18 +30,18 @@ __all__ = [
 ]
 
 
-def with_regret(finals: pd.DataFrame, reference: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
+def with_regret(finals: pd.DataFrame, reference: Mapping[str, CacheFacts]) -> pd.DataFrame:
     """Add `regret` (the incumbent config's worth - the cache's best config) and `normalised_regret`
     (over best..worst).
 
-    `reference[model]` holds "best" and "worst": the lowest and highest seed-mean validation
+    `reference[model]` holds `best` and `worst`: the lowest and highest seed-mean validation
     error over the cache's configs. The incumbent is measured by `config_error`, what its config
     is worth on the same scale, so a lucky training does not read as negative regret (the
     validation error it reported where rows lack that column). A normalised regret of 0 is the
     best config, 1 the worst, so models with different error scales can be ranked together.
     """
-    best = finals[MODEL].map(lambda m: reference[m]["best"])
-    worst = finals[MODEL].map(lambda m: reference[m]["worst"])
+    best = finals[MODEL].map(lambda m: reference[m].best)
+    worst = finals[MODEL].map(lambda m: reference[m].worst)
     worth = finals[CONFIG_ERROR] if CONFIG_ERROR in finals else finals[VAL_ERROR]
     regret = worth - best
     return finals.assign(regret=regret, normalised_regret=regret / (worst - best))

@@ -23,6 +23,7 @@ from reports.anytime import (
     time_to_target,
     trajectories,
 )
+from reports.plan import CacheFacts
 from tests.support.cachefixtures import write_cache
 
 
@@ -512,7 +513,9 @@ def test_a_lucky_reading_earns_no_better_score() -> None:
     usage = pd.DataFrame(
         {"model": "m", "workers": 4, "budget_trainings": 32.0, "algorithm": ["random", "lucky", "honest"]}
     ).assign(utilisation=1.0, full_trainings=2.0, exhausted=0.0)
-    summary = compute(rows, usage, {"m": {"best": 0.2, "worst": 0.4}})["summary"].set_index("algorithm")
+    summary = compute(rows, usage, {"m": CacheFacts(10, best=0.2, worst=0.4)})["summary"].set_index(
+        "algorithm"
+    )
     assert summary.loc["lucky", "val_error"] == pytest.approx(0.10)  # the reading, shown beside the worth
     assert summary.loc["lucky", "worth"] == pytest.approx(0.28) and summary.loc[
         "honest", "worth"

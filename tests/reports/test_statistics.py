@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from reports.anytime import final_incumbents
+from reports.plan import CacheFacts
 from reports.statistics import (
     average_ranks,
     block_matrix,
@@ -48,7 +49,7 @@ def test_final_incumbent_is_the_best_validation_error_with_its_own_test_error() 
 
 
 def test_regret_against_the_caches_best_and_worst_config() -> None:
-    got = with_regret(finals({"a": [0.15, 0.25]}), {"m": {"best": 0.1, "worst": 0.9}})
+    got = with_regret(finals({"a": [0.15, 0.25]}), {"m": CacheFacts(10, best=0.1, worst=0.9)})
     np.testing.assert_allclose(got["regret"], [0.05, 0.15])
     np.testing.assert_allclose(got["normalised_regret"], [0.05 / 0.8, 0.15 / 0.8])
 
