@@ -15,9 +15,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from cache.lookup.curves import CurveTable
+from cache.lookup.nearest import NearestIndex
 from cache.names import check_mode
 from cache.store.schema import CacheError
 from hpo.errors import ConfigError
@@ -98,10 +98,12 @@ class NearestLookup(TabularLookup):
 
     def __init__(self, table: CurveTable) -> None:
         super().__init__(table)
-        self._tree = cKDTree(table.units)
+        self._nearest = NearestIndex(table.units)
+        self._parameters = table.space.parameters
 
     def index(self, config: Mapping[str, Any]) -> int:
-        return int(self._tree.query(self.table.space.to_unit(config))[1])
+        # the unit point as SearchSpace.to_unit encodes it, value for value
+        return self._nearest.nearest([p.to_unit(config[p.name]) for p in self._parameters])
 
 
 class SurrogateLookup:
