@@ -90,18 +90,28 @@ class Parameter:
         x = math.log(value) if self.is_log else float(value)
         return min(max((x - lo) / (hi - lo), 0.0), 1.0)
 
+    @functools.cached_property
+    def _decoder(self) -> tuple[Any, ...]:
+        # what from_unit reads, looked up once: it runs for every config a replay samples
+        if self.kind == "choice":
+            return (self.values, len(self.values))
+        lo, hi = self._edges
+        return (lo, hi - lo, self.is_log, self.is_int, self.low, self.high)
+
     def from_unit(self, u: float) -> Any:
         """Decode a unit value into a valid value (integers rounded, clipped to the bounds)."""
         u = min(max(float(u), 0.0), 1.0)
-        if self.kind == "choice":
-            return self.values[min(int(u * len(self.values)), len(self.values) - 1)]
-        lo, hi = self._edges
-        x = lo + u * (hi - lo)
-        if self.is_log:
+        decoder = self._decoder
+        if len(decoder) == 2:
+            values, n = decoder
+            return values[min(int(u * n), n - 1)]
+        lo, span, log, integer, low, high = decoder
+        x = lo + u * span
+        if log:
             x = math.exp(x)
-        if self.is_int:
-            return int(min(max(round(x), self.low), self.high))
-        return float(min(max(x, self.low), self.high))
+        if integer:
+            return int(min(max(round(x), low), high))
+        return float(min(max(x, low), high))
 
     def contains(self, value: Any) -> bool:
         """Whether `value` is a valid value of this parameter."""
@@ -167,11 +177,13 @@ class SearchSpace:
 
     def from_unit(self, point: np.ndarray) -> dict[str, Any]:
         """Decode a point of the unit cube into a config (integers rounded)."""
-        point = np.asarray(point, dtype=float).reshape(-1)
-        if point.shape[0] != self.dim:
-            raise ValueError(f"expected a point of dimension {self.dim}, got {point.shape[0]}")
+        if type(point) is not np.ndarray or point.ndim != 1 or point.dtype != np.float64:
+            point = np.asarray(point, dtype=float).reshape(-1)
         # tolist(): Python floats, several times faster than numpy scalars in from_unit's arithmetic
-        return {p.name: p.from_unit(u) for p, u in zip(self.parameters, point.tolist(), strict=True)}
+        values = point.tolist()
+        if len(values) != len(self.parameters):
+            raise ValueError(f"expected a point of dimension {self.dim}, got {len(values)}")
+        return {p.name: p.from_unit(u) for p, u in zip(self.parameters, values)}  # noqa: B905 - checked
 
     def contains(self, config: Mapping[str, Any]) -> bool:
         """Whether `config` has exactly this space's names, each with a valid value."""
