@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from hpo.schedulers import Job
 from hpo.tuner import Result
@@ -17,9 +17,8 @@ from hpo.validation import check_int
 __all__ = ["Evaluation", "SimulatedBackend"]
 
 
-@dataclass(frozen=True, slots=True)
-class Evaluation:
-    """What a job reports, and the simulated seconds it takes."""
+class Evaluation(NamedTuple):
+    """What a job reports, and the simulated seconds it takes (a tuple: one is made per replayed job)."""
 
     val_error: float
     test_error: float

@@ -25,9 +25,8 @@ from hpo.validation import check_positive
 __all__ = ["ROW_FIELDS", "Backend", "Budget", "Incumbent", "Result", "Row", "TuneOutcome", "Tuner"]
 
 
-@dataclass(frozen=True, slots=True)
-class Result:
-    """What a backend reports for a finished job."""
+class Result(NamedTuple):
+    """What a backend reports for a finished job (a tuple: one is made per job)."""
 
     job: Job
     val_error: float
