@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from cache.lookup.benchmark import Benchmark
+from cache.lookup.nearest import NearestIndex
 from cache.names import check_mode
 from hpo.catalog import model_entry
 from hpo.errors import ConfigError
@@ -109,8 +109,8 @@ class BlackBox:
     # -- which curves answer --------------------------------------------------------------------
 
     @functools.cached_property
-    def _tree(self) -> cKDTree:
-        return cKDTree(self.benchmark.units)
+    def _nearest(self) -> NearestIndex:
+        return NearestIndex(self.benchmark.units)
 
     def answering(self, config: Mapping[str, Any]) -> dict[str, Any]:
         """The config whose curves answer for `config`: itself if collected (or in surrogate
@@ -120,7 +120,7 @@ class BlackBox:
     def _answering(self, config: dict[str, Any]) -> dict[str, Any]:
         if not self.benchmark.lookup.collected or config_key(config) in self.benchmark.table.by_key:
             return config
-        return dict(self.benchmark.configs[int(self._tree.query(self.space.to_unit(config))[1])])
+        return dict(self.benchmark.configs[self._nearest.nearest(self.space.to_unit(config).tolist())])
 
     def seeds_of(self, config: Mapping[str, Any]) -> list[int]:
         """The training seeds `config` can be evaluated with."""
