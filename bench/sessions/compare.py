@@ -79,10 +79,11 @@ def plan(
     from bench.compare import PLAN_FILE, CompareSpec, cache_facts, plan_record, write_curves
     from bench.compare import plan as plan_tasks
     from bench.study import check_plan_file, study_dir
+    from cache.store.tables import cached_models
     from hpo.execution.cluster import check_reachable
 
     spec = CompareSpec(
-        models=named_models or _cached_models(cache_dir),
+        models=named_models or tuple(cached_models(None, cache_dir)),
         algorithms=named_algorithms,
         seeds=seeds,
         workers=worker_counts,
@@ -127,12 +128,3 @@ def execute(
         digests={model: model_facts["digest"] for model, model_facts in comparison.facts.items()},
     )
     return make_report(comparison.out, comparison.log_time)
-
-
-def _cached_models(cache_dir: str | None) -> tuple[str, ...]:
-    from cache.store.tables import available_models, no_curves
-
-    models = tuple(m for m in CATALOG if m in available_models(cache_dir))
-    if not models:
-        raise no_curves(None, cache_dir)
-    return models

@@ -64,12 +64,14 @@ def model_stores(model: str, cache_dir: str | Path | None = None) -> list[CurveS
 
 
 def cached_models(model: str | None = None, cache_dir: str | Path | None = None) -> list[str]:
-    """`[model]` (an unknown name is a typo: the error lists the names), else every model with curves."""
-    from hpo.catalog import model_entry
+    """`[model]` (an unknown name is a typo: the error lists the names), else every catalog model
+    with curves, in the catalog's order (the order commands list and compare them in)."""
+    from hpo.catalog import CATALOG, model_entry
 
     if model:
         model_entry(model)
-    models = [model] if model else available_models(cache_dir)
+    available = available_models(cache_dir)
+    models = [model] if model else [m for m in CATALOG if m in available]
     if not models:
         raise no_curves(None, cache_dir)
     return models
