@@ -20,7 +20,7 @@ from hpo import algorithms
 from hpo.algorithms import AlgorithmSettings
 from hpo.errors import ConfigError
 from hpo.space import config_key
-from hpo.tuner import Budget
+from hpo.tuner import Budget, Row
 from tests.support.cachefixtures import write_cache
 from tests.support.extras import algorithm_params
 
@@ -76,7 +76,7 @@ def test_trials_run_on_the_librarys_rungs_and_continue_from_their_checkpoint(tab
     rows = replay(table, algorithm)
     levels = {"smac-hb": {1, 3, 9}, "st-asha": {1, 3, 9}, "st-bohb": {1, 3, 9}}[algorithm]
     assert {r.epochs for r in rows} <= levels and max(r.epochs for r in rows) == 9
-    by_trial: dict[int, list[dict]] = {}
+    by_trial: dict[int, list[Row]] = {}
     for r in rows:
         by_trial.setdefault(r.trial_id, []).append(r)
     promoted = [jobs for jobs in by_trial.values() if len(jobs) > 1]
@@ -86,7 +86,7 @@ def test_trials_run_on_the_librarys_rungs_and_continue_from_their_checkpoint(tab
         # each segment continues the last (a promotion is not retrained from scratch) on one config
         assert [r.resume_from for r in jobs] == [0, *(r.epochs for r in jobs[:-1])]
         assert len({config_key(r.config) for r in jobs}) == 1
-    assert any(len(jobs) == 1 and jobs[0]["epochs"] < 9 for jobs in by_trial.values()), "nothing was stopped"
+    assert any(len(jobs) == 1 and jobs[0].epochs < 9 for jobs in by_trial.values()), "nothing was stopped"
 
 
 @pytest.mark.parametrize("algorithm", OUTSIDE)
