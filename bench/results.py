@@ -92,7 +92,8 @@ def run_record(
     metadata stored with them (its spec, command, environment); `columns` go beside the rows."""
     table = rows_table(done.outcome.rows, spec)
     for name, values in (columns or {}).items():
-        table = table.append_column(name, result_table({name: values}).column(0))
+        # as these columns always were: floats with NaN kept as NaN (the rows' own columns read NaN as null)
+        table = table.append_column(name, [list(values)])
     meta = {
         "kind": kind,
         "spec": spec.to_dict(),

@@ -11,7 +11,7 @@ import pytest
 
 import reports.schema as schema
 from bench.experiment import ReplayOptions, RunSpec, run_replay
-from bench.results import rows_table
+from bench.results import rows_table, run_record
 from hpo.tuner import ROW_FIELDS, Budget, Row
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,3 +142,14 @@ def test_the_scan_finds_a_spelled_column(source) -> None:
 def test_the_scan_leaves_a_stored_spec_and_a_label_alone() -> None:
     source = 'w = spec["workers"]\nax.set_xlabel("workers")\nrecord = {"val_error": 0.1}\n'
     assert not _column_literals(source, "probe.py", COLUMNS)
+
+
+def test_a_column_beside_the_rows_keeps_nan_as_nan() -> None:
+    # a comparison's CONFIG_ERROR has always been written with NaN as NaN (the rows' own float
+    # columns read NaN as null); the stored bytes of a config without a worth must not change
+    spec = RunSpec("softmax", "random", Budget(trials=3), where=ReplayOptions())
+    done = run_replay(spec)
+    worth = [math.nan] + [0.2] * (len(done.outcome.rows) - 1)
+    table, _ = run_record(spec, done, "bench compare", "compare-replay", {schema.CONFIG_ERROR: worth})
+    column = table.column(schema.CONFIG_ERROR)
+    assert column.null_count == 0 and math.isnan(column[0].as_py())
