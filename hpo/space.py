@@ -91,21 +91,17 @@ class Parameter:
         return min(max((x - lo) / (hi - lo), 0.0), 1.0)
 
     @functools.cached_property
-    def _decoder(self) -> tuple[Any, ...]:
-        # what from_unit reads, looked up once: it runs for every config a replay samples
-        if self.kind == "choice":
-            return (self.values, len(self.values))
+    def _numeric_decoder(self) -> tuple[float, float, bool, bool, Any, Any]:
+        # what from_unit reads of a numeric parameter, looked up once: it runs for every sampled config
         lo, hi = self._edges
         return (lo, hi - lo, self.is_log, self.is_int, self.low, self.high)
 
     def from_unit(self, u: float) -> Any:
         """Decode a unit value into a valid value (integers rounded, clipped to the bounds)."""
         u = min(max(float(u), 0.0), 1.0)
-        decoder = self._decoder
-        if len(decoder) == 2:
-            values, n = decoder
-            return values[min(int(u * n), n - 1)]
-        lo, span, log, integer, low, high = decoder
+        if self.kind == "choice":
+            return self.values[min(int(u * len(self.values)), len(self.values) - 1)]
+        lo, span, log, integer, low, high = self._numeric_decoder
         x = lo + u * span
         if log:
             x = math.exp(x)

@@ -30,8 +30,8 @@ def progress_figure(rows: pd.DataFrame, path: str | Path, title: str) -> Path:
     """Save best-validation-error-so-far against results and against cumulative runtime."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
     errors = rows.sort_values([T_END, TRIAL_ID], kind="stable")[VAL_ERROR].to_numpy(dtype=float)
-    # past MAX_POINTS results the markers cover each other: every step-th is drawn (the best-so-far
-    # line still goes through every result), which keeps a million-job figure under a second
+    # past MAX_POINTS results the markers cover each other and drawing them dominates the
+    # figure's time: every step-th is drawn (the best-so-far line still goes through every result)
     step = max(1, len(errors) // MAX_POINTS)
     for ax, by, label in ((axes[0], "results", "results (jobs finished)"), (axes[1], "time", "runtime (s)")):
         x, best = incumbent_curve(rows, by)
