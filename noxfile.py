@@ -1,4 +1,4 @@
-"""nox sessions: tests, lint, report, extras, docs, long, bench, lock. Every session installs from the lock
+"""nox sessions: tests, lint, report, extras, docs, long, bench, bo, lock. Every session installs from the lock
 file (docs from requirements/docs.txt, compiled within it)."""
 
 from __future__ import annotations
@@ -148,6 +148,14 @@ def bench(session: nox.Session) -> None:
         "-s",
         *session.posargs,
     )
+
+
+@nox.session
+def bo(session: nox.Session) -> None:
+    """The built-in BO against Optuna's GPSampler, both in one run (docs/engine.md's table; about 25
+    minutes on two cores): `nox -s bo -- --seeds 20 --out bo.json`."""
+    _install(session, "test")
+    session.run("python", "benchmarks/bo_against_optuna.py", *session.posargs)
 
 
 @nox.session

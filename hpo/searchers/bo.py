@@ -1,6 +1,9 @@
 """Bayesian optimisation: GP (Matérn 5/2, ARD) + expected improvement on the unit cube.
 
 Kernel hyperparameters are refitted on every observation up to 64 points, then every n/32.
+EI is maximised by L-BFGS-B on its log, in units of the length scales, from the incumbent and
+from the best of n_candidates random points; over a candidate pool (tabular replays) it is
+taken over the pool's fresh configs themselves.
 
 Multi-fidelity use (inside SH, Hyperband or ASHA): the GP is fitted on the highest number
 of epochs that has at least dim + 2 observations, as BOHB does. Pending configs are
@@ -28,6 +31,7 @@ from hpo.space import SearchSpace, config_key
 __all__ = ["BOSearcher"]
 
 _BLAS = ThreadpoolController()
+TINY = 1e-300  # where EI underflows (its gradient then does too), its log is taken here
 
 
 class BOSearcher(Searcher):
@@ -40,7 +44,7 @@ class BOSearcher(Searcher):
         initial_config: Mapping[str, Any] | None = None,
         n_initial: int | None = None,
         n_candidates: int = 2000,
-        n_restarts: int = 25,
+        n_restarts: int = 10,
         refit_every: int = 1,
     ) -> None:
         super().__init__(space, rng, initial_config)
@@ -105,7 +109,7 @@ class BOSearcher(Searcher):
 
     def _condition(self) -> tuple[float, np.ndarray] | None:
         """Fit and condition the GP on the observations (pending ones fantasised); the best
-        normalised value and the inputs seen, or None while there are too few points."""
+        normalised value and where it was seen (unit cube), or None while there are too few points."""
         data = self._training_data()
         if data is None or len(self.observations) < self.n_initial:
             return None
@@ -133,7 +137,7 @@ class BOSearcher(Searcher):
             self.gp.condition(np.vstack([x, pending]), np.concatenate([y_norm, np.full(len(pending), best)]))
         else:
             self.gp.condition(x, y_norm)
-        return best, x
+        return best, x[int(np.argmin(y_norm))]
 
     def _best_of(self, pool: CandidatePool, best: float) -> dict[str, Any] | None:
         fresh = pool.fresh()
@@ -143,31 +147,39 @@ class BOSearcher(Searcher):
         ei = expected_improvement(mean, std, best)
         return dict(pool.configs[int(fresh[int(np.argmax(ei))])])
 
-    def _maximise(self, best: float, x_seen: np.ndarray) -> dict[str, Any] | None:
+    def _maximise(self, best: float, incumbent: np.ndarray) -> dict[str, Any] | None:
         dim = self.space.dim
-        # Random candidates plus local perturbations of the best points seen.
+        # Local searches from the best observed point (EI's optimum is often a small step from
+        # the incumbent, which random candidates rarely land near) and from the random
+        # candidates with the highest EI.
         samples = self.rng.random((self.n_candidates, dim))
         mean, std = self.gp.predict(samples)
         ei = expected_improvement(mean, std, best)
-        starts = samples[np.argsort(-ei)[: self.n_restarts]]
+        starts = np.vstack([incumbent, samples[np.argsort(-ei)[: self.n_restarts - 1]]])
         n = len(starts)
+        # Searched in units of the length scales, where EI's curvature is about the same along
+        # every axis: L-BFGS-B then needs a fraction of the iterations it needs on the cube.
+        lengths = self.gp.lengths
 
         def negative_ei(flat: np.ndarray) -> tuple[float, np.ndarray]:
-            points = flat.reshape(n, dim)
+            points = flat.reshape(n, dim) * lengths
             m, s, dm, ds = self.gp.predict(points, with_grad=True)
             value, grad = expected_improvement_grad(m, s, best, dm, ds)
-            # the restarts are independent: the sum's gradient is each point's own gradient
-            return -float(value.sum()), -grad.ravel()
+            # log EI: every start weighs the same in the sum whatever its EI, and a gradient
+            # tolerance on it is relative; the restarts are independent, so the sum's gradient
+            # is each point's own gradient
+            value = np.maximum(value, TINY)
+            return -float(np.log(value).sum()), -(grad / value[:, None] * lengths).ravel()
 
         res = scipy.optimize.minimize(
             negative_ei,
-            starts.ravel(),
+            (starts / lengths).ravel(),
             jac=True,
             method="L-BFGS-B",
-            bounds=[(0.0, 1.0)] * (n * dim),
-            options={"maxiter": 40},
+            bounds=[(0.0, 1.0 / length) for length in lengths] * n,
+            options={"maxiter": 40, "gtol": 1e-2},
         )
-        optimised = np.clip(res.x.reshape(n, dim), 0.0, 1.0)
+        optimised = np.clip(res.x.reshape(n, dim) * lengths, 0.0, 1.0)
         final_mean, final_std = self.gp.predict(optimised)
         final_ei = expected_improvement(final_mean, final_std, best)
         taken = self._suggested | {config_key(c) for c in self.pending_configs}

@@ -1,8 +1,10 @@
 """A Gaussian process with an ARD Matérn 5/2 kernel, fitted noise and normalised targets.
 
 Shapes: n observations, d dimensions, m query points. Inputs live in the unit cube.
-Hyperparameters are fitted by maximising the log marginal likelihood (L-BFGS-B with the
-analytic gradient), warm-started from the previous fit.
+Hyperparameters are fitted by maximising the log marginal likelihood plus a weak log prior
+(L-BFGS-B with the analytic gradient), warm-started from the previous fit. The linear algebra
+calls LAPACK directly and keeps the inverse Cholesky factor, so a prediction is matrix
+products only: at BO's sizes (n <= a few hundred) the wrappers' checks cost more than the work.
 """
 
 from __future__ import annotations
@@ -27,10 +29,34 @@ def matern52(r: np.ndarray) -> np.ndarray:
     return (1.0 + SQRT5 * r + 5.0 / 3.0 * r * r) * np.exp(-SQRT5 * r)
 
 
-def _scaled_sq_dists(a: np.ndarray, b: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Per-dimension squared differences divided by squared length scales: (len(a), len(b), d)."""
-    diff = (a[:, None, :] - b[None, :, :]) / lengths
+def _sq_diffs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per-dimension squared differences: (len(a), len(b), d)."""
+    diff = a[:, None, :] - b[None, :, :]
     return diff * diff
+
+
+def _cholesky(k: np.ndarray) -> np.ndarray | None:
+    """The lower Cholesky factor of k, or None where k is not positive definite."""
+    # LAPACK directly: scipy.linalg's checks cost more than the factorisation at these sizes
+    chol, info = scipy.linalg.lapack.dpotrf(k, lower=1, clean=1)
+    return chol if info == 0 else None
+
+
+def _log_prior_penalty(theta: np.ndarray, d: int) -> tuple[float, np.ndarray]:
+    """Minus the log prior of the hyperparameters (up to a constant) and its gradient in theta.
+
+    Weak, so that a few points (or the plateaus of a cache answered in nearest mode) do not send
+    a length scale to a bound or the noise to zero on the likelihood alone: each length scale is
+    pulled towards the cube's own scale by 0.1 * (l^2 + 1/l^2), the signal variance towards 1
+    (Gamma(2, 1): the targets are normalised) and the noise towards small but nonzero
+    (Gamma(1.1, 30)), the shapes Optuna's GPSampler uses.
+    """
+    log_l, log_s, log_n = theta[:d], theta[d], theta[d + 1]
+    up, down = np.exp(2.0 * log_l), np.exp(-2.0 * log_l)
+    s, n = math.exp(log_s), math.exp(log_n)
+    value = 0.1 * float(np.sum(up + down)) - (log_s - s) - (0.1 * log_n - 30.0 * n)
+    grad = np.concatenate([0.2 * (up - down), [s - 1.0, 30.0 * n - 0.1]])
+    return value, grad
 
 
 class GaussianProcess:
@@ -44,28 +70,31 @@ class GaussianProcess:
 
     # -- hyperparameters -------------------------------------------------------------------
 
-    def _nll(self, theta: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    def _nll(self, theta: np.ndarray, diffs: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """Negative log marginal likelihood and its gradient; `diffs` is `_sq_diffs(x, x)`."""
         d = self.dim
         lengths, signal, noise = np.exp(theta[:d]), math.exp(theta[d]), math.exp(theta[d + 1])
-        sq = _scaled_sq_dists(x, x, lengths)
-        r = np.sqrt(sq.sum(axis=2))
+        inv_sq = 1.0 / (lengths * lengths)
+        r = np.sqrt(diffs @ inv_sq)
         e = np.exp(-SQRT5 * r)
         k_f = signal * (1.0 + SQRT5 * r + 5.0 / 3.0 * r * r) * e
-        k = k_f + (noise + JITTER) * np.eye(len(x))
-        try:
-            chol = scipy.linalg.cholesky(k, lower=True)
-        except scipy.linalg.LinAlgError:
+        k = k_f + (noise + JITTER) * np.eye(len(y))
+        chol = _cholesky(k)
+        if chol is None:
             return 1e10, np.zeros_like(theta)
-        alpha = scipy.linalg.cho_solve((chol, True), y)
-        nll = 0.5 * y @ alpha + np.log(np.diag(chol)).sum() + 0.5 * len(x) * math.log(2 * math.pi)
-        w = scipy.linalg.cho_solve((chol, True), np.eye(len(x))) - np.outer(alpha, alpha)
+        inverse, _ = scipy.linalg.lapack.dpotri(chol, lower=1)
+        inverse = np.tril(inverse) + np.tril(inverse, -1).T  # dpotri fills the lower triangle only
+        alpha = inverse @ y
+        nll = 0.5 * y @ alpha + np.log(np.diag(chol)).sum() + 0.5 * len(y) * math.log(2 * math.pi)
+        w = inverse - np.outer(alpha, alpha)
         grad = np.empty_like(theta)
-        # dK/dlog(l_i) = signal * 5/3 * (1 + sqrt5 r) exp(-sqrt5 r) * sq_i
+        # dK/dlog(l_i) = signal * 5/3 * (1 + sqrt5 r) exp(-sqrt5 r) * diffs_i / l_i^2
         common = signal * 5.0 / 3.0 * (1.0 + SQRT5 * r) * e
-        grad[:d] = 0.5 * np.einsum("ij,ijk->k", w * common, sq)
+        grad[:d] = 0.5 * np.tensordot(w * common, diffs, axes=([0, 1], [0, 1])) * inv_sq
         grad[d] = 0.5 * np.sum(w * k_f)
         grad[d + 1] = 0.5 * noise * np.trace(w)
-        return float(nll), grad
+        penalty, penalty_grad = _log_prior_penalty(theta, d)
+        return float(nll) + penalty, grad + penalty_grad
 
     def fit(self, x: np.ndarray, y: np.ndarray, rng: np.random.Generator, restarts: int = 0) -> None:
         """Fit hyperparameters to (x, y) (y already normalised), then condition on the data."""
@@ -73,11 +102,12 @@ class GaussianProcess:
             np.array([rng.uniform(lo, hi) for lo, hi in self._bounds]) for _ in range(restarts)
         ]
         best = (math.inf, self.theta)
+        diffs = _sq_diffs(x, x)
         for start in starts:
             res = scipy.optimize.minimize(
                 self._nll,
                 start,
-                args=(x, y),
+                args=(diffs, y),
                 jac=True,
                 method="L-BFGS-B",
                 bounds=self._bounds,
@@ -107,11 +137,15 @@ class GaussianProcess:
 
     def condition(self, x: np.ndarray, y: np.ndarray) -> None:
         """Compute the posterior on (x, y) with the current hyperparameters."""
-        k = self.signal * matern52(np.sqrt(_scaled_sq_dists(x, x, self.lengths).sum(axis=2)))
+        k = self.signal * matern52(np.sqrt(_sq_diffs(x, x) @ (1.0 / (self.lengths * self.lengths))))
         k[np.diag_indices_from(k)] += self.noise + JITTER
+        chol = _cholesky(k)
+        if chol is None:
+            raise np.linalg.LinAlgError("the kernel matrix is not positive definite")
+        # the inverse factor once, so that every prediction is matrix products only
         self._x = x
-        self._chol = scipy.linalg.cholesky(k, lower=True)
-        self._alpha = scipy.linalg.cho_solve((self._chol, True), y)
+        self._inv_chol, _ = scipy.linalg.lapack.dtrtri(chol, lower=1)
+        self._alpha = self._inv_chol.T @ (self._inv_chol @ y)
 
     def predict(self, xq: np.ndarray, with_grad: bool = False):
         """Posterior mean and standard deviation at xq (m, d) of the latent function.
@@ -126,16 +160,12 @@ class GaussianProcess:
         e = np.exp(-SQRT5 * r)
         k = signal * (1.0 + SQRT5 * r + 5.0 / 3.0 * r * r) * e  # (m, n)
         mean = k @ self._alpha
-        half = scipy.linalg.solve_triangular(
-            self._chol, k.T, lower=True, check_finite=False
-        )  # L^-1 k^T: (n, m)
-        var = np.maximum(signal - np.einsum("nm,nm->m", half, half), 1e-12)
+        half = k @ self._inv_chol.T  # (L^-1 k^T)^T: (m, n)
+        var = np.maximum(signal - np.einsum("mn,mn->m", half, half), 1e-12)
         std = np.sqrt(var)
         if not with_grad:
             return mean, std
-        v = scipy.linalg.solve_triangular(
-            self._chol, half, lower=True, trans="T", check_finite=False
-        )  # K^-1 k^T
+        v = half @ self._inv_chol  # (K^-1 k^T)^T: (m, n)
         # dk[m, n]/dxq[m] = c[m, n] * (xq[m] - x[n]) / l^2 with c = -signal * 5/3 * (1 + sqrt5 r) exp(-sqrt5 r),
         # so a weighted sum over n of dk is (sum_n w) xq - w @ x, divided by l^2
         c = -signal * 5.0 / 3.0 * (1.0 + SQRT5 * r) * e
@@ -145,6 +175,6 @@ class GaussianProcess:
             return (w.sum(axis=1)[:, None] * xq - w @ self._x) * inv_sq
 
         dmean = weighted(c * self._alpha[None, :])
-        dvar = -2.0 * weighted(c * v.T)
+        dvar = -2.0 * weighted(c * v)
         dstd = dvar / (2.0 * std[:, None])
         return mean, std, dmean, dstd
