@@ -71,7 +71,7 @@ class GaussianProcess:
     # -- hyperparameters -------------------------------------------------------------------
 
     def _nll(self, theta: np.ndarray, diffs: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-        """Negative log marginal likelihood and its gradient; `diffs` is `_sq_diffs(x, x)`."""
+        """Minus the log marginal likelihood and log prior, and its gradient; `diffs` is `_sq_diffs(x, x)`."""
         d = self.dim
         lengths, signal, noise = np.exp(theta[:d]), math.exp(theta[d]), math.exp(theta[d + 1])
         inv_sq = 1.0 / (lengths * lengths)
