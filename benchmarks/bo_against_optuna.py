@@ -84,7 +84,7 @@ def run_one(
     return {"problem": problem, "seed": seed, "optimizer": optimizer, "regret": trace, "seconds": seconds}
 
 
-def _p_worse(bo: np.ndarray, other: np.ndarray, alternative: str) -> float:
+def _one_sided_p(bo: np.ndarray, other: np.ndarray, alternative: str) -> float:
     """One-sided paired Wilcoxon p of bo's regret being greater (or less) than the other's."""
     diff = bo - other
     if not np.any(diff):
@@ -107,7 +107,7 @@ def table(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 continue
             a = np.array([mine[s]["regret"][budget - 1] for s in seeds])
             b = np.array([theirs[s]["regret"][budget - 1] for s in seeds])
-            worse, better = _p_worse(a, b, "greater"), _p_worse(a, b, "less")
+            worse, better = _one_sided_p(a, b, "greater"), _one_sided_p(a, b, "less")
             ms = [
                 np.mean([np.mean(side[s]["seconds"][:budget]) for s in seeds]) * 1e3
                 for side in (mine, theirs)
@@ -168,14 +168,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--out", type=Path, help="write every run's regret trace and timings here (JSON)")
     args = parser.parse_args(argv)
-    problems = args.problems.split(",")
-    if unknown := sorted(set(problems) - set(PROBLEMS)):
-        parser.error(f"unknown problem {unknown[0]!r}; accepted: {', '.join(PROBLEMS)}")
+    problems, optimizers = args.problems.split(","), args.optimizers.split(",")
+    for names, accepted, what in ((problems, PROBLEMS, "problem"), (optimizers, OPTIMIZERS, "optimizer")):
+        if unknown := sorted(set(names) - set(accepted)):
+            parser.error(f"unknown {what} {unknown[0]!r}; accepted: {', '.join(accepted)}")
+    for name in ("seeds", "evaluations", "jobs"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be at least 1, got {getattr(args, name)}")
     tasks = [
         (p, s, o, args.evaluations, args.cache_mode)
         for p in problems
         for s in range(args.seeds)
-        for o in args.optimizers.split(",")
+        for o in optimizers
     ]
     runs = []
     with ProcessPoolExecutor(args.jobs) as pool:
@@ -183,10 +187,14 @@ def main(argv: list[str] | None = None) -> int:
             runs.append(run)
             print(f"\r{i + 1}/{len(tasks)} runs", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
-    if args.out:
-        args.out.write_text(json.dumps(runs))
     print(f"{args.seeds} paired seeds, {args.jobs} processes of one thread each; {_versions()}\n")
     print(markdown(table(runs)))
+    if args.out:
+        try:
+            args.out.write_text(json.dumps(runs))
+        except OSError as exc:
+            print(f"error: cannot write {args.out}: {exc.strerror}", file=sys.stderr)
+            return 1
     return 0
 
 
