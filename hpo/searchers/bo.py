@@ -1,6 +1,6 @@
 """Bayesian optimisation: GP (Matérn 5/2, ARD) + expected improvement on the unit cube.
 
-Kernel hyperparameters are refitted on every observation up to 64 points, then every n/32.
+Kernel hyperparameters are refitted every 3 observations up to 48 points, then every n/16.
 EI is maximised by L-BFGS-B on its log, in units of the length scales, from the incumbent and
 from the best of n_candidates random points; over a candidate pool (tabular replays) it is
 taken over the pool's fresh configs themselves.
@@ -43,9 +43,9 @@ class BOSearcher(Searcher):
         rng: np.random.Generator,
         initial_config: Mapping[str, Any] | None = None,
         n_initial: int | None = None,
-        n_candidates: int = 2000,
-        n_restarts: int = 10,
-        refit_every: int = 1,
+        n_candidates: int = 500,
+        n_restarts: int = 5,
+        refit_every: int = 3,
     ) -> None:
         super().__init__(space, rng, initial_config)
         self.min_points = space.dim + 2
@@ -120,10 +120,11 @@ class BOSearcher(Searcher):
             return None
         mean, std = y.mean(), y.std()
         y_norm = (y - mean) / std
-        # The hyperparameters move little once there are many points, and a fit costs O(n^3) per
-        # step: beyond 64 points they are refitted every n/32 observations (the GP is still
-        # conditioned on every point), so long budgets stay affordable.
-        due = max(self.refit_every, len(y) // 32)
+        # The warm-started hyperparameters move little from one observation to the next, and a fit
+        # costs O(n^3) per step: they are refitted every refit_every observations, beyond 16 *
+        # refit_every points every n/16 (the GP is still conditioned on every point), so a
+        # suggestion stays cheap and long budgets affordable.
+        due = max(self.refit_every, len(y) // 16)
         if len(self.observations) - self._fitted_on >= due or self._fitted_on < 0:
             # a random restart now and then keeps the warm-started fit out of a poor optimum
             restarts = 1 if self._n_fits % 10 == 0 else 0
@@ -177,7 +178,7 @@ class BOSearcher(Searcher):
             jac=True,
             method="L-BFGS-B",
             bounds=[(0.0, 1.0 / length) for length in lengths] * n,
-            options={"maxiter": 40, "gtol": 1e-2},
+            options={"maxiter": 15, "gtol": 1e-2},
         )
         optimised = np.clip(res.x.reshape(n, dim) * lengths, 0.0, 1.0)
         final_mean, final_std = self.gp.predict(optimised)

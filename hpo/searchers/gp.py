@@ -83,14 +83,15 @@ class GaussianProcess:
         if chol is None:
             return 1e10, np.zeros_like(theta)
         inverse, _ = scipy.linalg.lapack.dpotri(chol, lower=1)
-        inverse = np.tril(inverse) + np.tril(inverse, -1).T  # dpotri fills the lower triangle only
+        # dpotri fills the lower triangle only; the upper one is the factor's, which clean=1 zeroed
+        inverse += np.tril(inverse, -1).T
         alpha = inverse @ y
         nll = 0.5 * y @ alpha + np.log(np.diag(chol)).sum() + 0.5 * len(y) * math.log(2 * math.pi)
         w = inverse - np.outer(alpha, alpha)
         grad = np.empty_like(theta)
         # dK/dlog(l_i) = signal * 5/3 * (1 + sqrt5 r) exp(-sqrt5 r) * diffs_i / l_i^2
         common = signal * 5.0 / 3.0 * (1.0 + SQRT5 * r) * e
-        grad[:d] = 0.5 * np.tensordot(w * common, diffs, axes=([0, 1], [0, 1])) * inv_sq
+        grad[:d] = 0.5 * ((w * common).reshape(-1) @ diffs.reshape(-1, d)) * inv_sq
         grad[d] = 0.5 * np.sum(w * k_f)
         grad[d + 1] = 0.5 * noise * np.trace(w)
         penalty, penalty_grad = _log_prior_penalty(theta, d)
@@ -111,7 +112,7 @@ class GaussianProcess:
                 jac=True,
                 method="L-BFGS-B",
                 bounds=self._bounds,
-                options={"maxiter": 60},
+                options={"maxiter": 60, "ftol": 1e-6},
             )
             if res.fun < best[0]:
                 best = (float(res.fun), res.x)
@@ -142,8 +143,12 @@ class GaussianProcess:
         chol = _cholesky(k)
         if chol is None:
             raise np.linalg.LinAlgError("the kernel matrix is not positive definite")
-        # the inverse factor once, so that every prediction is matrix products only
+        # the inverse factor once, so that every prediction is matrix products only; the inputs
+        # in units of the length scales and their norms once too
         self._x = x
+        self._scale, self._signal = self.lengths, self.signal
+        self._x_scaled = x / self._scale
+        self._x_norms = (self._x_scaled * self._x_scaled).sum(axis=1)
         self._inv_chol, _ = scipy.linalg.lapack.dtrtri(chol, lower=1)
         self._alpha = self._inv_chol.T @ (self._inv_chol @ y)
 
@@ -152,10 +157,10 @@ class GaussianProcess:
 
         With `with_grad`, also their gradients with respect to xq, each (m, d).
         """
-        lengths, signal = self.lengths, self.signal
+        lengths, signal = self._scale, self._signal
         # distances through |a|^2 + |b|^2 - 2 a.b: (m, n) arrays only, no (m, n, d) ones
-        q, x = xq / lengths, self._x / lengths
-        sq = (q * q).sum(axis=1)[:, None] + (x * x).sum(axis=1)[None, :] - 2.0 * (q @ x.T)
+        q = xq / lengths
+        sq = (q * q).sum(axis=1)[:, None] + self._x_norms[None, :] - 2.0 * (q @ self._x_scaled.T)
         r = np.sqrt(np.maximum(sq, 0.0))  # (m, n)
         e = np.exp(-SQRT5 * r)
         k = signal * (1.0 + SQRT5 * r + 5.0 / 3.0 * r * r) * e  # (m, n)
