@@ -27,7 +27,7 @@ from bench.experiment import LiveOptions, ReplayOptions, RunSpec, run_replay
 from bench.live_run import run_live
 from bench.results import read_results, write_run
 from bench.study import Task, open_plan, write_report
-from cache.lookup.benchmark import Benchmark
+from cache.lookup.blackbox import BlackBox
 from cache.names import ANY_CONFIG_MODES, preferred_regressor
 from hpo import provenance
 from hpo.algorithms import DEFAULT_ALGORITHMS, AlgorithmSettings, get_algorithm
@@ -99,7 +99,7 @@ class AgreeSpec:
             "settings": self.settings.to_dict(),
         }
 
-    def pair(self, algorithm: str, seed: int, benchmark: Benchmark) -> tuple[RunSpec, RunSpec]:
+    def pair(self, algorithm: str, seed: int, benchmark: BlackBox) -> tuple[RunSpec, RunSpec]:
         """The live run and its replay: one spec, two backends, both searching the cache's space."""
         live = RunSpec(
             model=self.model,
@@ -121,12 +121,12 @@ class AgreeSpec:
         return live, replay
 
 
-def load_table(spec: AgreeSpec) -> Benchmark:
+def load_table(spec: AgreeSpec) -> BlackBox:
     """The cache's table of the spec's model, checked against the spec's settings."""
-    return Benchmark.load(spec.model, "tabular", spec.cache_dir).check_r_max(spec.settings.r_max)
+    return BlackBox.load(spec.model, "tabular", spec.cache_dir).check_r_max(spec.settings.r_max)
 
 
-def plan(spec: AgreeSpec, benchmark: Benchmark, out: Path) -> list[Task]:
+def plan(spec: AgreeSpec, benchmark: BlackBox, out: Path) -> list[Task]:
     """Every (algorithm, seed, backend) run with its result file, each live run before its replay."""
     tasks = []
     for seed in range(spec.seeds):
@@ -137,7 +137,7 @@ def plan(spec: AgreeSpec, benchmark: Benchmark, out: Path) -> list[Task]:
     return tasks
 
 
-def plan_record(spec: AgreeSpec, table: Benchmark) -> dict[str, Any]:
+def plan_record(spec: AgreeSpec, table: BlackBox) -> dict[str, Any]:
     """What the plan file holds: the spec, the cache it replays (a changed cache must not mix)."""
     return {
         "spec": spec.to_dict(),
@@ -153,7 +153,7 @@ def plan_record(spec: AgreeSpec, table: Benchmark) -> dict[str, Any]:
     }
 
 
-def seed_to_seed_mae(table: Benchmark) -> list[float] | None:
+def seed_to_seed_mae(table: BlackBox) -> list[float] | None:
     """Per epoch, how far two trainings of one config differ in validation error (mean over pairs of seeds).
 
     The yardstick for the cache's answers to live trainings; None with one seed per config.
@@ -168,7 +168,7 @@ def seed_to_seed_mae(table: Benchmark) -> list[float] | None:
     return [round(float(v), 6) for v in np.concatenate(diffs).mean(axis=0)]
 
 
-def expected_errors(benchmark: Benchmark, rows: Sequence[Row]) -> np.ndarray:
+def expected_errors(benchmark: BlackBox, rows: Sequence[Row]) -> np.ndarray:
     """The cache's validation error for each result row's config and epoch, averaged over its seeds."""
     out = np.empty(len(rows))
     for i, row in enumerate(rows):
@@ -179,7 +179,7 @@ def expected_errors(benchmark: Benchmark, rows: Sequence[Row]) -> np.ndarray:
 
 def run_task(
     task: Task,
-    benchmark: Benchmark,
+    benchmark: BlackBox,
     command: str,
     on_result: Callable[[Row, TuneOutcome], None] | None = None,
     client: Any = None,

@@ -21,7 +21,7 @@ from bench.experiment import MAX_WORKERS, ReplayOptions, RunSpec
 from bench.replays import FAILED_SUFFIX
 from bench.results import path_name, read_results, write_results
 from bench.study import Task, open_plan, write_report
-from cache.lookup.benchmark import Benchmark
+from cache.lookup.blackbox import BlackBox
 from cache.names import check_mode, preferred_regressor
 from hpo import provenance
 from hpo.algorithms import DEFAULT_ALGORITHMS, AlgorithmSettings, get_algorithm
@@ -147,7 +147,7 @@ def cache_facts(spec: CompareSpec) -> tuple[dict[str, dict[str, Any]], pd.DataFr
     """
     facts, samples = {}, []
     for model in spec.models:
-        table = Benchmark.load(model, "tabular", spec.cache_dir).check_r_max(spec.settings.r_max)
+        table = BlackBox.load(model, "tabular", spec.cache_dir).check_r_max(spec.settings.r_max)
         final = table.mean_curves()[:, spec.settings.r_max - 1]
         usable = np.flatnonzero(np.isfinite(final))
         facts[model] = {

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.backends.replay import replay_backend
-from cache.lookup.benchmark import Benchmark
+from cache.lookup.blackbox import BlackBox
 from cache.names import check_mode
 from hpo import algorithms, provenance
 from hpo.algorithms import AlgorithmSettings
@@ -169,13 +169,13 @@ class ReplayRun:
     spec: RunSpec
     outcome: TuneOutcome
     backend: Any
-    benchmark: Benchmark
+    benchmark: BlackBox
     environment: dict[str, Any]
 
 
 def run_replay(
     spec: RunSpec,
-    benchmark: Benchmark | None = None,
+    benchmark: BlackBox | None = None,
     on_result: Callable[[Row, TuneOutcome], None] | None = None,
 ) -> ReplayRun:
     """Replay the experiment against the curve cache on a simulated clock."""
@@ -191,7 +191,7 @@ def run_replay(
             "--initial-default needs --mode nearest or surrogate: the defaults are not a collected config"
         )
     # check the options against the table before fitting a surrogate, which can take a minute
-    table = (benchmark or Benchmark.load(spec.model, "tabular", where.cache_dir)).check_r_max(
+    table = (benchmark or BlackBox.load(spec.model, "tabular", where.cache_dir)).check_r_max(
         spec.settings.r_max
     )
     if benchmark is None:

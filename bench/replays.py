@@ -18,7 +18,7 @@ import pyarrow as pa
 from bench.experiment import RunSpec, run_replay
 from bench.results import is_finished, run_record, write_results
 from bench.study import Task, unfinished
-from cache.lookup.benchmark import Benchmark
+from cache.lookup.blackbox import BlackBox
 from hpo.algorithms import get_algorithm
 from hpo.errors import HPOError
 from hpo.files import atomic_write_bytes
@@ -46,16 +46,16 @@ class Failed:
     message: str
 
 
-_BENCHMARKS: dict[tuple[str, str, str | None], tuple[Benchmark, str]] = {}
+_BENCHMARKS: dict[tuple[str, str, str | None], tuple[BlackBox, str]] = {}
 
 
-def _benchmark(spec: RunSpec) -> tuple[Benchmark, str]:
+def _benchmark(spec: RunSpec) -> tuple[BlackBox, str]:
     # one load (and one surrogate fit) per model and process, shared by its replays, with the
     # digest of its table; the options were checked against the table when the budgets were planned
     where = spec.where
     key = (spec.model, where.mode, where.cache_dir)
     if key not in _BENCHMARKS:
-        benchmark = Benchmark.load(spec.model, where.mode, where.cache_dir)
+        benchmark = BlackBox.load(spec.model, where.mode, where.cache_dir)
         _BENCHMARKS[key] = benchmark, benchmark.digest()
     return _BENCHMARKS[key]
 

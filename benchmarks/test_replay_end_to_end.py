@@ -21,7 +21,7 @@ import time
 import pytest
 
 from bench.experiment import ReplayOptions, RunSpec, run_replay
-from cache.lookup.benchmark import Benchmark
+from cache.lookup.blackbox import BlackBox
 from hpo.tuner import Budget
 
 SHORT, LONG = 1_000, 100_000  # trials (ASHA: about 1.5 jobs each)
@@ -41,7 +41,7 @@ def _floor_per_job(jobs: int = 200_000) -> float:
     return (time.perf_counter() - start) / jobs * 1e6
 
 
-def _api_seconds(benchmark: Benchmark, trials: int) -> tuple[float, int]:
+def _api_seconds(benchmark: BlackBox, trials: int) -> tuple[float, int]:
     spec = RunSpec("softmax", "asha", Budget(trials=trials), where=ReplayOptions(workers=4, mode="nearest"))
     start = time.perf_counter()
     done = run_replay(spec, benchmark)
@@ -60,7 +60,7 @@ def _cli_seconds(trials: int, out) -> float:
 
 
 def test_replay_cost_per_job_floor_api_cli(benchmark, figures, tmp_path) -> None:
-    table = Benchmark.load("softmax", "tabular").in_mode("nearest")
+    table = BlackBox.load("softmax", "tabular").in_mode("nearest")
     _, short_jobs = _api_seconds(table, SHORT)
     _, long_jobs = _api_seconds(table, LONG)
     extra = long_jobs - short_jobs

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from bench.experiment import ReplayOptions, RunSpec, run_replay
-from cache.lookup.benchmark import Benchmark
+from cache.lookup.blackbox import BlackBox
 from hpo.algorithms import AlgorithmSettings
 from hpo.models import get_model
 from hpo.tuner import Budget
@@ -25,7 +25,7 @@ BUDGETS = {"1x": 20_000, "10x": 200_000}  # epochs trained: 1,000 and 10,000 tra
 
 
 @pytest.fixture(scope="module")
-def table() -> Benchmark:
+def table() -> BlackBox:
     rng = np.random.default_rng(0)
     space = get_model("softmax").space
     configs = [space.sample(rng) for _ in range(CONFIGS)]
@@ -47,10 +47,10 @@ def table() -> Benchmark:
             "run": np.zeros(len(c), dtype=np.int32),
         }
     )
-    return Benchmark("softmax", rows, space)
+    return BlackBox("softmax", rows, space)
 
 
-def replay_rate(table: Benchmark, algorithm: str, epochs: int) -> tuple[float, float, int]:
+def replay_rate(table: BlackBox, algorithm: str, epochs: int) -> tuple[float, float, int]:
     """(epochs per wall-second, microseconds per job, jobs) of one seeded replay."""
     spec = RunSpec(
         model="softmax",

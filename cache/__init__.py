@@ -1,6 +1,6 @@
 """The learning-curve cache, in three rooms: `store` (files, shards, digests, reading rows back),
 `collect` (real trainings into the store) and `lookup` (the curve table, its three modes, the
-surrogate, and the benchmark over them).
+surrogate, and the black box over them).
 
 Its face is `open_benchmark(model, mode)`: a model's benchmark as a black box (an objective with
 a fidelity), imported from here (`from cache import open_benchmark`) and loaded on first use, so
@@ -12,12 +12,11 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["Benchmark", "BlackBox", "open_benchmark"]
+__all__ = ["BlackBox", "open_benchmark"]
 
 _FACE = {
     "open_benchmark": "cache.lookup.blackbox",
     "BlackBox": "cache.lookup.blackbox",
-    "Benchmark": "cache.lookup.benchmark",
 }
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from cache.lookup.benchmark import Benchmark
+from cache.lookup.blackbox import BlackBox
 from cache.store.schema import CacheError
 from hpo.schedulers import Job
 from hpo.simulation import Evaluation, SimulatedBackend
@@ -25,7 +25,7 @@ class CacheObjective:
     promotions read the same curve.
     """
 
-    def __init__(self, benchmark: Benchmark, rng: np.random.Generator) -> None:
+    def __init__(self, benchmark: BlackBox, rng: np.random.Generator) -> None:
         self.benchmark = benchmark
         self.rng = rng
         self.trials: dict[int, tuple[Any, int]] = {}  # trial id -> (collected config or key, seed index)
@@ -68,6 +68,6 @@ class CacheObjective:
         return where, seeds[int(self.rng.integers(len(seeds)))]
 
 
-def replay_backend(benchmark: Benchmark, rng: np.random.Generator, workers: int = 1) -> SimulatedBackend:
+def replay_backend(benchmark: BlackBox, rng: np.random.Generator, workers: int = 1) -> SimulatedBackend:
     """A simulated backend whose jobs are answered by `benchmark`."""
     return SimulatedBackend(CacheObjective(benchmark, rng), workers)

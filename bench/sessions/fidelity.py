@@ -61,13 +61,13 @@ def plan(
     """The measurement the options ask for; a bad --folds or --space fails before any fit."""
     if space_file and not model:
         raise ConfigError("--space needs a MODEL: a search space belongs to one model")
-    from cache.lookup.benchmark import Benchmark
+    from cache.lookup.blackbox import BlackBox
     from cache.lookup.fidelity import inside, scored_configs
     from cache.store.tables import cached_models
     from hpo.space import SearchSpace
 
     space = check_space(model, SearchSpace.from_file(space_file)) if space_file else None
-    benches = {name: Benchmark.load(name, "tabular", cache_dir) for name in cached_models(model, cache_dir)}
+    benches = {name: BlackBox.load(name, "tabular", cache_dir) for name in cached_models(model, cache_dir)}
     within = {name: None if space is None else inside(space, bench) for name, bench in benches.items()}
     for name, bench in benches.items():
         scored_configs(bench, folds, within[name])

@@ -48,7 +48,7 @@ def to_blackbox(bench: BlackBox) -> Any:
     Syne Tune's tables are dense (every config has every seed): a cache where some config
     lacks a complete training of some seed is refused, naming how many.
     """
-    table = bench.benchmark.table
+    table = bench.table
     missing = int((~table.complete).sum())
     if missing:
         raise ConfigError(
@@ -78,7 +78,7 @@ def export_blackbox(model: str, path: str | Path, cache_dir: str | Path | None =
         _tabular().serialize(
             {model: to_blackbox(bench)},
             str(path),
-            metadata={"source": "hpobench", "model": model, "cache_digest": bench.benchmark.digest()},
+            metadata={"source": "hpobench", "model": model, "cache_digest": bench.digest()},
         )
     except OSError as exc:
         raise ConfigError(f"cannot write the Syne Tune blackbox to {path}: {exc.strerror or exc}") from None

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import stats
 
-from cache.lookup.benchmark import Benchmark
+from cache.lookup.blackbox import BlackBox
 from cache.lookup.surrogate import Surrogate
 from cache.names import REGRESSORS
 from hpo.errors import ConfigError
@@ -44,7 +44,7 @@ BEST_OF = 10
 _BEST_OF_DRAWS = 200
 
 
-def at_chance(benchmark: Benchmark) -> np.ndarray:
+def at_chance(benchmark: BlackBox) -> np.ndarray:
     """Boolean mask of the configs whose mean final validation error is at chance level."""
     return benchmark.final_errors() >= AT_CHANCE
 
@@ -70,7 +70,7 @@ class Fidelity:
         return asdict(self)
 
 
-def scored_configs(benchmark: Benchmark, folds: int, within: np.ndarray | None = None) -> np.ndarray:
+def scored_configs(benchmark: BlackBox, folds: int, within: np.ndarray | None = None) -> np.ndarray:
     """Indices of the configs a cross-validation holds out; ConfigError if too few for `folds`."""
     finite = np.isfinite(benchmark.final_errors())
     scored = np.flatnonzero(finite if within is None else finite & within)
@@ -83,7 +83,7 @@ def scored_configs(benchmark: Benchmark, folds: int, within: np.ndarray | None =
 
 
 def cross_validate(
-    benchmark: Benchmark,
+    benchmark: BlackBox,
     regressor: str,
     folds: int = 5,
     seed: int = 0,
@@ -155,7 +155,7 @@ def cross_validate(
 
 
 def _best_of_gaps(
-    benchmark: Benchmark, fold: np.ndarray, per_seed: np.ndarray, rng: np.random.Generator
+    benchmark: BlackBox, fold: np.ndarray, per_seed: np.ndarray, rng: np.random.Generator
 ) -> list[float]:
     """Predicted minus real best final error of `BEST_OF` configs of `fold`, one training each, per draw."""
     own = benchmark.complete[fold]  # (configs of the fold, seeds)
@@ -172,7 +172,7 @@ def _best_of_gaps(
     return gaps
 
 
-def seed_agreement(benchmark: Benchmark, configs: np.ndarray | None = None) -> float | None:
+def seed_agreement(benchmark: BlackBox, configs: np.ndarray | None = None) -> float | None:
     """Spearman between two trainings' final errors, averaged over every pair of seeds.
 
     How well one training of a config predicts another training of it: the noise ceiling
@@ -190,7 +190,7 @@ def seed_agreement(benchmark: Benchmark, configs: np.ndarray | None = None) -> f
     return float(np.mean(values)) if values else None
 
 
-def noise_ceiling(benchmark: Benchmark, configs: np.ndarray | None = None) -> float | None:
+def noise_ceiling(benchmark: BlackBox, configs: np.ndarray | None = None) -> float | None:
     """The Spearman a perfect predictor of configs' expected errors reaches against their seed means.
 
     The fidelity figures are measured against the mean final error over each config's seeds,
@@ -226,7 +226,7 @@ def pick_regressor(results: list[Fidelity]) -> Fidelity | None:
 
 
 def compare_regressors(
-    benchmark: Benchmark,
+    benchmark: BlackBox,
     folds: int = 5,
     seed: int = 0,
     regressors=REGRESSORS,
@@ -238,7 +238,7 @@ def compare_regressors(
     return sorted(results, key=lambda f: -f.spearman)
 
 
-def bounds(bench: Benchmark, within: np.ndarray | None) -> dict[str, float | None]:
+def bounds(bench: BlackBox, within: np.ndarray | None) -> dict[str, float | None]:
     """Seed-to-seed agreement and noise ceilings of the scored configs, all and at chance."""
     scored = np.ones(len(bench.configs), bool) if within is None else within
     chance = at_chance(bench) & scored
@@ -250,6 +250,6 @@ def bounds(bench: Benchmark, within: np.ndarray | None) -> dict[str, float | Non
     }
 
 
-def inside(space: SearchSpace, bench: Benchmark) -> np.ndarray:
+def inside(space: SearchSpace, bench: BlackBox) -> np.ndarray:
     """Boolean mask of `bench`'s collected configs that lie inside `space`."""
     return np.array([space.contains(config) for config in bench.configs], dtype=bool)

@@ -15,7 +15,7 @@ from bench.cli import cli
 from bench.results import read_results
 from bench.study import check_plan_file
 from cache import names
-from cache.lookup.benchmark import Benchmark
+from cache.lookup.blackbox import BlackBox
 from hpo.algorithms import AlgorithmSettings
 from hpo.errors import ConfigError
 from reports.agreement import (
@@ -181,7 +181,7 @@ def test_agree_runs_live_and_replayed_and_reports(cache_dir, fake_dataset, tmp_p
     text = (out / "agreement.html").read_text()
     assert text.count("data:image/png;base64,") == 2
 
-    bench = Benchmark.load("softmax", "nearest", cache_dir)
+    bench = BlackBox.load("softmax", "nearest", cache_dir)
     plan = json.loads((out / "agree.json").read_text())
     two = np.abs(bench.val_error[:, 0] - bench.val_error[:, 1]).mean(axis=0)
     np.testing.assert_allclose(plan["cache"]["seed_to_seed_mae"], two, atol=1e-6)

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from bench.cli import cli
 from bench.results import read_results
-from cache.lookup.benchmark import Benchmark
+from cache.lookup.blackbox import BlackBox
 from tests.support.cachefixtures import write_cache
 
 
@@ -46,10 +46,10 @@ def test_info_json(cache_dir) -> None:
     data = json.loads(result.output)
     assert data["configs"] == 32 and data["seeds"] == [0, 1] and len(data["best"]["curve"]) == 6
     assert data["best"]["val_error"] == pytest.approx(data["best"]["curve"][-1], abs=1e-5)
-    from cache.lookup.benchmark import Benchmark
+    from cache.lookup.blackbox import BlackBox
 
     assert data["best"]["val_error"] == pytest.approx(
-        float(Benchmark.load("softmax", cache_dir=cache_dir).final_errors().min())
+        float(BlackBox.load("softmax", cache_dir=cache_dir).final_errors().min())
     )
 
 
@@ -123,7 +123,7 @@ SOFTMAX_HIGH_LR = '[learning_rate]\ntype = "loguniform"\nlow = 0.01\nhigh = 1\n[
 def test_fidelity_inside_a_space_scores_the_configs_inside(cache_dir, tmp_path) -> None:
     space = tmp_path / "space.toml"
     space.write_text(SOFTMAX_HIGH_LR)
-    inside = sum(c["learning_rate"] >= 0.01 for c in Benchmark.load("softmax", "tabular", cache_dir).configs)
+    inside = sum(c["learning_rate"] >= 0.01 for c in BlackBox.load("softmax", "tabular", cache_dir).configs)
     args = fidelity_args(cache_dir, "--regressor", "knn", "--space", str(space))
     result = invoke(*args)
     assert result.exit_code == 0, result.output

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench.experiment import ReplayOptions, RunSpec, run_replay
-from cache.lookup.benchmark import Benchmark
+from cache.lookup.blackbox import BlackBox
 from hpo.algorithms import AlgorithmSettings
 from hpo.tuner import Budget
 from tests.support.cachefixtures import write_cache
@@ -15,13 +15,13 @@ SETTINGS = AlgorithmSettings(eta=2, r_min=1, r_max=EPOCHS)
 
 
 @pytest.fixture(scope="module")
-def table(tmp_path_factory) -> Benchmark:
+def table(tmp_path_factory) -> BlackBox:
     root = tmp_path_factory.mktemp("ten")
     write_cache(root, "softmax", n_configs=N_CONFIGS, seeds=SEEDS, epochs=EPOCHS)
-    return Benchmark.load("softmax", "tabular", root)
+    return BlackBox.load("softmax", "tabular", root)
 
 
-def replay(table: Benchmark, algorithm: str, trainings: float, seed: int = 0, workers: int = 4):
+def replay(table: BlackBox, algorithm: str, trainings: float, seed: int = 0, workers: int = 4):
     spec = RunSpec(
         model="softmax",
         algorithm=algorithm,
@@ -73,7 +73,7 @@ def test_a_short_budget_does_not_exhaust_the_table(table) -> None:
 def test_a_partly_collected_config_is_tried_only_with_its_complete_trainings(tmp_path) -> None:
     # the first 4 configs have 3 seeds, the other 6 only their first: 4*3 + 6 = 18 trainings
     write_cache(tmp_path, "softmax", n_configs=N_CONFIGS, seeds=SEEDS, epochs=EPOCHS, later_seeds_for=4)
-    partial = Benchmark.load("softmax", "tabular", tmp_path)
+    partial = BlackBox.load("softmax", "tabular", tmp_path)
     done = replay(partial, "random", 100 * N_CONFIGS)
     trials = done.backend.objective.trials
     assert len(trials) == 4 * SEEDS + 6 and len(set(trials.values())) == len(trials)

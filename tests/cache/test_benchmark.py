@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from cache.lookup.benchmark import Benchmark
+from cache.lookup.blackbox import BlackBox
 from cache.lookup.fidelity import (
     AT_CHANCE,
     MAX_OPTIMUM_BIAS,
@@ -33,11 +33,11 @@ def cache_dir(tmp_path_factory):
 
 
 def test_tabular_returns_the_stored_curve(cache_dir) -> None:
-    bench = Benchmark.load("softmax", "tabular", cache_dir)
+    bench = BlackBox.load("softmax", "tabular", cache_dir)
     assert len(bench.configs) == 64 and bench.seeds == [0, 1] and bench.n_epochs == 6
     config = bench.configs[5]
     for seed in (0, 1):
-        curve = bench.curve(config, seed)
+        curve = bench.evaluations(config, seed)
         expected = [true_error(config, e, seed) for e in range(1, 7)]
         np.testing.assert_allclose([c.val_error for c in curve], expected, rtol=1e-6)
     look = bench.value(config, 3, 1)
@@ -46,7 +46,7 @@ def test_tabular_returns_the_stored_curve(cache_dir) -> None:
 
 
 def test_tabular_refuses_configs_outside_the_table(cache_dir, rng) -> None:
-    bench = Benchmark.load("softmax", "tabular", cache_dir)
+    bench = BlackBox.load("softmax", "tabular", cache_dir)
     with pytest.raises(ConfigError, match="is not in the softmax table"):
         bench.value(rng_config(rng), 1, 0)
     with pytest.raises(ConfigError, match="epoch 7 is outside the cached range 1..6"):
@@ -58,7 +58,7 @@ def test_tabular_refuses_configs_outside_the_table(cache_dir, rng) -> None:
 
 
 def test_nearest_answers_with_the_closest_collected_config(cache_dir, rng) -> None:
-    bench = Benchmark.load("softmax", "nearest", cache_dir)
+    bench = BlackBox.load("softmax", "nearest", cache_dir)
     for _ in range(10):
         config = rng_config(rng)
         distances = np.linalg.norm(bench.units - bench.space.to_unit(config), axis=1)
@@ -70,22 +70,22 @@ def test_nearest_answers_with_the_closest_collected_config(cache_dir, rng) -> No
 
 @pytest.mark.parametrize("regressor", ["gp", "forest", "knn"])
 def test_surrogate_predicts_unseen_configs(cache_dir, rng, regressor) -> None:
-    bench = Benchmark.load("softmax", "surrogate", cache_dir, regressor=regressor)
+    bench = BlackBox.load("softmax", "surrogate", cache_dir, regressor=regressor)
     errors = []
     for _ in range(20):
         config = rng_config(rng)
-        curve = bench.curve(config, 0)
+        curve = bench.evaluations(config, 0)
         assert len(curve) == 6 and all(0.0 <= c.val_error <= 1.0 and c.seconds > 0 for c in curve)
         errors.append(abs(curve[-1].val_error - true_error(config, 6, 0)))
     assert np.median(errors) < 0.03
     # the same config twice gives the same answer; each training seed has its own model
     config = rng_config(rng)
-    assert bench.curve(config, 0) == bench.curve(config, 0)
-    assert bench.curve(config, 0) != bench.curve(config, 1)
+    assert bench.evaluations(config, 0) == bench.evaluations(config, 0)
+    assert bench.evaluations(config, 0) != bench.evaluations(config, 1)
 
 
 def test_gp_seeds_share_the_first_seeds_fitted_kernel(cache_dir) -> None:
-    bench = Benchmark.load("softmax", "tabular", cache_dir)
+    bench = BlackBox.load("softmax", "tabular", cache_dir)
     surrogate = Surrogate.fit(bench, "gp")
     first, second = surrogate.errors
     # one hyperparameter search (the slow part), on the first seed; the second seed keeps its kernel
@@ -105,27 +105,27 @@ def test_a_partly_collected_seed_gets_a_model_of_every_config(cache_dir) -> None
     rows, _, space = read_model("softmax", cache_dir)
     few = rows["config_id"].drop_duplicates().iloc[:3]
     rows = rows[(rows["train_seed"] == 0) | rows["config_id"].isin(few)]
-    bench = Benchmark("softmax", rows, space, "surrogate", regressor="knn")
+    bench = BlackBox("softmax", rows, space, "surrogate", regressor="knn")
     assert bench.complete[:, 1].sum() == 3
     # k-NN with distance weights returns a training point's own curve: seed 1's model holds
     # the seed-0 curve of a config collected with seed 0 only, not a guess from 3 configs
     config = bench.configs[20]
     assert not bench.complete[20, 1]
-    seed0 = [c.val_error for c in Benchmark("softmax", rows, space).curve(config, 0)]
-    assert [c.val_error for c in bench.curve(config, 1)] == pytest.approx(seed0)
+    seed0 = [c.val_error for c in BlackBox("softmax", rows, space).evaluations(config, 0)]
+    assert [c.val_error for c in bench.evaluations(config, 1)] == pytest.approx(seed0)
 
 
 def test_segment_costs_only_the_new_epochs(cache_dir) -> None:
-    bench = Benchmark.load("softmax", "tabular", cache_dir)
+    bench = BlackBox.load("softmax", "tabular", cache_dir)
     config = bench.configs[3]
-    full = bench.curve(config, 0)
+    full = bench.evaluations(config, 0)
     seg = bench.segment(config, 0, 2, 5)
     assert seg.val_error == full[4].val_error
     assert seg.seconds == pytest.approx(sum(c.seconds for c in full[2:5]))
 
 
 def test_fidelity_figures(cache_dir) -> None:
-    bench = Benchmark.load("softmax", "tabular", cache_dir)
+    bench = BlackBox.load("softmax", "tabular", cache_dir)
     result = cross_validate(bench, "forest", folds=4)
     assert result.n_configs == 64 and result.folds == 4
     assert result.spearman > 0.9 and result.kendall > 0.7
@@ -137,7 +137,7 @@ def test_fidelity_figures(cache_dir) -> None:
 
 def test_fidelity_against_one_training_is_the_fidelity_with_one_seed(tmp_path) -> None:
     write_cache(tmp_path, n_configs=32, seeds=1, epochs=4)
-    bench = Benchmark.load("softmax", "tabular", tmp_path)
+    bench = BlackBox.load("softmax", "tabular", tmp_path)
     result = cross_validate(bench, "knn", folds=4)
     assert result.spearman_one_seed == pytest.approx(result.spearman)
     assert seed_agreement(bench) is None
@@ -145,7 +145,7 @@ def test_fidelity_against_one_training_is_the_fidelity_with_one_seed(tmp_path) -
 
 def test_seed_agreement_averages_every_pair_of_seeds(tmp_path) -> None:
     write_cache(tmp_path, n_configs=8, seeds=3, epochs=2)
-    bench = Benchmark.load("softmax", "tabular", tmp_path)
+    bench = BlackBox.load("softmax", "tabular", tmp_path)
     ranks = np.arange(8, dtype=float)
     bench.val_error[:, 0, -1] = ranks
     bench.val_error[:, 1, -1] = ranks * 2  # same order as seed 0
@@ -157,7 +157,7 @@ def test_seed_agreement_averages_every_pair_of_seeds(tmp_path) -> None:
 
 def test_noise_ceiling_is_what_the_true_errors_reach_against_the_seed_mean(tmp_path) -> None:
     write_cache(tmp_path, n_configs=400, seeds=4, epochs=2)
-    bench = Benchmark.load("softmax", "tabular", tmp_path)
+    bench = BlackBox.load("softmax", "tabular", tmp_path)
     rng = np.random.default_rng(0)
     truth = rng.normal(size=400)
     # noise as large as the signal: two trainings agree with r of about 0.5, four give sqrt(0.8)
@@ -176,7 +176,7 @@ def test_noise_ceiling_is_what_the_true_errors_reach_against_the_seed_mean(tmp_p
 
 def test_configs_at_chance_are_counted_and_ranked_apart(tmp_path) -> None:
     write_cache(tmp_path, n_configs=96, seeds=2, epochs=3)
-    bench = Benchmark.load("softmax", "tabular", tmp_path)
+    bench = BlackBox.load("softmax", "tabular", tmp_path)
     capped = at_chance(bench)  # the synthetic error saturates at 0.9 for the smallest learning rates
     assert 0 < capped.sum() < 20
     rng = np.random.default_rng(0)
@@ -198,13 +198,13 @@ def test_configs_at_chance_are_counted_and_ranked_apart(tmp_path) -> None:
 
 def test_unknown_mode_and_missing_model(cache_dir, tmp_path) -> None:
     with pytest.raises(ConfigError, match="unknown lookup mode 'exact'"):
-        Benchmark.load("softmax", "exact", cache_dir)
+        BlackBox.load("softmax", "exact", cache_dir)
     with pytest.raises(CacheError, match="no curves for model 'lenet'.*bench collect --model lenet"):
-        Benchmark.load("lenet", "tabular", tmp_path)
+        BlackBox.load("lenet", "tabular", tmp_path)
 
 
 def test_fidelity_within_a_sub_space_scores_its_configs_and_fits_on_all(cache_dir, monkeypatch) -> None:
-    bench = Benchmark.load("softmax", "tabular", cache_dir)
+    bench = BlackBox.load("softmax", "tabular", cache_dir)
     within = np.array([c["learning_rate"] >= 0.01 for c in bench.configs])
     assert 10 < within.sum() < 54
     trained_on = []
@@ -226,7 +226,7 @@ def test_fidelity_within_a_sub_space_scores_its_configs_and_fits_on_all(cache_di
 def test_fidelity_predicts_each_config_from_the_seeds_it_was_trained_with(tmp_path, monkeypatch) -> None:
     # a second seed collected for 10 of 24 configs, as a collection stopped part-way leaves it
     write_cache(tmp_path, n_configs=24, seeds=2, epochs=2, later_seeds_for=10)
-    bench = Benchmark.load("softmax", "tabular", tmp_path)
+    bench = BlackBox.load("softmax", "tabular", tmp_path)
     assert bench.complete[:, 1].sum() == 10
     index = {tuple(u): i for i, u in enumerate(bench.units)}
 
@@ -248,7 +248,7 @@ def test_fidelity_predicts_each_config_from_the_seeds_it_was_trained_with(tmp_pa
 
 
 def test_fidelity_within_too_few_configs_is_refused(cache_dir) -> None:
-    bench = Benchmark.load("softmax", "tabular", cache_dir)
+    bench = BlackBox.load("softmax", "tabular", cache_dir)
     within = np.zeros(len(bench.configs), bool)
     within[:3] = True
     with pytest.raises(
@@ -270,7 +270,7 @@ def _oracle_of(bench, transform):
 
 def test_optimum_bias_is_what_the_best_of_ten_held_out_trainings_read_high(tmp_path, monkeypatch) -> None:
     write_cache(tmp_path, n_configs=40, seeds=3, epochs=2)
-    bench = Benchmark.load("softmax", "tabular", tmp_path)
+    bench = BlackBox.load("softmax", "tabular", tmp_path)
     real = bench.val_error[:, :, -1].copy()
 
     def figures(transform):

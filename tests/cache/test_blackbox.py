@@ -24,7 +24,7 @@ def bench(cache_dir):
 
 
 def test_evaluate_reads_the_stored_curve_and_its_cost(bench) -> None:
-    table = bench.benchmark
+    table = bench
     config = bench.configs[3]
     assert bench.fidelities == range(1, 6) and bench.max_fidelity == 5 and bench.seeds_of(config) == [0, 1]
     got = bench.evaluate(config, epochs=4, seed=1)
@@ -57,7 +57,7 @@ def test_any_config_is_answered_by_the_collected_config_nearest_it(cache_dir, mo
     bench = open_benchmark("softmax", mode, cache_dir)
     asked = {"learning_rate": 0.5, "batch_size": 100}
     got = bench.evaluate(asked, epochs=5, seed=0)
-    units = bench.benchmark.units
+    units = bench.units
     nearest = bench.configs[int(np.argmin(((units - bench.space.to_unit(asked)) ** 2).sum(axis=1)))]
     assert got["config"] == nearest and not got["exact"]
     assert got == bench.evaluate(nearest, epochs=5, seed=0) | {"exact": False}
@@ -89,7 +89,7 @@ def test_curve_and_cost_of_continuing_are_the_segments_of_one_training(bench) ->
 
 
 def test_worth_is_the_seed_mean_at_the_maximum_fidelity_and_regret_is_the_reports(bench) -> None:
-    table = bench.benchmark
+    table = bench
     final = table.val_error[:, :, -1].mean(axis=1)  # every config has both seeds complete
     config = bench.configs[4]
     assert bench.worth(config) == pytest.approx(float(final[table.index(config)]))

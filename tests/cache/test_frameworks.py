@@ -65,7 +65,7 @@ def test_an_exported_blackbox_holds_the_cache_and_syne_tunes_simulator_runs_on_i
     tuner.run()
     assert tuner.tuning_status.num_trials_started >= 8
     best = tuner.tuning_status.overall_metric_statistics.min_metrics["val_error"]
-    table = bench.benchmark.table
+    table = bench.table
     assert np.nanmin(table.val_error) <= best <= np.nanmax(table.val_error)
 
 

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from cache.lookup.benchmark import Benchmark
+from cache.lookup.blackbox import BlackBox
 from cache.store.schema import RUN_COLUMN, CacheError, decode_metadata, encode_metadata
 from cache.store.shards import CurveStore, provenance
 from cache.store.tables import read_model
@@ -79,7 +79,7 @@ def test_compaction_keeps_each_rows_run(tmp_path) -> None:
 
 def test_benchmark_replays_on_one_clock(tmp_path) -> None:
     _two_run_cache(tmp_path)
-    benchmark = Benchmark.load("softmax", cache_dir=tmp_path)
+    benchmark = BlackBox.load("softmax", cache_dir=tmp_path)
     usual = np.array([0.1 + 0.001 * c["batch_size"] for c in benchmark.configs])[:, None]
     slow = benchmark.recorded_seconds[:, :, 0] > 2 * usual
     assert slow.sum() == 5

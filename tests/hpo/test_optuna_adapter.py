@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from bench.experiment import ReplayOptions, RunSpec, run_replay
-from cache.lookup.benchmark import Benchmark
+from cache.lookup.blackbox import BlackBox
 from hpo import algorithms, searchers
 from hpo.algorithms import AlgorithmSettings
 from hpo.errors import ConfigError
@@ -22,13 +22,13 @@ pytest.importorskip("optuna")
 
 
 @pytest.fixture(scope="module")
-def table(tmp_path_factory) -> Benchmark:
+def table(tmp_path_factory) -> BlackBox:
     root = tmp_path_factory.mktemp("curves")
     write_cache(root, "softmax", n_configs=32, seeds=2, epochs=6)
-    return Benchmark.load("softmax", "tabular", root)
+    return BlackBox.load("softmax", "tabular", root)
 
 
-def replay(table: Benchmark, algorithm: str, seed: int = 0) -> list[tuple]:
+def replay(table: BlackBox, algorithm: str, seed: int = 0) -> list[tuple]:
     spec = RunSpec(
         model="softmax",
         algorithm=algorithm,

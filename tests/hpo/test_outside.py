@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from bench.experiment import ReplayOptions, RunSpec, run_replay
-from cache.lookup.benchmark import Benchmark
+from cache.lookup.blackbox import BlackBox
 from hpo import algorithms
 from hpo.algorithms import AlgorithmSettings
 from hpo.errors import ConfigError
@@ -32,13 +32,13 @@ MULTI_FIDELITY = algorithm_params(("smac-hb", "st-asha", "st-bohb"))
 
 
 @pytest.fixture(scope="module")
-def table(tmp_path_factory) -> Benchmark:
+def table(tmp_path_factory) -> BlackBox:
     root = tmp_path_factory.mktemp("curves")
     write_cache(root, "softmax", n_configs=64, seeds=2, epochs=9)
-    return Benchmark.load("softmax", "tabular", root)
+    return BlackBox.load("softmax", "tabular", root)
 
 
-def replay(table: Benchmark, algorithm: str, seed: int = 0, mode: str = "tabular"):
+def replay(table: BlackBox, algorithm: str, seed: int = 0, mode: str = "tabular"):
     spec = RunSpec(
         model="softmax",
         algorithm=algorithm,
@@ -131,8 +131,8 @@ def test_without_the_packages_naming_the_baselines_is_one_line(monkeypatch) -> N
 DIGEST = """
 import hashlib, json, sys
 from tests.hpo.test_outside import _described, replay
-from cache.lookup.benchmark import Benchmark
-rows = replay(Benchmark.load("softmax", "tabular", sys.argv[1]), sys.argv[2])
+from cache.lookup.blackbox import BlackBox
+rows = replay(BlackBox.load("softmax", "tabular", sys.argv[1]), sys.argv[2])
 print(hashlib.sha256(json.dumps(_described(rows)).encode()).hexdigest())
 """
 
@@ -156,6 +156,6 @@ def test_a_replay_gives_the_same_rows_in_processes_with_other_hash_seeds(table, 
         )  # fmt: skip
         assert done.returncode == 0, done.stderr[-2000:]
         digests.add(done.stdout.strip().splitlines()[-1])
-    here = replay(Benchmark.load("softmax", "tabular", cache_dir), algorithm)
+    here = replay(BlackBox.load("softmax", "tabular", cache_dir), algorithm)
     digests.add(hashlib.sha256(json.dumps(_described(here)).encode()).hexdigest())
     assert len(digests) == 1
