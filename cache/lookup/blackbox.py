@@ -36,7 +36,6 @@ import pandas as pd
 
 from cache.lookup.curves import CurveTable
 from cache.lookup.modes import Lookup, make_lookup
-from cache.lookup.nearest import NearestIndex
 from cache.names import check_mode
 from hpo.catalog import model_entry
 from hpo.errors import ConfigError
@@ -121,8 +120,10 @@ class BlackBox:
         **options: Any,
     ) -> BlackBox:
         """Load `model`'s curves from the cache (shipped + user, or `cache_dir`)."""
-        check_mode(mode)
-        return cls.of(CurveTable.load(model, cache_dir), mode, rng=rng, **options)
+        check_mode(mode)  # before the table is read
+        box = cls.__new__(cls)
+        box._attach(CurveTable.load(model, cache_dir), mode, rng, **options)
+        return box
 
     def in_mode(self, mode: str, **options: Any) -> BlackBox:
         """The same curves answered in another lookup mode (a surrogate is fitted here)."""
@@ -191,10 +192,6 @@ class BlackBox:
 
     # -- which curves answer --------------------------------------------------------------------
 
-    @functools.cached_property
-    def _nearest(self) -> NearestIndex:
-        return NearestIndex(self.table.units)
-
     def answering(self, config: Mapping[str, Any]) -> dict[str, Any]:
         """The config whose curves answer for `config`: itself if collected (or in surrogate
         mode), else the collected config nearest it in the unit cube."""
@@ -203,7 +200,7 @@ class BlackBox:
     def _answering(self, config: dict[str, Any]) -> dict[str, Any]:
         if not self.lookup.collected or config_key(config) in self.table.by_key:
             return config
-        return dict(self.table.configs[self._nearest.nearest(self.space.to_unit(config).tolist())])
+        return dict(self.table.configs[self.table.nearest_index.nearest(self.space.to_unit(config).tolist())])
 
     def index(self, config: Mapping[str, Any]) -> int:
         """The collected config answering for `config` in the lookup (tabular: itself; nearest: the closest)."""

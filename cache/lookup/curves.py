@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cache.lookup.nearest import NearestIndex
 from cache.store.schema import RUN_COLUMN, UNKNOWN_RUN
 from cache.store.tables import read_model
 from cache.store.timing import clock_factors
@@ -68,6 +69,11 @@ class CurveTable:
         """`model`'s curves from the cache (shipped + user, or `cache_dir`)."""
         rows, _, space = read_model(model, cache_dir)
         return cls(model, rows, space)
+
+    @functools.cached_property
+    def nearest_index(self) -> NearestIndex:
+        """The collected configs' unit points, indexed for nearest-neighbour queries (built on first use)."""
+        return NearestIndex(self.units)
 
     @functools.cached_property
     def flat(self) -> tuple[np.ndarray, ...]:

@@ -17,7 +17,6 @@ from typing import Any, Protocol
 import numpy as np
 
 from cache.lookup.curves import CurveTable
-from cache.lookup.nearest import NearestIndex
 from cache.names import check_mode
 from cache.store.schema import CacheError
 from hpo.errors import ConfigError
@@ -98,7 +97,7 @@ class NearestLookup(TabularLookup):
 
     def __init__(self, table: CurveTable) -> None:
         super().__init__(table)
-        self._nearest = NearestIndex(table.units)
+        self._nearest = table.nearest_index
         self._parameters = table.space.parameters
 
     def index(self, config: Mapping[str, Any]) -> int:
