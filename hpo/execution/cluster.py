@@ -81,11 +81,13 @@ def _quiet_distributed() -> Iterator[None]:
     """Keep Dask's own INFO lines (and the tracebacks of its shutdown races) off the user's terminal.
 
     Dask's logging config gives some child loggers levels of their own (distributed.client: its
-    "Failed to reconnect" line beside our one line): each is quietened, not only the parent.
+    "Failed to reconnect" line beside our one line): each is quietened, not only the parent. Tornado's
+    application logger is too: a scheduler killed mid-read makes the client's IO loop log the
+    connection's traceback there before the client gives up.
     """
     import distributed  # noqa: F401 - its logging config, which sets those levels, comes first
 
-    names = ["distributed"] + [
+    names = ["distributed", "tornado.application"] + [
         name for name in logging.root.manager.loggerDict if name.startswith("distributed.")
     ]
     loggers = [logging.getLogger(name) for name in names]
