@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -17,6 +18,18 @@ from hpo.data import DATASETS, load_splits
 from tests.support.fakedata import idx_bytes, make_arrays, make_spec, write_files
 
 REAL_DIR = Path(os.environ.get("FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give SIGINT its default handler when the test run was started with it ignored.
+
+    A shell starts background jobs (`cmd &`, nohup, some CI runners) with SIGINT ignored, an
+    ignored signal stays ignored across exec, and Python then installs no KeyboardInterrupt
+    handler: the `bench` processes the Ctrl-C tests start would not hear Ctrl-C at all. A
+    handled signal is reset to the default on exec, so they start as from a terminal.
+    """
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
