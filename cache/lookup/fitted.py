@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 
 SLOW_FIT_SECONDS = 5.0
 KEEP_PER_REGRESSOR = 3
-_FORMAT = 4  # 2: GP kernel hyperparameters shared by the seeds; 3: the noise scale as an input; 4: forest leaves of 3
+_FORMAT = 5  # 2: GP kernel hyperparameters shared by the seeds; 3: the noise scale as an input; 4: forest leaves of 3; 5: the GP's output warp and per-config noise
 
 
 def surrogate_dir() -> Path:

@@ -2,8 +2,8 @@
 
 Two shapes of regressor: `knn`, `forest`, `extra-trees` and `boosting` learn the errors over
 (encoded config, epoch); `gp` is a Gaussian process over the encoded config whose outputs are
-the whole curve (the logits of the validation and test error at every epoch), one kernel
-shared by all outputs. One model per training seed keeps the seed-to-seed noise of real
+the whole curve (the validation and test error at every epoch, through `OutputWarp`), one
+kernel shared by all outputs, each config's seed-to-seed noise on the diagonal. One model per training seed keeps the seed-to-seed noise of real
 trainings in replays; the GP's kernel hyperparameters are fitted on the first seed and shared
 by the others (seeds are exchangeable, and the fit is what takes minutes). Per-epoch seconds
 come from a k-NN over (config, epoch) on log seconds.
@@ -24,22 +24,27 @@ from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import ConstantKernel, Kernel, Matern, WhiteKernel
 from sklearn.multioutput import MultiOutputRegressor
 from sklearn.neighbors import KNeighborsRegressor
+from sklearn.preprocessing import PowerTransformer
 
 from cache.lookup.curves import CurveTable
 from cache.names import check_regressor, preferred_regressor
 from hpo.space import SearchSpace, config_key
 
-__all__ = ["CurveModel", "Surrogate", "features", "inputs", "noise_scale"]
+__all__ = ["CurveModel", "OutputWarp", "Surrogate", "features", "inputs", "noise_scale"]
 
 
-def _regressor(name: str, seed: int, dim: int, kernel: Kernel | None = None) -> RegressorMixin:
+def _regressor(
+    name: str, seed: int, dim: int, kernel: Kernel | None = None, noise: np.ndarray | float = 1e-10
+) -> RegressorMixin:
     if name == "gp" and kernel is not None:
-        return GaussianProcessRegressor(kernel, normalize_y=True, optimizer=None)
+        return GaussianProcessRegressor(kernel, alpha=noise, normalize_y=True, optimizer=None)
     if name == "gp":
         # one length scale per hyperparameter (ARD): in the 4-D spaces some matter far less
         dim_kernel = Matern(length_scale=np.full(dim, 0.3), length_scale_bounds=(1e-2, 1e2), nu=2.5)
         kernel = ConstantKernel(1.0, (1e-2, 1e2)) * dim_kernel + WhiteKernel(1e-2, (1e-6, 1.0))
-        return GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=2, random_state=seed)
+        return GaussianProcessRegressor(
+            kernel, alpha=noise, normalize_y=True, n_restarts_optimizer=2, random_state=seed
+        )
     if name == "knn":
         return KNeighborsRegressor(n_neighbors=5, weights="distance")
     if name == "forest":
@@ -104,6 +109,57 @@ def features(units: np.ndarray, n_epochs: int) -> np.ndarray:
     return np.hstack([np.repeat(units, n_epochs, axis=0), np.tile(epochs, n)[:, None]])
 
 
+class OutputWarp:
+    """What a GP learns for a curve: the error's logit through a Yeo-Johnson power transform.
+
+    The final errors of a model's configs are skewed even as logits (sgd's run from 0.15 to
+    0.79, most under 0.3), and a GP with one noise level fits the crowded low end too loosely
+    and the tail too tightly; the power transform (one per epoch and error, fitted on every
+    training of every seed: seeds are exchangeable) makes each output near normal. `noise` is
+    each config's variance over its seeds in the warped space, averaged over the outputs: the
+    seed-to-seed noise differs tenfold between configs (SGD with a large learning rate is far
+    noisier), which a single white-noise level cannot say.
+    """
+
+    def __init__(self, transform: PowerTransformer, noise: np.ndarray | float) -> None:
+        self.transform, self.noise = transform, noise
+
+    @classmethod
+    def fit(cls, val: np.ndarray, test: np.ndarray, complete: np.ndarray | None = None) -> OutputWarp:
+        """Fit on curves (n configs, seeds, E) of which `complete` (n, seeds) were trained."""
+        n, n_seeds = val.shape[:2]
+        complete = np.ones((n, n_seeds), bool) if complete is None else complete
+        z = np.concatenate([_logit(val), _logit(test)], axis=2)
+        transform = PowerTransformer().fit(z[complete])
+        warped = np.full(z.shape, np.nan)
+        warped[complete] = transform.transform(z[complete])
+        counts = complete.sum(axis=1)
+        many = counts >= 2
+        if not many.any():
+            return cls(transform, 1e-10)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # configs with one seed: filled below
+            noise = np.nanvar(warped, axis=1, ddof=1).mean(axis=1)
+        noise[~many] = np.median(noise[many])
+        return cls(transform, np.maximum(noise, 1e-10))
+
+    def forward(self, val: np.ndarray, test: np.ndarray) -> np.ndarray:
+        """The warped outputs (n, 2E) of (validation, test) error curves (n, E) each."""
+        return self.transform.transform(np.hstack([_logit(val), _logit(test)]))
+
+    def backward(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(validation, test) error curves from warped outputs (n, 2E)."""
+        # Yeo-Johnson's inverse is defined on a half-line when lambda is not 1: a prediction
+        # past its end (a GP extrapolating) is the transform's extreme, not NaN
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            logits = self.transform.inverse_transform(z)
+        logits = np.where(np.isnan(logits), np.sign(z) * np.inf, logits)
+        p = _sigmoid(np.clip(logits, _logit(np.array(0.0)), _logit(np.array(1.0))))
+        e = z.shape[1] // 2
+        return p[:, :e], p[:, e:]
+
+
 class CurveModel:
     """Predicts (validation error, test error) curves, shape (n, E) each, for encoded configs."""
 
@@ -111,25 +167,36 @@ class CurveModel:
         self.name, self.seed, self.n_epochs = name, seed, n_epochs
 
     def fit(
-        self, units: np.ndarray, val: np.ndarray, test: np.ndarray, kernel: Kernel | None = None
+        self,
+        units: np.ndarray,
+        val: np.ndarray,
+        test: np.ndarray,
+        kernel: Kernel | None = None,
+        warp: OutputWarp | None = None,
     ) -> CurveModel:
-        """Fit on configs (n, d) and their curves (n, E); a GP given `kernel` keeps it as it is."""
-        self.regressor = _regressor(self.name, self.seed, units.shape[1], kernel)
+        """Fit on configs (n, d) and their curves (n, E); a GP given `kernel` keeps it as it is.
+
+        A GP learns the curves through `warp` (fitted on these curves when not given), with its
+        per-config noise as the diagonal, and the white-noise kernel for what the warp leaves.
+        """
         if self.name == "gp":
+            self.warp = warp if warp is not None else OutputWarp.fit(val[:, None], test[:, None])
+            z = self.warp.forward(val, test)
+            self.regressor = _regressor(self.name, self.seed, units.shape[1], kernel, self.warp.noise)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
-                self.regressor.fit(units, np.hstack([_logit(val), _logit(test)]))
-        else:
-            x = features(units, self.n_epochs)
-            self.regressor.fit(x, np.column_stack([val.reshape(-1), test.reshape(-1)]))
+                self.regressor.fit(units, z)
+            return self
+        self.regressor = _regressor(self.name, self.seed, units.shape[1], kernel)
+        x = features(units, self.n_epochs)
+        self.regressor.fit(x, np.column_stack([val.reshape(-1), test.reshape(-1)]))
         return self
 
     def predict(self, units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(validation, test) error curves of encoded configs, each (n, E), clipped to [0, 1]."""
         e = self.n_epochs
         if self.name == "gp":
-            z = self.regressor.predict(units)
-            return _sigmoid(z[:, :e]), _sigmoid(z[:, e:])
+            return self.warp.backward(self.regressor.predict(units))
         out = np.clip(self.regressor.predict(features(units, e)), 0.0, 1.0)
         return out[:, 0].reshape(-1, e), out[:, 1].reshape(-1, e)
 
@@ -163,6 +230,11 @@ class Surrogate:
         subset = np.arange(len(table.configs)) if config_subset is None else np.asarray(config_subset)
         errors, seconds = [], []
         rows = subset[table.complete[subset].any(axis=1)]
+        warp = (
+            OutputWarp.fit(table.val_error[rows], table.test_error[rows], table.complete[rows])
+            if regressor == "gp"
+            else None
+        )
         for s in range(len(table.seeds)):
             # Every seed's model sees every config: a config not (yet) trained with seed s
             # stands in with its first complete seed, so that a seed collected for a few
@@ -174,7 +246,7 @@ class Surrogate:
             shared = errors[0].kernel if errors else None
             errors.append(
                 CurveModel(regressor, seed, table.n_epochs).fit(
-                    inputs(table.space, table.units[rows], regressor), val, test, shared
+                    inputs(table.space, table.units[rows], regressor), val, test, shared, warp
                 )
             )
             x = features(table.units[rows], table.n_epochs)

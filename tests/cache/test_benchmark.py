@@ -17,7 +17,7 @@ from cache.lookup.fidelity import (
     pick_regressor,
     seed_agreement,
 )
-from cache.lookup.surrogate import Surrogate, inputs, noise_scale
+from cache.lookup.surrogate import OutputWarp, Surrogate, inputs, noise_scale
 from cache.store.schema import CacheError
 from cache.store.tables import read_model
 from hpo.errors import ConfigError
@@ -326,3 +326,27 @@ def test_noise_scale_is_log_learning_rate_over_batch_scaled_to_the_space() -> No
         3,
         2,
     )
+
+
+def test_the_gp_output_warp_round_trips_and_carries_each_configs_seed_noise() -> None:
+    # Catches a warp whose inverse is not its forward (replays would read shifted errors), a
+    # GP extrapolating past Yeo-Johnson's half-line turning into NaN errors, and a noise
+    # that does not follow each config's own seed-to-seed spread.
+    rng = np.random.default_rng(0)
+    n, seeds, epochs = 40, 4, 3
+    base = rng.uniform(0.12, 0.8, size=(n, 1, 1)) ** 2 + 0.1  # skewed, as final errors are
+    spread = np.where(np.arange(n) < n // 2, 0.002, 0.05)[:, None, None]  # two noise levels
+    val = np.clip(base + spread * rng.standard_normal((n, seeds, epochs)), 0.01, 0.99)
+    test = np.clip(val + 0.01, 0.01, 0.99)
+    complete = np.ones((n, seeds), bool)
+    complete[0, 1:] = False  # a config with one training: the others' median noise
+    warp = OutputWarp.fit(val, test, complete)
+    back_val, back_test = warp.backward(warp.forward(val[:, 0], test[:, 0]))
+    assert back_val == pytest.approx(val[:, 0], abs=1e-9) and back_test == pytest.approx(test[:, 0], abs=1e-9)
+    assert np.median(warp.noise[n // 2 :]) > 20 * np.median(warp.noise[1 : n // 2])
+    assert warp.noise[0] == pytest.approx(np.median(warp.noise[1:]))
+    far = np.array([[-1e3] * 2 * epochs, [1e3] * 2 * epochs])
+    low, high = warp.backward(far)
+    assert np.isfinite(low).all() and np.isfinite(high).all()
+    assert ((0 <= low) & (low <= 1) & (0 <= high) & (high <= 1)).all()
+    assert (low[0] < 0.05).all() and (high[1] > 0.95).all()
