@@ -1,8 +1,9 @@
 """Bayesian optimisation: GP (Matérn 5/2, ARD) + expected improvement on the unit cube.
 
 Kernel hyperparameters are refitted every 3 observations up to 48 points, then every n/16.
-EI is maximised by L-BFGS-B on its log, in units of the length scales, from the incumbent and
-from the best of n_candidates random points; over a candidate pool (tabular replays) it is
+EI is maximised on its log, in units of the length scales, by projected gradient steps with
+spectral step lengths (`hpo.searchers.ascent`), from the incumbent and from the best of
+n_candidates random points; over a candidate pool (tabular replays) it is
 taken over the pool's fresh configs themselves.
 
 Multi-fidelity use (inside SH, Hyperband or ASHA): the GP is fitted on the highest number
@@ -18,12 +19,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
-import scipy  # its submodules load on first use: naming an algorithm does not pay for them
 from threadpoolctl import ThreadpoolController
 
 from hpo.errors import ConfigError
 from hpo.searchers.acquisition import expected_improvement, expected_improvement_grad
-from hpo.searchers.base import Searcher
+from hpo.searchers.ascent import minimise_boxed
+from hpo.searchers.base import Observation, Searcher
 from hpo.searchers.gp import GaussianProcess
 from hpo.searchers.pool import CandidatePool
 from hpo.space import SearchSpace, config_key
@@ -32,6 +33,9 @@ __all__ = ["BOSearcher"]
 
 _BLAS = ThreadpoolController()
 TINY = 1e-300  # where EI underflows (its gradient then does too), its log is taken here
+# EI evaluations per acquisition search (each one of every start at once): the search's whole
+# cost, about what L-BFGS-B used, without the per-evaluation cost of scipy's wrapper
+ASCENT_EVALUATIONS = 15
 
 
 class BOSearcher(Searcher):
@@ -65,20 +69,26 @@ class BOSearcher(Searcher):
         self._fitted_on = -1
         self._n_fits = 0
         self._suggested: set[tuple] = set()  # keys of every config suggested, never proposed again
+        # per fidelity, each config's unit-cube point and latest error, kept as results come in
+        self._by_epochs: dict[int, dict[tuple, tuple[np.ndarray, float]]] = defaultdict(dict)
 
     def suggest(self, trial_id: int, pool: CandidatePool | None = None) -> dict[str, Any]:
         config = super().suggest(trial_id, pool)
         self._suggested.add(config_key(config))
         return config
 
+    def observe(self, observation: Observation) -> None:
+        super().observe(observation)
+        # a config seen twice at one fidelity: keep the latest error
+        self._by_epochs[observation.epochs][config_key(observation.config)] = (
+            self.space.to_unit(observation.config),
+            observation.error,
+        )
+
     def _training_data(self) -> tuple[np.ndarray, np.ndarray] | None:
         """Unit-cube inputs and errors at the highest fidelity with enough observations."""
-        by_epochs: dict[int, dict[tuple, tuple[np.ndarray, float]]] = defaultdict(dict)
-        for seen in self.observations:
-            # a config seen twice at one fidelity: keep the latest error
-            by_epochs[seen.epochs][config_key(seen.config)] = (self.space.to_unit(seen.config), seen.error)
-        for epochs in sorted(by_epochs, reverse=True):
-            points = by_epochs[epochs]
+        for epochs in sorted(self._by_epochs, reverse=True):
+            points = self._by_epochs[epochs]
             if len(points) >= self.min_points:
                 x = np.array([p for p, _ in points.values()])
                 y = np.array([e for _, e in points.values()], dtype=float)
@@ -125,10 +135,11 @@ class BOSearcher(Searcher):
         # refit_every points every n/16 (the GP is still conditioned on every point), so a
         # suggestion stays cheap and long budgets affordable.
         due = max(self.refit_every, len(y) // 16)
-        if len(self.observations) - self._fitted_on >= due or self._fitted_on < 0:
+        refit = len(self.observations) - self._fitted_on >= due or self._fitted_on < 0
+        if refit:
             # a random restart now and then keeps the warm-started fit out of a poor optimum
             restarts = 1 if self._n_fits % 10 == 0 else 0
-            self.gp.fit(x, y_norm, self.rng, restarts=restarts)
+            self.gp.fit(x, y_norm, self.rng, restarts=restarts)  # conditioned on (x, y_norm) too
             self._fitted_on = len(self.observations)
             self._n_fits += 1
         best = float(y_norm.min())
@@ -136,7 +147,7 @@ class BOSearcher(Searcher):
         if pending:
             # constant liar: pretend each pending config returned the incumbent value
             self.gp.condition(np.vstack([x, pending]), np.concatenate([y_norm, np.full(len(pending), best)]))
-        else:
+        elif not refit:
             self.gp.condition(x, y_norm)
         return best, x[int(np.argmin(y_norm))]
 
@@ -157,34 +168,21 @@ class BOSearcher(Searcher):
         mean, std = self.gp.predict(samples)
         ei = expected_improvement(mean, std, best)
         starts = np.vstack([incumbent, samples[np.argsort(-ei)[: self.n_restarts - 1]]])
-        n = len(starts)
         # Searched in units of the length scales, where EI's curvature is about the same along
-        # every axis: L-BFGS-B then needs a fraction of the iterations it needs on the cube.
+        # every axis: a gradient step then needs a fraction of the iterations it needs on the cube.
         lengths = self.gp.lengths
 
-        def negative_ei(flat: np.ndarray) -> tuple[float, np.ndarray]:
-            points = flat.reshape(n, dim) * lengths
-            m, s, dm, ds = self.gp.predict(points, with_grad=True)
+        def negative_log_ei(scaled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            m, s, dm, ds = self.gp.predict(scaled * lengths, with_grad=True)
             value, grad = expected_improvement_grad(m, s, best, dm, ds)
-            # log EI: every start weighs the same in the sum whatever its EI, and a gradient
-            # tolerance on it is relative; the restarts are independent, so the sum's gradient
-            # is each point's own gradient
+            # log EI: a gradient tolerance on it is relative, whatever the start's EI
             value = np.maximum(value, TINY)
-            return -float(np.log(value).sum()), -(grad / value[:, None] * lengths).ravel()
+            return -np.log(value), -(grad / value[:, None] * lengths)
 
-        res = scipy.optimize.minimize(
-            negative_ei,
-            (starts / lengths).ravel(),
-            jac=True,
-            method="L-BFGS-B",
-            bounds=[(0.0, 1.0 / length) for length in lengths] * n,
-            options={"maxiter": 15, "gtol": 1e-2},
-        )
-        optimised = np.clip(res.x.reshape(n, dim) * lengths, 0.0, 1.0)
-        final_mean, final_std = self.gp.predict(optimised)
-        final_ei = expected_improvement(final_mean, final_std, best)
+        scaled, values = minimise_boxed(negative_log_ei, starts / lengths, 1.0 / lengths, ASCENT_EVALUATIONS)
+        optimised = np.clip(scaled * lengths, 0.0, 1.0)
         taken = self._suggested | {config_key(c) for c in self.pending_configs}
-        for i in np.argsort(-final_ei):
+        for i in np.argsort(values, kind="stable"):
             config = self.space.from_unit(optimised[i])
             if config_key(config) not in taken:
                 return config

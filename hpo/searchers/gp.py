@@ -75,24 +75,36 @@ class GaussianProcess:
         d = self.dim
         lengths, signal, noise = np.exp(theta[:d]), math.exp(theta[d]), math.exp(theta[d + 1])
         inv_sq = 1.0 / (lengths * lengths)
-        r = np.sqrt(diffs @ inv_sq)
-        e = np.exp(-SQRT5 * r)
-        k_f = signal * (1.0 + SQRT5 * r + 5.0 / 3.0 * r * r) * e
-        k = k_f + (noise + JITTER) * np.eye(len(y))
+        t = diffs @ (5.0 * inv_sq)
+        np.sqrt(t, out=t)  # sqrt5 r
+        e = np.exp(-t)
+        base = t + 1.0
+        base *= e  # (1 + sqrt5 r) exp(-sqrt5 r)
+        k_f = t * t
+        k_f *= e
+        k_f *= 1.0 / 3.0
+        k_f += base
+        k_f *= signal
+        k = k_f.copy()
+        k.flat[:: len(y) + 1] += noise + JITTER
         chol = _cholesky(k)
         if chol is None:
             return 1e10, np.zeros_like(theta)
-        inverse, _ = scipy.linalg.lapack.dpotri(chol, lower=1)
+        log_det_half = np.log(chol.diagonal()).sum()
+        inverse, _ = scipy.linalg.lapack.dpotri(chol, lower=1, overwrite_c=1)
         # dpotri fills the lower triangle only; the upper one is the factor's, which clean=1 zeroed
-        inverse += np.tril(inverse, -1).T
+        diagonal = inverse.diagonal().copy()
+        inverse += inverse.T
+        inverse.flat[:: len(y) + 1] = diagonal
         alpha = inverse @ y
-        nll = 0.5 * y @ alpha + np.log(np.diag(chol)).sum() + 0.5 * len(y) * math.log(2 * math.pi)
-        w = inverse - np.outer(alpha, alpha)
+        nll = 0.5 * y @ alpha + log_det_half + 0.5 * len(y) * math.log(2 * math.pi)
+        w = inverse
+        w -= np.outer(alpha, alpha)
         grad = np.empty_like(theta)
         # dK/dlog(l_i) = signal * 5/3 * (1 + sqrt5 r) exp(-sqrt5 r) * diffs_i / l_i^2
-        common = signal * 5.0 / 3.0 * (1.0 + SQRT5 * r) * e
-        grad[:d] = 0.5 * ((w * common).reshape(-1) @ diffs.reshape(-1, d)) * inv_sq
-        grad[d] = 0.5 * np.sum(w * k_f)
+        base *= w
+        grad[:d] = (signal * 5.0 / 6.0) * (base.reshape(-1) @ diffs.reshape(-1, d)) * inv_sq
+        grad[d] = 0.5 * np.einsum("ij,ij->", w, k_f)
         grad[d + 1] = 0.5 * noise * np.trace(w)
         penalty, penalty_grad = _log_prior_penalty(theta, d)
         return float(nll) + penalty, grad + penalty_grad
@@ -144,42 +156,52 @@ class GaussianProcess:
         if chol is None:
             raise np.linalg.LinAlgError("the kernel matrix is not positive definite")
         # the inverse factor once, so that every prediction is matrix products only; the inputs
-        # in units of the length scales and their norms once too
+        # in units of the length scales over sqrt5 (the Matern's own distance) and their norms
+        # once too, the signal variance folded into the factors that predictions multiply by
         self._x = x
-        self._scale, self._signal = self.lengths, self.signal
-        self._x_scaled = x / self._scale
-        self._x_norms = (self._x_scaled * self._x_scaled).sum(axis=1)
-        self._inv_chol, _ = scipy.linalg.lapack.dtrtri(chol, lower=1)
-        self._alpha = self._inv_chol.T @ (self._inv_chol @ y)
+        self._scale, self._signal = self.lengths / SQRT5, self.signal
+        x_scaled = x / self._scale
+        self._x_scaled_t2 = -2.0 * x_scaled.T
+        self._x_norms = (x_scaled * x_scaled).sum(axis=1)
+        inv_chol, _ = scipy.linalg.lapack.dtrtri(chol, lower=1)
+        self._alpha = inv_chol.T @ (inv_chol @ y)
+        self._signal_alpha = self._signal * self._alpha
+        self._signal_inv_chol_t = self._signal * inv_chol.T
 
     def predict(self, xq: np.ndarray, with_grad: bool = False):
         """Posterior mean and standard deviation at xq (m, d) of the latent function.
 
         With `with_grad`, also their gradients with respect to xq, each (m, d).
         """
-        lengths, signal = self._scale, self._signal
+        scale, signal = self._scale, self._signal
         # distances through |a|^2 + |b|^2 - 2 a.b: (m, n) arrays only, no (m, n, d) ones
-        q = xq / lengths
-        sq = (q * q).sum(axis=1)[:, None] + self._x_norms[None, :] - 2.0 * (q @ self._x_scaled.T)
-        r = np.sqrt(np.maximum(sq, 0.0))  # (m, n)
-        e = np.exp(-SQRT5 * r)
-        k = signal * (1.0 + SQRT5 * r + 5.0 / 3.0 * r * r) * e  # (m, n)
-        mean = k @ self._alpha
-        half = k @ self._inv_chol.T  # (L^-1 k^T)^T: (m, n)
-        var = np.maximum(signal - np.einsum("mn,mn->m", half, half), 1e-12)
-        std = np.sqrt(var)
+        q = xq / scale
+        t = q @ self._x_scaled_t2
+        t += np.einsum("md,md->m", q, q)[:, None]
+        t += self._x_norms
+        np.maximum(t, 0.0, out=t)
+        np.sqrt(t, out=t)  # t = sqrt5 r
+        # Matern 5/2 over the signal: (1 + t + t^2/3) e^-t; its derivative's factor 5/3 (1 + t) e^-t
+        e = np.exp(-t)
+        base = t + 1.0
+        base *= e
+        k = t * t
+        k *= e
+        k *= 1.0 / 3.0
+        k += base  # (m, n), signal excluded
+        mean = k @ self._signal_alpha
+        half = k @ self._signal_inv_chol_t  # (L^-1 k^T)^T: (m, n)
+        std = np.sqrt(np.maximum(signal - np.einsum("mn,mn->m", half, half), 1e-12))
         if not with_grad:
             return mean, std
-        v = half @ self._inv_chol  # (K^-1 k^T)^T: (m, n)
         # dk[m, n]/dxq[m] = c[m, n] * (xq[m] - x[n]) / l^2 with c = -signal * 5/3 * (1 + sqrt5 r) exp(-sqrt5 r),
-        # so a weighted sum over n of dk is (sum_n w) xq - w @ x, divided by l^2
-        c = -signal * 5.0 / 3.0 * (1.0 + SQRT5 * r) * e
-        inv_sq = 1.0 / (lengths * lengths)
-
-        def weighted(w: np.ndarray) -> np.ndarray:
-            return (w.sum(axis=1)[:, None] * xq - w @ self._x) * inv_sq
-
-        dmean = weighted(c * self._alpha[None, :])
-        dvar = -2.0 * weighted(c * v)
-        dstd = dvar / (2.0 * std[:, None])
-        return mean, std, dmean, dstd
+        # so a weighted sum over n of dk is (sum_n w) xq - w @ x, divided by l^2; the mean's weights
+        # are c * alpha, the variance's -2 c * (K^-1 k^T)^T, both in one product
+        weights = np.empty((2, *base.shape))
+        np.multiply(base, self._signal_alpha, out=weights[0])
+        np.multiply(base, half @ self._signal_inv_chol_t.T, out=weights[1])
+        grads = weights.sum(axis=2)[:, :, None] * xq
+        grads -= weights @ self._x
+        # -5/3 over l^2 = -1/(3 scale^2) as the lengths were divided by sqrt5
+        grads *= -1.0 / (3.0 * scale * scale)
+        return mean, std, grads[0], grads[1] / -std[:, None]
