@@ -41,6 +41,7 @@ def minimise_boxed(
     biggest = np.abs(g).max(axis=1, keepdims=True)
     # the first move is half a unit (of the problem's own scale) along the steepest coordinate
     step = 0.5 / np.where(biggest > 0.0, biggest, 1.0)  # (m, 1)
+    low_step, high_step = STEP_BOUNDS
     for _ in range(max_evaluations - 1):
         # a start has converged where a unit step along its projected gradient moves no
         # coordinate by more than gtol; converged starts are evaluated with the others (one call)
@@ -52,12 +53,17 @@ def minimise_boxed(
         trial = np.minimum(np.maximum(x - step * g, 0.0), upper)
         move = trial - x
         f_trial, g_trial = fun(trial)
-        accepted = (f_trial <= f + ARMIJO * np.einsum("md,md->m", g, move))[:, None]
+        accepted = f_trial <= f + ARMIJO * np.einsum("md,md->m", g, move)
         curvature = np.einsum("md,md->m", move, g_trial - g)[:, None]
         # where the curvature along the move is not positive, the step grows instead
         spectral = 100.0 * step
         np.divide(np.einsum("md,md->m", move, move)[:, None], curvature, out=spectral, where=curvature > 0.0)
-        step = np.where(accepted, np.clip(spectral, *STEP_BOUNDS), BACKTRACK * step)
-        x, g = np.where(accepted, trial, x), np.where(accepted, g_trial, g)
-        f = np.where(accepted[:, 0], f_trial, f)
+        spectral = np.minimum(np.maximum(spectral, low_step), high_step)
+        if accepted.all():  # the usual case, without the selections below (each array op costs a microsecond)
+            x, g, f, step = trial, g_trial, f_trial, spectral
+            continue
+        rows = accepted[:, None]
+        step = np.where(rows, spectral, BACKTRACK * step)
+        x, g = np.where(rows, trial, x), np.where(rows, g_trial, g)
+        f = np.where(accepted, f_trial, f)
     return x, f

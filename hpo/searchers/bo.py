@@ -22,7 +22,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from hpo.errors import ConfigError
-from hpo.searchers.acquisition import expected_improvement, expected_improvement_grad
+from hpo.searchers.acquisition import expected_improvement, expected_improvement_partials
 from hpo.searchers.ascent import minimise_boxed
 from hpo.searchers.base import Observation, Searcher
 from hpo.searchers.gp import GaussianProcess
@@ -173,11 +173,14 @@ class BOSearcher(Searcher):
         lengths = self.gp.lengths
 
         def negative_log_ei(scaled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            m, s, dm, ds = self.gp.predict(scaled * lengths, with_grad=True)
-            value, grad = expected_improvement_grad(m, s, best, dm, ds)
+            mean, std, pullback = self.gp.predict_with_pullback(scaled * lengths)
+            value, by_mean, by_std = expected_improvement_partials(mean, std, best)
             # log EI: a gradient tolerance on it is relative, whatever the start's EI
             value = np.maximum(value, TINY)
-            return -np.log(value), -(grad / value[:, None] * lengths)
+            inverse = -1.0 / value
+            grad = pullback(by_mean * inverse, by_std * inverse)
+            grad *= lengths
+            return -np.log(value), grad
 
         scaled, values = minimise_boxed(negative_log_ei, starts / lengths, 1.0 / lengths, ASCENT_EVALUATIONS)
         optimised = np.clip(scaled * lengths, 0.0, 1.0)

@@ -10,6 +10,7 @@ products only: at BO's sizes (n <= a few hundred) the wrappers' checks cost more
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import scipy  # its submodules load on first use: naming an algorithm does not pay for them
@@ -24,9 +25,18 @@ LOG_NOISE_BOUNDS = (math.log(1e-6), math.log(1.0))
 JITTER = 1e-8
 
 
-def matern52(r: np.ndarray) -> np.ndarray:
-    """Matérn 5/2 correlation of scaled distances r."""
-    return (1.0 + SQRT5 * r + 5.0 / 3.0 * r * r) * np.exp(-SQRT5 * r)
+def _matern52(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Matérn 5/2 correlation (1 + t + t^2/3) e^-t of t = sqrt5 r, and (1 + t) e^-t, the factor
+    its derivatives share (t is overwritten: the arrays are (n, n) or (m, n) per call)."""
+    e = np.negative(t)
+    np.exp(e, out=e)
+    base = t + 1.0
+    base *= e
+    np.multiply(t, t, out=t)
+    t *= e
+    t *= 1.0 / 3.0
+    t += base
+    return t, base
 
 
 def _sq_diffs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -77,13 +87,7 @@ class GaussianProcess:
         inv_sq = 1.0 / (lengths * lengths)
         t = diffs @ (5.0 * inv_sq)
         np.sqrt(t, out=t)  # sqrt5 r
-        e = np.exp(-t)
-        base = t + 1.0
-        base *= e  # (1 + sqrt5 r) exp(-sqrt5 r)
-        k_f = t * t
-        k_f *= e
-        k_f *= 1.0 / 3.0
-        k_f += base
+        k_f, base = _matern52(t)
         k_f *= signal
         k = k_f.copy()
         k.flat[:: len(y) + 1] += noise + JITTER
@@ -150,7 +154,10 @@ class GaussianProcess:
 
     def condition(self, x: np.ndarray, y: np.ndarray) -> None:
         """Compute the posterior on (x, y) with the current hyperparameters."""
-        k = self.signal * matern52(np.sqrt(_sq_diffs(x, x) @ (1.0 / (self.lengths * self.lengths))))
+        t = _sq_diffs(x, x) @ (5.0 / (self.lengths * self.lengths))
+        np.sqrt(t, out=t)
+        k = _matern52(t)[0]
+        k *= self.signal
         k[np.diag_indices_from(k)] += self.noise + JITTER
         chol = _cholesky(k)
         if chol is None:
@@ -165,43 +172,57 @@ class GaussianProcess:
         self._x_norms = (x_scaled * x_scaled).sum(axis=1)
         inv_chol, _ = scipy.linalg.lapack.dtrtri(chol, lower=1)
         self._alpha = inv_chol.T @ (inv_chol @ y)
-        self._signal_alpha = self._signal * self._alpha
-        self._signal_inv_chol_t = self._signal * inv_chol.T
+        # one product gives a prediction's (L^-1 k^T)^T and its mean: [signal L^-T | signal alpha]
+        self._weights = np.empty((len(y), len(y) + 1))
+        np.multiply(inv_chol.T, self._signal, out=self._weights[:, :-1])
+        np.multiply(self._alpha, self._signal, out=self._weights[:, -1])
+        self._signal_inv_chol_t = self._weights[:, :-1]
+        self._signal_alpha = self._weights[:, -1].copy()
+        # the gradients' constant: -5/3 over l^2 = -1/(3 scale^2), as the lengths were divided by sqrt5
+        self._grad_scale = -1.0 / (3.0 * self._scale * self._scale)
 
-    def predict(self, xq: np.ndarray, with_grad: bool = False):
-        """Posterior mean and standard deviation at xq (m, d) of the latent function.
-
-        With `with_grad`, also their gradients with respect to xq, each (m, d).
-        """
-        scale, signal = self._scale, self._signal
+    def _moments(self, xq: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Mean and std at xq, with the (m, n) arrays their gradients need: (L^-1 k^T)^T and
+        (1 + sqrt5 r) e^-(sqrt5 r)."""
         # distances through |a|^2 + |b|^2 - 2 a.b: (m, n) arrays only, no (m, n, d) ones
-        q = xq / scale
+        q = xq / self._scale
         t = q @ self._x_scaled_t2
         t += np.einsum("md,md->m", q, q)[:, None]
         t += self._x_norms
         np.maximum(t, 0.0, out=t)
         np.sqrt(t, out=t)  # t = sqrt5 r
-        # Matern 5/2 over the signal: (1 + t + t^2/3) e^-t; its derivative's factor 5/3 (1 + t) e^-t
-        e = np.exp(-t)
-        base = t + 1.0
-        base *= e
-        k = t * t
-        k *= e
-        k *= 1.0 / 3.0
-        k += base  # (m, n), signal excluded
-        mean = k @ self._signal_alpha
-        half = k @ self._signal_inv_chol_t  # (L^-1 k^T)^T: (m, n)
-        std = np.sqrt(np.maximum(signal - np.einsum("mn,mn->m", half, half), 1e-12))
-        if not with_grad:
-            return mean, std
-        # dk[m, n]/dxq[m] = c[m, n] * (xq[m] - x[n]) / l^2 with c = -signal * 5/3 * (1 + sqrt5 r) exp(-sqrt5 r),
-        # so a weighted sum over n of dk is (sum_n w) xq - w @ x, divided by l^2; the mean's weights
-        # are c * alpha, the variance's -2 c * (K^-1 k^T)^T, both in one product
-        weights = np.empty((2, *base.shape))
-        np.multiply(base, self._signal_alpha, out=weights[0])
-        np.multiply(base, half @ self._signal_inv_chol_t.T, out=weights[1])
-        grads = weights.sum(axis=2)[:, :, None] * xq
-        grads -= weights @ self._x
-        # -5/3 over l^2 = -1/(3 scale^2) as the lengths were divided by sqrt5
-        grads *= -1.0 / (3.0 * scale * scale)
-        return mean, std, grads[0], grads[1] / -std[:, None]
+        k, base = _matern52(t)  # (m, n), signal excluded
+        products = k @ self._weights
+        half, mean = products[:, :-1], products[:, -1]
+        std = np.sqrt(np.maximum(self._signal - np.einsum("mn,mn->m", half, half), 1e-12))
+        return mean, std, half, base
+
+    def predict(self, xq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mean and standard deviation at xq (m, d) of the latent function."""
+        mean, std, _, _ = self._moments(xq)
+        return mean, std
+
+    def predict_with_pullback(
+        self, xq: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, Callable[[np.ndarray, np.ndarray], np.ndarray]]:
+        """Posterior mean and std at xq (m, d), and their pullback: given per-point weights a and
+        b (m,), the gradient (m, d) of a * mean + b * std with respect to xq.
+
+        An acquisition that is a function of the mean and std gets its gradient in one pass, not
+        the two gradients it would combine.
+        """
+        mean, std, half, base = self._moments(xq)
+
+        def pullback(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            # dk[m, n]/dxq[m] = c[m, n] (xq[m] - x[n]) / l^2 with c = -signal 5/3 (1 + sqrt5 r) e^-(sqrt5 r);
+            # the mean's weights on it are alpha, the std's -(K^-1 k^T)^T / std, so a weighted sum
+            # over n is (sum_n w) xq - w @ x
+            w = (b / -std)[:, None] * (half @ self._signal_inv_chol_t.T)
+            w += a[:, None] * self._signal_alpha
+            w *= base
+            grad = w.sum(axis=1)[:, None] * xq
+            grad -= w @ self._x
+            grad *= self._grad_scale
+            return grad
+
+        return mean, std, pullback

@@ -12,7 +12,7 @@ from scipy import stats
 
 from hpo import searchers
 from hpo.errors import ConfigError
-from hpo.searchers.acquisition import expected_improvement, expected_improvement_grad
+from hpo.searchers.acquisition import expected_improvement, expected_improvement_partials
 from hpo.searchers.ascent import minimise_boxed
 from hpo.searchers.gp import GaussianProcess, _sq_diffs
 from hpo.searchers.pool import CandidatePool, PooledSearcher
@@ -166,15 +166,24 @@ def test_expected_improvement_gradient_matches_finite_differences(rng) -> None:
     gp.fit(x, (y - y.mean()) / y.std(), rng)
     q = rng.random((4, 3))
     best = -1.0
-    m, s, dm, ds = gp.predict(q, with_grad=True)
-    _, grad = expected_improvement_grad(m, s, best, dm, ds)
+    m, s, pullback = gp.predict_with_pullback(q)
+    np.testing.assert_array_equal(np.stack([m, s]), np.stack(gp.predict(q)))
+    ei, by_mean, by_std = expected_improvement_partials(m, s, best)
+    np.testing.assert_array_equal(ei, expected_improvement(m, s, best))
     eps = 1e-6
-    for j in range(3):
-        step = np.zeros(3)
-        step[j] = eps
-        up = expected_improvement(*gp.predict(q + step), best)
-        down = expected_improvement(*gp.predict(q - step), best)
-        np.testing.assert_allclose(grad[:, j], (up - down) / (2 * eps), rtol=1e-4, atol=1e-7)
+    # the mean's, the std's and EI's gradients: a pullback that mixed up the two weights, or the
+    # std's sign, fails one of the three
+    for a, b, of in (
+        (np.ones(4), np.zeros(4), lambda mean, std: mean),
+        (np.zeros(4), np.ones(4), lambda mean, std: std),
+        (by_mean, by_std, lambda mean, std: expected_improvement(mean, std, best)),
+    ):
+        grad = pullback(a, b)
+        for j in range(3):
+            step = np.zeros(3)
+            step[j] = eps
+            numeric = (of(*gp.predict(q + step)) - of(*gp.predict(q - step))) / (2 * eps)
+            np.testing.assert_allclose(grad[:, j], numeric, rtol=1e-4, atol=1e-7)
 
 
 def test_gp_likelihood_gradient_matches_finite_differences(rng) -> None:
