@@ -18,23 +18,27 @@ from reports.schema import T_END, TRIAL_ID, VAL_ERROR
 MAX_POINTS = 20_000  # results drawn as markers at most
 
 
-def incumbent_curve(rows: pd.DataFrame, by: str) -> tuple[np.ndarray, np.ndarray]:
-    """(x, best validation error so far) with x the result count or the finish time `t_end`."""
-    ordered = rows.sort_values([T_END, TRIAL_ID], kind="stable")
-    best = np.minimum.accumulate(ordered[VAL_ERROR].to_numpy(dtype=float))
-    x = np.arange(1, len(ordered) + 1) if by == "results" else ordered[T_END].to_numpy(dtype=float)
-    return x, best
+def _corners(x: np.ndarray, best: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The points where the best-so-far step line changes, and its last: the same line, drawn
+    through a handful of points instead of one per result."""
+    keep = np.flatnonzero(np.diff(best, prepend=np.inf) != 0.0)  # the first result, then each improvement
+    if keep[-1] != len(best) - 1:
+        keep = np.append(keep, len(best) - 1)  # the line runs on to the last result
+    return x[keep], best[keep]
 
 
 def progress_figure(rows: pd.DataFrame, path: str | Path, title: str) -> Path:
     """Save best-validation-error-so-far against results and against cumulative runtime."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
-    errors = rows.sort_values([T_END, TRIAL_ID], kind="stable")[VAL_ERROR].to_numpy(dtype=float)
+    ordered = rows.sort_values([T_END, TRIAL_ID], kind="stable")
+    errors = ordered[VAL_ERROR].to_numpy(dtype=float)
+    best = np.minimum.accumulate(errors)
     # past MAX_POINTS results the markers cover each other and drawing them dominates the
-    # figure's time: every step-th is drawn (the best-so-far line still goes through every result)
+    # figure's time: every step-th is drawn (the best-so-far line still runs through all of them)
     step = max(1, len(errors) // MAX_POINTS)
-    for ax, by, label in ((axes[0], "results", "results (jobs finished)"), (axes[1], "time", "runtime (s)")):
-        x, best = incumbent_curve(rows, by)
+    by_results = np.arange(1, len(errors) + 1)
+    by_time = ordered[T_END].to_numpy(dtype=float)
+    for ax, x, label in ((axes[0], by_results, "results (jobs finished)"), (axes[1], by_time, "runtime (s)")):
         ax.plot(
             x[::step],
             errors[::step],
@@ -42,7 +46,7 @@ def progress_figure(rows: pd.DataFrame, path: str | Path, title: str) -> Path:
             alpha=0.35,
             label="each result" if step == 1 else f"every {step}th result",
         )
-        ax.step(x, best, where="post", linewidth=2, label="best so far")
+        ax.step(*_corners(x, best), where="post", linewidth=2, label="best so far")
         ax.set_xlabel(label)
         ax.set_ylabel("validation error")
         ax.grid(alpha=0.3)

@@ -7,9 +7,11 @@ import subprocess
 import sys
 
 import matplotlib as mpl
+import numpy as np
 import pandas as pd
 
 from reports import figures
+from reports.progress import _corners
 
 NAMES = ["random", "bo", "sh", "asha", "hyperband"]
 SCRIPT = """
@@ -50,3 +52,17 @@ def test_a_figure_leaves_matplotlib_global_state_alone() -> None:
     assert png.startswith("data:image/png;base64,")
     assert dict(mpl.rcParams) == before
     assert mpl.colors.to_rgb("k") == black  # seaborn's colour codes stay seaborn's, inside the figure
+
+
+def test_the_progress_line_through_its_corners_is_the_line_through_every_result(rng) -> None:
+    # the best-so-far step line is drawn through the points where it changes (a handful) rather
+    # than one per result (a million in a long replay); read as a post-step function it must give
+    # every result's best so far, and end at the last result: a dropped improvement, a corner
+    # shifted by one, or a line that stops at the last improvement fails
+    for errors in (rng.random(500), np.full(7, 0.5), np.array([0.3]), np.sort(rng.random(50))[::-1]):
+        best = np.minimum.accumulate(errors)
+        x = np.cumsum(rng.random(len(errors)))
+        cx, cy = _corners(x, best)
+        assert cx[-1] == x[-1] and len(cx) <= len(x)
+        at = np.searchsorted(cx, x, side="right") - 1
+        np.testing.assert_array_equal(cy[at], best)
