@@ -21,6 +21,8 @@ MAX_POINTS = 20_000  # results drawn as markers at most
 def _corners(x: np.ndarray, best: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The points where the best-so-far step line changes, and its last: the same line, drawn
     through a handful of points instead of one per result."""
+    if not len(best):
+        return x, best
     keep = np.flatnonzero(np.diff(best, prepend=np.inf) != 0.0)  # the first result, then each improvement
     if keep[-1] != len(best) - 1:
         keep = np.append(keep, len(best) - 1)  # the line runs on to the last result

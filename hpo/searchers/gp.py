@@ -176,8 +176,7 @@ class GaussianProcess:
         self._weights = np.empty((len(y), len(y) + 1))
         np.multiply(inv_chol.T, self._signal, out=self._weights[:, :-1])
         np.multiply(self._alpha, self._signal, out=self._weights[:, -1])
-        self._signal_inv_chol_t = self._weights[:, :-1]
-        self._signal_alpha = self._weights[:, -1].copy()
+        self._signal_inv_chol_t, self._signal_alpha = self._weights[:, :-1], self._weights[:, -1]
         # the gradients' constant: -5/3 over l^2 = -1/(3 scale^2), as the lengths were divided by sqrt5
         self._grad_scale = -1.0 / (3.0 * self._scale * self._scale)
 
