@@ -6,7 +6,7 @@ import functools
 import json
 import math
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,30 +84,41 @@ class Parameter:
 
     def to_unit(self, value: Any) -> float:
         """Encode one value into [0, 1]."""
-        if self.kind == "choice":
-            return (self.values.index(value) + 0.5) / len(self.values)
-        lo, hi = self._edges
-        x = math.log(value) if self.is_log else float(value)
-        return min(max((x - lo) / (hi - lo), 0.0), 1.0)
-
-    @functools.cached_property
-    def _numeric_decoder(self) -> tuple[float, float, bool, bool, Any, Any]:
-        # what from_unit reads of a numeric parameter, looked up once: it runs for every sampled config
-        lo, hi = self._edges
-        return (lo, hi - lo, self.is_log, self.is_int, self.low, self.high)
+        return self.encoder(value)
 
     def from_unit(self, u: float) -> Any:
         """Decode a unit value into a valid value (integers rounded, clipped to the bounds)."""
-        u = min(max(float(u), 0.0), 1.0)
+        return self.decoder(float(u))
+
+    @functools.cached_property
+    def encoder(self) -> Callable[[Any], float]:
+        """`to_unit` as one closure over this parameter's constants (the replay calls it per trial)."""
         if self.kind == "choice":
-            return self.values[min(int(u * len(self.values)), len(self.values) - 1)]
-        lo, span, log, integer, low, high = self._numeric_decoder
-        x = lo + u * span
-        if log:
-            x = math.exp(x)
-        if integer:
-            return int(min(max(round(x), low), high))
-        return float(min(max(x, low), high))
+            values, n = self.values, len(self.values)
+            return lambda value: (values.index(value) + 0.5) / n
+        lo, hi = self._edges
+        span = hi - lo
+        if self.is_log:
+            log = math.log
+            return lambda value: min(max((log(value) - lo) / span, 0.0), 1.0)
+        return lambda value: min(max((float(value) - lo) / span, 0.0), 1.0)
+
+    @functools.cached_property
+    def decoder(self) -> Callable[[float], Any]:
+        """`from_unit` of a Python float as one closure over this parameter's constants (the
+        replay's random search calls it per trial)."""
+        if self.kind == "choice":
+            values, last = self.values, len(self.values) - 1
+            return lambda u: values[min(int(min(max(u, 0.0), 1.0) * (last + 1)), last)]
+        lo, hi = self._edges
+        span, low, high, exp = hi - lo, self.low, self.high, math.exp
+        if self.is_int and self.is_log:
+            return lambda u: int(min(max(round(exp(lo + min(max(u, 0.0), 1.0) * span)), low), high))
+        if self.is_int:
+            return lambda u: int(min(max(round(lo + min(max(u, 0.0), 1.0) * span), low), high))
+        if self.is_log:
+            return lambda u: float(min(max(exp(lo + min(max(u, 0.0), 1.0) * span), low), high))
+        return lambda u: float(min(max(lo + min(max(u, 0.0), 1.0) * span, low), high))
 
     def contains(self, value: Any) -> bool:
         """Whether `value` is a valid value of this parameter."""
@@ -167,19 +178,40 @@ class SearchSpace:
         """One config drawn from the space with `rng`."""
         return self.from_unit(rng.random(self.dim))
 
+    def sample_many(self, rng: np.random.Generator, n: int) -> list[dict[str, Any]]:
+        """`n` configs drawn with `rng`: the same configs, in order, as `n` calls of `sample`
+        (a generator's doubles come out in one sequence, whatever the shape asked for)."""
+        return [self._decode(values) for values in rng.random((n, self.dim)).tolist()]
+
     def to_unit(self, config: Mapping[str, Any]) -> np.ndarray:
         """Encode a config as a point of the unit cube (log-aware)."""
-        return np.array([p.to_unit(config[p.name]) for p in self.parameters], dtype=float)
+        return np.array(self.unit_values(config), dtype=float)
+
+    def unit_values(self, config: Mapping[str, Any]) -> list[float]:
+        """`to_unit` as a list of Python floats (a lookup's key, without an array)."""
+        return [encode(config[name]) for name, encode in self._encoders]
 
     def from_unit(self, point: np.ndarray) -> dict[str, Any]:
         """Decode a point of the unit cube into a config (integers rounded)."""
         if type(point) is not np.ndarray or point.ndim != 1 or point.dtype != np.float64:
             point = np.asarray(point, dtype=float).reshape(-1)
-        # tolist(): Python floats, several times faster than numpy scalars in from_unit's arithmetic
+        # tolist(): Python floats, several times faster than numpy scalars in the decoders' arithmetic
         values = point.tolist()
         if len(values) != len(self.parameters):
             raise ValueError(f"expected a point of dimension {self.dim}, got {len(values)}")
-        return {p.name: p.from_unit(u) for p, u in zip(self.parameters, values)}  # noqa: B905 - checked
+        return self._decode(values)
+
+    def _decode(self, values: list[float]) -> dict[str, Any]:
+        names, decoders = self._decoders
+        return {name: decode(u) for name, decode, u in zip(names, decoders, values)}  # noqa: B905
+
+    @functools.cached_property
+    def _decoders(self) -> tuple[tuple[str, ...], tuple[Callable[[float], Any], ...]]:
+        return self.names, tuple(p.decoder for p in self.parameters)
+
+    @functools.cached_property
+    def _encoders(self) -> tuple[tuple[str, Callable[[Any], float]], ...]:
+        return tuple((p.name, p.encoder) for p in self.parameters)
 
     def contains(self, config: Mapping[str, Any]) -> bool:
         """Whether `config` has exactly this space's names, each with a valid value."""

@@ -97,12 +97,11 @@ class NearestLookup(TabularLookup):
 
     def __init__(self, table: CurveTable) -> None:
         super().__init__(table)
-        self._nearest = table.nearest_index
-        self._parameters = table.space.parameters
+        self._nearest = table.nearest_index.nearest
+        self._unit_values = table.space.unit_values
 
     def index(self, config: Mapping[str, Any]) -> int:
-        # the unit point as SearchSpace.to_unit encodes it, value for value
-        return self._nearest.nearest([p.to_unit(config[p.name]) for p in self._parameters])
+        return self._nearest(self._unit_values(config))
 
 
 class SurrogateLookup:

@@ -64,7 +64,7 @@ class ASHA(Scheduler):
                     heapq.heappop(rung.unpromoted)
                     bisect.insort(rung.promoted, best)
                     trial_id = best[1]
-                    return Job(trial_id, rung.configs[trial_id], self.levels[k + 1], self.levels[k])
+                    return Job.unchecked(trial_id, rung.configs[trial_id], self.levels[k + 1], self.levels[k])
             rung.blocked = True
         if not self.accepting_new_trials:
             return None

@@ -4,26 +4,39 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from hpo.searchers import Observation, Searcher
 
 __all__ = ["Job", "Scheduler", "rank_key"]
 
 
-@dataclass(frozen=True, slots=True)
-class Job:
-    """Train `trial_id`'s config until `epochs`, continuing from `resume_from` epochs already trained."""
-
+class _JobFields(NamedTuple):
     trial_id: int
-    config: dict[str, Any] = field(hash=False, compare=True)
+    config: dict[str, Any]  # shared, not copied: a config is never changed once suggested
     epochs: int
     resume_from: int = 0
 
-    def __post_init__(self) -> None:
-        if not 0 <= self.resume_from < self.epochs:
-            raise ValueError(f"job needs 0 <= resume_from < epochs, got {self.resume_from} and {self.epochs}")
+
+class Job(_JobFields):
+    """Train `trial_id`'s config until `epochs`, continuing from `resume_from` epochs already trained.
+
+    A tuple (one is made per job, and a replay makes millions): immutable, compared field by
+    field. `Job(...)` checks `0 <= resume_from < epochs`; the built-in schedulers, whose jobs
+    hold that by construction, make theirs with `Job.unchecked`.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, trial_id: int, config: dict[str, Any], epochs: int, resume_from: int = 0) -> Job:
+        if not 0 <= resume_from < epochs:
+            raise ValueError(f"job needs 0 <= resume_from < epochs, got {resume_from} and {epochs}")
+        return tuple.__new__(cls, (trial_id, config, epochs, resume_from))
+
+    @classmethod
+    def unchecked(cls, trial_id: int, config: dict[str, Any], epochs: int, resume_from: int) -> Job:
+        """A job the caller knows to be valid, made without the check."""
+        return tuple.__new__(cls, (trial_id, config, epochs, resume_from))
 
     @property
     def new_epochs(self) -> int:
@@ -59,7 +72,9 @@ class Scheduler(ABC):
             self.exhausted = True
             self.stop_new_trials()
             return None
-        job = Job(self.n_trials, self.searcher.suggest(self.n_trials), epochs, 0)
+        if not epochs > 0:  # a plug-in scheduler's epochs, checked as Job(...) would
+            raise ValueError(f"job needs 0 <= resume_from < epochs, got 0 and {epochs}")
+        job = Job.unchecked(self.n_trials, self.searcher.suggest(self.n_trials), epochs, 0)
         self.n_trials += 1
         return job
 

@@ -50,7 +50,7 @@ class Bracket:
         resume, target = self.levels[self.rung], self.levels[self.rung + 1]
         self.rung += 1
         results, self.results = self.results, {}
-        self.queue.extend(Job(trial_id, results[trial_id][1], target, resume) for trial_id in keep)
+        self.queue.extend(Job.unchecked(trial_id, results[trial_id][1], target, resume) for trial_id in keep)
 
 
 class SynchronousHalving(Scheduler):

@@ -324,3 +324,19 @@ def test_promotions_resume_from_the_checkpoint() -> None:
     for job in jobs:
         if job.epochs == 10:
             assert job.resume_from == 5 and job.new_epochs == 5
+
+
+def test_a_job_is_checked_immutable_and_survives_pickling() -> None:
+    import pickle
+
+    config = {"x": 1.0}
+    with pytest.raises(ValueError, match="0 <= resume_from < epochs, got 3 and 3"):
+        Job(0, config, 3, 3)
+    with pytest.raises(ValueError, match="got -1 and 2"):
+        Job(0, config, 2, -1)
+    job = Job(7, config, 9, resume_from=3)
+    assert job == Job.unchecked(7, config, 9, 3) and job.new_epochs == 6 and job.config is config
+    with pytest.raises(AttributeError):
+        job.epochs = 1  # type: ignore[misc]
+    back = pickle.loads(pickle.dumps(job))
+    assert type(back) is Job and back == job

@@ -139,6 +139,14 @@ def test_random_search_is_log_uniform_on_the_learning_rate() -> None:
     assert stats.kstest((logs + 4) / 4, "uniform").pvalue > 0.001
 
 
+def test_random_search_proposes_the_one_at_a_time_draws() -> None:
+    # Random search draws its configs in blocks of growing size; across the block edges the
+    # proposals must be the very configs one space.sample per trial gives (a replay's bytes).
+    searcher = searchers.make("random", MIXED, np.random.default_rng(4))
+    twin = np.random.default_rng(4)
+    assert [searcher.suggest(t) for t in range(3000)] == [MIXED.sample(twin) for _ in range(3000)]
+
+
 def test_bo_explores_small_learning_rates() -> None:
     # The reference BO sampled lr < 1e-2 about 1% of the time; on a log encoding half the space is there.
     searcher = searchers.make("bo", MIXED, np.random.default_rng(0), n_initial=30)
