@@ -18,6 +18,7 @@ from hpo.catalog import check_space, model_entry
 from hpo.errors import ConfigError
 from hpo.execution.cluster import ClusterSpec
 from hpo.seeding import streams
+from hpo.simulation import collector_paused
 from hpo.space import SearchSpace
 from hpo.tuner import Budget, Row, TuneOutcome, Tuner
 from hpo.validation import check_int
@@ -211,5 +212,6 @@ def run_replay(
         candidate_trainings=benchmark.complete.sum(axis=1).tolist() if tabular else None,
     )
     backend = replay_backend(benchmark, rngs.training, where.workers)
-    outcome = Tuner(scheduler, backend, spec.budget, on_result=on_result).run()
+    with collector_paused():
+        outcome = Tuner(scheduler, backend, spec.budget, on_result=on_result).run()
     return ReplayRun(spec, outcome, backend, benchmark, provenance.environment())

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -31,16 +30,16 @@ if TYPE_CHECKING:
 __all__ = ["Observation", "Searcher"]
 
 
-@dataclass(frozen=True, slots=True)
-class Observation:
+class Observation(NamedTuple):
     """One result of trial `trial_id`: `config` evaluated to `error` after `epochs` epochs.
 
     `proposal` is the config the searcher proposed for the trial when the candidate pool
-    evaluated another one instead (tabular mode), else None.
+    evaluated another one instead (tabular mode), else None. A tuple (one is made per result):
+    immutable; `observation._replace(error=...)` makes a changed copy.
     """
 
     trial_id: int
-    config: dict[str, Any] = field(compare=True)
+    config: dict[str, Any]
     error: float
     epochs: int
     proposal: dict[str, Any] | None = None

@@ -14,7 +14,6 @@ searcher over the pool without the searcher knowing the table's rules:
 from __future__ import annotations
 
 import bisect
-import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -146,7 +145,7 @@ class PooledSearcher:
         """Tell the searcher, with its proposal where the pool evaluated another config."""
         proposal = self._replaced.get(observation.trial_id)
         if proposal is not None:
-            observation = dataclasses.replace(observation, proposal=proposal)
+            observation = observation._replace(proposal=proposal)
         self.searcher.observe(observation)
 
     @property

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import json
 
 import pytest
 
-from bench.experiment import LiveOptions, ReplayOptions, RunSpec
+from bench.experiment import LiveOptions, ReplayOptions, RunSpec, run_replay
 from hpo.algorithms import AlgorithmSettings
 from hpo.errors import ConfigError
 from hpo.space import SearchSpace
@@ -70,3 +71,11 @@ def test_a_damaged_stored_spec_is_a_config_error(damage) -> None:
     damage(stored)
     with pytest.raises(ConfigError):
         RunSpec.from_dict(stored)
+
+
+def test_a_replay_runs_with_the_collector_paused() -> None:
+    # the pause of hpo.simulation.collector_paused is where every replay runs (bench compare's too)
+    seen = []
+    spec = RunSpec("softmax", "random", Budget(trials=5), where=ReplayOptions(mode="tabular"))
+    run_replay(spec, on_result=lambda row, outcome: seen.append(gc.isenabled()))
+    assert seen == [False] * 5 and gc.isenabled()

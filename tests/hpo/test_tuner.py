@@ -90,3 +90,40 @@ def test_nan_errors_are_worst_case_results() -> None:
     diverged = [r for r in outcome.rows if r.status == "diverged"]
     assert diverged and all(r.val_error == 1.0 for r in diverged)
     assert all(r.epochs == 1 for r in diverged)  # never promoted
+
+
+def test_the_collector_is_paused_for_a_simulated_run_and_restored_after() -> None:
+    # A replay pauses the cyclic collector (its cost per job would grow with the run); a pause
+    # that leaked would leave every later cycle in the process uncollected, and one that ended
+    # early, while another thread's replay still runs, would only cost time: both are checked.
+    import gc
+    import threading
+
+    from hpo.simulation import collector_paused
+
+    assert gc.isenabled()
+    inside, release = threading.Event(), threading.Event()
+
+    def other_run() -> None:
+        with collector_paused():
+            inside.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=other_run)
+    thread.start()
+    assert inside.wait(10)
+    with pytest.raises(RuntimeError), collector_paused():
+        assert not gc.isenabled()
+        raise RuntimeError("a run that fails")
+    assert not gc.isenabled()  # the other thread's run still holds the pause
+    release.set()
+    thread.join(10)
+    assert gc.isenabled()
+
+    gc.disable()  # a process that runs without the collector keeps it off
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
