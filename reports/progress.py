@@ -15,7 +15,7 @@ import pandas as pd
 
 from reports.schema import T_END, TRIAL_ID, VAL_ERROR
 
-MAX_POINTS = 20_000  # results drawn as markers at most
+MAX_POINTS = 5_000  # results drawn as markers at most
 
 
 def _corners(x: np.ndarray, best: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
