@@ -40,7 +40,7 @@ class SimulatedBackend:
         self.objective = objective
         self.n_workers = n_workers
         self._free = list(range(n_workers))  # a heap: the lowest free worker index goes first
-        self._events: list[tuple[float, int, int, Job, Evaluation, float]] = []
+        self._events: list[tuple[float, int, Result]] = []
         self._sequence = 0
         self._now = 0.0
         self.busy_seconds = 0.0
@@ -57,22 +57,28 @@ class SimulatedBackend:
         if not self._free:
             raise RuntimeError("submit() with no free worker")
         worker = heapq.heappop(self._free)
-        evaluation = self.objective(job)
-        finish = self._now + max(evaluation.seconds, 0.0)
-        self.busy_seconds += max(evaluation.seconds, 0.0)
-        # sequence number: simultaneous finishes come back in submission order
-        heapq.heappush(self._events, (finish, self._sequence, worker, job, evaluation, self._now))
+        ev = self.objective(job)
+        seconds = ev.seconds
+        if seconds < 0.0:
+            seconds = 0.0
+        now = self._now
+        finish = now + seconds
+        self.busy_seconds += seconds
+        # the result is known now; the sequence number orders simultaneous finishes by submission
+        result = Result(job, ev.val_error, ev.test_error, ev.status, worker, now, finish)
+        heapq.heappush(self._events, (finish, self._sequence, result))
         self._sequence += 1
 
     def wait(self) -> list[Result]:
-        if not self._events:
+        events = self._events
+        if not events:
             return []
-        finish = self._events[0][0]
+        finish = events[0][0]
         results = []
-        while self._events and self._events[0][0] == finish:
-            _, _, worker, job, ev, start = heapq.heappop(self._events)
-            heapq.heappush(self._free, worker)
-            results.append(Result(job, ev.val_error, ev.test_error, ev.status, worker, start, finish))
+        while events and events[0][0] == finish:
+            result = heapq.heappop(events)[2]
+            heapq.heappush(self._free, result.worker)
+            results.append(result)
         self._now = finish
         return results
 
