@@ -9,6 +9,7 @@ import numpy as np
 from cache.lookup.blackbox import BlackBox
 from cache.store.schema import CacheError
 from hpo.schedulers import Job
+from hpo.seeding import Indices
 from hpo.simulation import Evaluation, SimulatedBackend
 from hpo.space import config_key
 
@@ -22,12 +23,13 @@ class CacheObjective:
     cached for its config that this replay has not used yet (all of them again once every one
     is used, which only nearest and surrogate lookups reach), so a repeated config is a new
     training, as it would be live. A trial's collected config and seed are found once; its
-    promotions read the same curve.
+    promotions read the same curve. The stream `rng` is the objective's alone (it is read ahead).
     """
 
     def __init__(self, benchmark: BlackBox, rng: np.random.Generator) -> None:
         self.benchmark = benchmark
         self.rng = rng
+        self._below = Indices(rng).below  # rng.integers(n), without a NumPy call per trial
         self.trials: dict[int, tuple[Any, int]] = {}  # trial id -> (collected config or key, seed index)
         self._seed_indices = (
             None
@@ -63,9 +65,9 @@ class CacheObjective:
         if unused is None:
             unused = self._unused[where] = list(seeds)
         if unused:
-            return where, unused.pop(int(self.rng.integers(len(unused))))
+            return where, unused.pop(self._below(len(unused)))
         # every seed of the config used (only nearest and surrogate lookups get here): any of them
-        return where, seeds[int(self.rng.integers(len(seeds)))]
+        return where, seeds[self._below(len(seeds))]
 
 
 def replay_backend(benchmark: BlackBox, rng: np.random.Generator, workers: int = 1) -> SimulatedBackend:
