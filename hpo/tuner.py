@@ -132,67 +132,63 @@ class Tuner:
         self.budget = budget
         self.on_result = on_result
         self.outcome = TuneOutcome()
-        self._committed_epochs = 0
-        self._running = 0
-
-    def _may_start(self) -> bool:
-        budget = self.budget
-        if budget.trials is not None and self.scheduler.n_trials >= budget.trials:
-            self.scheduler.stop_new_trials()
-        if budget.epochs is not None and self._committed_epochs >= budget.epochs:
-            return False
-        return budget.seconds is None or self.backend.now < budget.seconds
 
     def run(self) -> TuneOutcome:
         """Run the loop to the end and return every row and the incumbent trajectory."""
-        scheduler, backend, outcome, record = self.scheduler, self.backend, self.outcome, self._record
+        # locals throughout: a replay runs this loop a million times, at a few microseconds a job
+        scheduler, backend, outcome = self.scheduler, self.backend, self.outcome
+        trials, epochs, seconds = self.budget.trials, self.budget.epochs, self.budget.seconds
+        rows, trajectory, on_result = outcome.rows, outcome.trajectory, self.on_result
+        tell, isfinite = scheduler.on_result, math.isfinite
+        running = committed = 0
         while True:
-            while backend.free_workers > 0 and self._may_start():
+            while backend.free_workers > 0:
+                if trials is not None and scheduler.n_trials >= trials:
+                    scheduler.stop_new_trials()
+                if epochs is not None and committed >= epochs:
+                    break
+                if seconds is not None and backend.now >= seconds:
+                    break
                 job = scheduler.next_job()
                 if scheduler.exhausted and outcome.exhausted_at is None:
                     outcome.exhausted_at = backend.now
                 if job is None:
                     break
                 backend.submit(job)
-                self._running += 1
-                self._committed_epochs += job.epochs - job.resume_from
-            if self._running == 0:
+                running += 1
+                committed += job.epochs - job.resume_from
+            if running == 0:
                 return outcome
             for result in backend.wait():
-                self._running -= 1
-                record(result)
-
-    def _record(self, result: Result) -> None:
-        error = result.val_error if math.isfinite(result.val_error) else WORST_ERROR
-        self.scheduler.on_result(result.job, error)
-        job = result.job
-        outcome = self.outcome
-        outcome.epochs_trained += job.epochs - job.resume_from
-        row = Row(
-            job.trial_id,
-            job.config,
-            job.epochs,
-            job.resume_from,
-            error,
-            result.test_error,
-            result.status,
-            result.worker,
-            result.t_start,
-            result.t_end,
-        )
-        outcome.rows.append(row)
-        trajectory = outcome.trajectory
-        if not trajectory or error < trajectory[-1].val_error:
-            outcome.trajectory.append(
-                Incumbent(
-                    result.t_end,
-                    len(outcome.rows),
+                running -= 1
+                job = result.job
+                error = result.val_error if isfinite(result.val_error) else WORST_ERROR
+                tell(job, error)
+                outcome.epochs_trained += job.epochs - job.resume_from
+                row = Row(
+                    job.trial_id,
+                    job.config,
+                    job.epochs,
+                    job.resume_from,
                     error,
                     result.test_error,
-                    job.trial_id,
-                    job.epochs,
-                    dict(job.config),
+                    result.status,
+                    result.worker,
+                    result.t_start,
+                    result.t_end,
                 )
-            )
-        if self.on_result is not None:
-            self.on_result(row, outcome)
+                rows.append(row)
+                if not trajectory or error < trajectory[-1].val_error:
+                    trajectory.append(
+                        Incumbent(
+                            result.t_end,
+                            len(rows),
+                            error,
+                            result.test_error,
+                            job.trial_id,
+                            job.epochs,
+                            dict(job.config),
+                        )
+                    )
+                if on_result is not None:
+                    on_result(row, outcome)
