@@ -82,6 +82,10 @@ class Parameter:
             return math.log(low), math.log(high)
         return low, high
 
+    def __getstate__(self) -> dict[str, Any]:
+        # the coders are closures, made again on first use: a pickled parameter carries its fields
+        return {k: v for k, v in self.__dict__.items() if k not in ("encoder", "decoder")}
+
     def to_unit(self, value: Any) -> float:
         """Encode one value into [0, 1]."""
         return self.encoder(value)
@@ -173,6 +177,9 @@ class SearchSpace:
 
     def __repr__(self) -> str:
         return f"SearchSpace({self.to_dict()})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k not in ("_decoders", "_encoders")}
 
     def sample(self, rng: np.random.Generator) -> dict[str, Any]:
         """One config drawn from the space with `rng`."""

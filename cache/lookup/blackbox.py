@@ -91,7 +91,7 @@ class BlackBox:
         self.lookup: Lookup = make_lookup(mode, table, **options)
         self.mode = mode
         self.rng = rng if rng is not None else np.random.default_rng(0)
-        self._flat: tuple[np.ndarray, ...] | None = None
+        self._flat: tuple[list[Any], ...] | None = None
         self._shape = (len(table.seeds), table.n_epochs)
 
     @classmethod
@@ -336,10 +336,10 @@ class BlackBox:
         at = row * n_epochs + epochs - 1
         start = row * (n_epochs + 1)
         return Evaluation(
-            val.item(at),
-            test.item(at),
-            cumulative.item(start + epochs) - cumulative.item(start + resume_from),
-            "diverged" if diverged.item(at) else "ok",
+            val[at],
+            test[at],
+            cumulative[start + epochs] - cumulative[start + resume_from],
+            "diverged" if diverged[at] else "ok",
         )
 
     # -- what a config is worth ----------------------------------------------------------------

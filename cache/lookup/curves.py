@@ -76,15 +76,16 @@ class CurveTable:
         return NearestIndex(self.units)
 
     @functools.cached_property
-    def flat(self) -> tuple[np.ndarray, ...]:
-        """(val, test, diverged, cumulative seconds) as flat arrays, for the replay's hot path.
-
-        Read with `.item(k)`, the cheapest scalar read numpy has; seconds are running sums per
-        training (one leading zero each), so a job's time is one subtraction.
+    def flat(self) -> tuple[list[Any], ...]:
+        """(val, test, diverged, cumulative seconds) as flat lists of Python values, for the
+        replay's hot path: an index into a list costs half of numpy's cheapest scalar read
+        (`.item(k)`). Seconds are running sums per training (one leading zero each), so a job's
+        time is one subtraction.
         """
         seconds = np.nan_to_num(self.epoch_seconds.astype(np.float64))
         cumulative = np.concatenate([np.zeros((*seconds.shape[:2], 1)), np.cumsum(seconds, axis=2)], axis=2)
-        return self.val_error.ravel(), self.test_error.ravel(), self.diverged.ravel(), cumulative.ravel()
+        arrays = (self.val_error, self.test_error, self.diverged, cumulative)
+        return tuple(array.ravel().tolist() for array in arrays)
 
     def digest(self) -> str:
         """16 hex digits of SHA-256 over what a replay reads: configs, seeds and every curve."""

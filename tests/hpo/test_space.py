@@ -203,3 +203,15 @@ def test_sample_many_is_n_samples_in_order() -> None:
     expected = [space.sample(one_by_one) for _ in range(37)]
     assert space.sample_many(np.random.default_rng(11), 37) == expected
     assert all(space.contains(config) for config in expected)
+
+
+def test_a_space_in_use_pickles_and_decodes_the_same_after() -> None:
+    # the coders are closures cached on first use; a fitted surrogate and a Dask task pickle spaces
+    import pickle
+
+    space = SearchSpace(EVERY_KIND)
+    config = space.sample(np.random.default_rng(2))
+    space.to_unit(config)  # every coder made
+    back = pickle.loads(pickle.dumps(space))
+    assert back == space and back.to_unit(config).tolist() == space.to_unit(config).tolist()
+    assert back.from_unit(np.full(space.dim, 0.3)) == space.from_unit(np.full(space.dim, 0.3))
