@@ -7,7 +7,9 @@ lookup of its curve. The command line's cost per job is the difference between a
 short run divided by the extra jobs, so that the interpreter's start-up and imports, paid once,
 do not count; the API's is the same difference in one process. Both replay the shipped softmax
 cache in nearest mode (any config is answered, so the run is not cut short by the table) with
-ASHA on 4 workers, and each figure is the median of three rounds.
+ASHA on 4 workers, and each figure is the median of three rounds. A second benchmark checks
+that the cost stays flat: each built-in scheduler with 4 and 64 workers, from 10,000 to
+1,000,000 jobs.
 """
 
 from __future__ import annotations
@@ -80,6 +82,41 @@ def test_replay_cost_per_job_floor_api_cli(benchmark, figures, tmp_path) -> None
         f"bench run {cli:.1f} us (targets: API <= 5, CLI <= 10)"
     )
     assert floor > 0 and api > 0 and cli > 0
+
+
+FLAT_TRIALS = (6_700, 67_000, 670_000)  # about 10,000, 100,000 and 1,000,000 jobs
+
+
+@pytest.mark.parametrize("workers", [4, 64])
+@pytest.mark.parametrize("algorithm", ["random", "sh", "hyperband", "asha"])
+def test_replay_cost_per_job_is_flat_to_a_million_jobs(benchmark, figures, algorithm, workers) -> None:
+    # The cost of a job must not grow with the run (a collector traversing every row, a list
+    # insertion that moves the rest): the marginal cost from 10,000 to 100,000 jobs against the
+    # one from 100,000 to 1,000,000, through the API, in nearest mode (a table of trainings would
+    # be used up long before a million jobs).
+    table = BlackBox.load("softmax", "tabular").in_mode("nearest")
+
+    def measure() -> list[tuple[float, int]]:
+        out = []
+        for trials in FLAT_TRIALS:
+            spec = RunSpec(
+                "softmax",
+                algorithm,
+                Budget(trials=trials),
+                where=ReplayOptions(workers=workers, mode="nearest"),
+            )
+            start = time.perf_counter()
+            jobs = len(run_replay(spec, table).outcome.rows)
+            out.append((time.perf_counter() - start, jobs))
+        return out
+
+    (t0, j0), (t1, j1), (t2, j2) = benchmark.pedantic(measure, rounds=1)
+    low, high = (t1 - t0) / (j1 - j0) * 1e6, (t2 - t1) / (j2 - j1) * 1e6
+    figures.append(
+        f"replayed job through the API, softmax nearest, {algorithm}, {workers} workers: {low:.1f} us "
+        f"({j0:,} -> {j1:,} jobs), {high:.1f} us ({j1:,} -> {j2:,} jobs): {high / low:.2f}x"
+    )
+    assert j0 < j1 < j2 and low > 0 and high > 0
 
 
 @pytest.mark.parametrize("model", ["softmax", "lenet", "sgd", "svm"])
