@@ -4,21 +4,21 @@ When a worker is free: look at the rungs from the highest (below the top) down, 
 the best config that is in the top floor(n_k / eta) of rung k's results and not yet
 promoted; if there is none, start a new config at the bottom rung. Nobody ever waits.
 
-Results are ranked by (error, trial id). The best unpromoted result u qualifies iff its rank
-among all of rung k's results is below floor(n_k / eta). Every result ranked above u has been
-promoted (u is the best of the others), so that rank is the number of promoted results ranked
-above u. Each rung therefore keeps a heap of the unpromoted results (its top is u) and a
-sorted list of the promoted ones' errors, with each such error's promoted trial ids: the count
-is one bisection of floats, plus one among the ids where a promoted result ties u's error. A
-decision is O(log n) per rung, in C-level heap and bisect operations. The heap and the list are indexes over the rung's
-results: `hpo.schedulers.decisions.asha_promotion` is the rule they answer. A stopped run is
-resumed the one way every scheduler is: driven through its recorded results again
-(`bench.backends.live`).
+Results are ranked by (error, trial id). The best unpromoted result u qualifies iff it is
+among the floor(n_k / eta) best of all rung k's results: every result ranked above u has been
+promoted (u is the best of the others), so u's rank is its rank among all of them. Each rung
+therefore keeps a heap of the unpromoted results (its top is u) and the running order
+statistic of all its results: the quota's best in a max-heap, the others in a min-heap. A
+decision compares u with the worst of the best, and a result costs a few heap operations:
+O(log n) each, in C, with nothing moved in memory (a sorted list of the promotions, counted by
+bisection, moved a third of the list at every promotion, a cost that grew with the run). The
+heaps are indexes over the rung's results: `hpo.schedulers.decisions.asha_promotion` is the
+rule they answer. A stopped run is resumed the one way every scheduler is: driven through its
+recorded results again (`bench.backends.live`).
 """
 
 from __future__ import annotations
 
-import bisect
 import heapq
 import math
 from typing import Any
@@ -31,15 +31,14 @@ __all__ = ["ASHA"]
 
 
 class _Rung:
-    __slots__ = ("blocked", "configs", "n_results", "promoted", "promoted_ids", "unpromoted")
+    __slots__ = ("best", "blocked", "configs", "n_results", "others", "unpromoted")
 
     def __init__(self) -> None:
         self.n_results = 0
         self.unpromoted: list[tuple[float, int]] = []  # a heap
-        # the promoted results' errors, sorted (floats bisect several times faster than tuples),
-        # and for each error the trial ids promoted with it, sorted
-        self.promoted: list[float] = []
-        self.promoted_ids: dict[float, list[int]] = {}
+        # every result's rank key: the floor(n / eta) best, negated (a max-heap), and the others
+        self.best: list[tuple[float, int]] = []
+        self.others: list[tuple[float, int]] = []
         self.configs: dict[int, dict[str, Any]] = {}
         # no promotion possible until the rung's next result: its results and quota are unchanged
         self.blocked = False
@@ -56,26 +55,16 @@ class ASHA(Scheduler):
         self.rungs = [_Rung() for _ in self.levels]
 
     def next_job(self) -> Job | None:
-        rungs, eta = self.rungs, self.eta
+        rungs = self.rungs
         for k in range(len(self.levels) - 2, -1, -1):
             rung = rungs[k]
             if rung.blocked:
                 continue
-            if rung.unpromoted:
+            if rung.unpromoted and rung.best:
                 error, trial_id = rung.unpromoted[0]
-                # its rank among all results: the promoted results ranked above it
-                promoted = rung.promoted
-                rank = bisect.bisect_left(promoted, error)
-                if rank < len(promoted) and promoted[rank] == error:  # ties: a lower trial id ranks above
-                    rank += bisect.bisect_left(rung.promoted_ids[error], trial_id)
-                if rank < math.floor(rung.n_results / eta):
+                # among the quota's best: ranked no lower than the worst of them
+                if (-error, -trial_id) >= rung.best[0]:
                     heapq.heappop(rung.unpromoted)
-                    bisect.insort(promoted, error)
-                    ids = rung.promoted_ids.get(error)
-                    if ids is None:
-                        rung.promoted_ids[error] = [trial_id]
-                    else:
-                        bisect.insort(ids, trial_id)
                     return Job.unchecked(trial_id, rung.configs[trial_id], self.levels[k + 1], self.levels[k])
             rung.blocked = True
         if not self.accepting_new_trials:
@@ -88,7 +77,20 @@ class ASHA(Scheduler):
         if k == len(self.levels) - 1:
             return
         rung = self.rungs[k]
-        rung.n_results += 1
-        heapq.heappush(rung.unpromoted, rank_key(error, job.trial_id))
+        key = rank_key(error, job.trial_id)
+        heapq.heappush(rung.unpromoted, key)
         rung.configs[job.trial_id] = job.config
         rung.blocked = False
+        rung.n_results += 1
+        best, others = rung.best, rung.others
+        if best and (-key[0], -key[1]) > best[0]:  # better than the worst of the best
+            heapq.heappush(best, (-key[0], -key[1]))
+        else:
+            heapq.heappush(others, key)
+        quota = math.floor(rung.n_results / self.eta)
+        while len(best) > quota:
+            worst = heapq.heappop(best)
+            heapq.heappush(others, (-worst[0], -worst[1]))
+        while len(best) < quota and others:
+            first = heapq.heappop(others)
+            heapq.heappush(best, (-first[0], -first[1]))
