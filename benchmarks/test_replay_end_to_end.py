@@ -8,7 +8,7 @@ short run divided by the extra jobs, so that the interpreter's start-up and impo
 do not count; the API's is the same difference in one process. Both replay the shipped softmax
 cache in nearest mode (any config is answered, so the run is not cut short by the table) with
 ASHA on 4 workers, and each figure is the median of three rounds. A second benchmark checks
-that the cost stays flat: each built-in scheduler with 4 and 64 workers, from 10,000 to
+that the cost stays flat: each built-in scheduler with 4 and 64 workers, from about 20,000 to
 1,000,000 jobs.
 """
 
