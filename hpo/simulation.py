@@ -96,7 +96,9 @@ def collector_paused() -> Iterator[None]:
     A replay keeps a million small tracked objects (rows, jobs, observations) and makes no
     reference cycles; the collector would traverse them all again at every full collection, a
     cost per job that grows with the run. Reference counting still frees everything that is
-    not a cycle; a cycle made meanwhile is collected after the run.
+    not a cycle. When a run ends, the youngest generation (every object made while the
+    collector was paused) is collected once, so that a cycle made meanwhile, in this thread or
+    another (a Dask worker's), is freed even while another thread's run still holds the pause.
     """
     global _pauses, _was_enabled
     with _pause_lock:
@@ -109,5 +111,8 @@ def collector_paused() -> Iterator[None]:
     finally:
         with _pause_lock:
             _pauses -= 1
+            collect = _was_enabled
             if _pauses == 0 and _was_enabled:
                 gc.enable()
+        if collect:
+            gc.collect(0)

@@ -98,6 +98,7 @@ def test_the_collector_is_paused_for_a_simulated_run_and_restored_after() -> Non
     # early, while another thread's replay still runs, would only cost time: both are checked.
     import gc
     import threading
+    import weakref
 
     from hpo.simulation import collector_paused
 
@@ -112,10 +113,19 @@ def test_the_collector_is_paused_for_a_simulated_run_and_restored_after() -> Non
     thread = threading.Thread(target=other_run)
     thread.start()
     assert inside.wait(10)
+
+    class Node:
+        pass
+
     with pytest.raises(RuntimeError), collector_paused():
         assert not gc.isenabled()
+        cycle = Node()
+        cycle.me = cycle  # garbage only the collector frees
+        alive = weakref.ref(cycle)
+        del cycle
         raise RuntimeError("a run that fails")
     assert not gc.isenabled()  # the other thread's run still holds the pause
+    assert alive() is None  # but the cycle made meanwhile was collected when this run ended
     release.set()
     thread.join(10)
     assert gc.isenabled()
