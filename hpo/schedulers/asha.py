@@ -82,15 +82,19 @@ class ASHA(Scheduler):
         rung.configs[job.trial_id] = job.config
         rung.blocked = False
         rung.n_results += 1
+        # the quota grows by at most one a result (eta >= 2), so one or two heap operations keep
+        # the best exactly the quota's size
+        quota = math.floor(rung.n_results / self.eta)
         best, others = rung.best, rung.others
-        if best and (-key[0], -key[1]) > best[0]:  # better than the worst of the best
-            heapq.heappush(best, (-key[0], -key[1]))
+        negated = (-key[0], -key[1])
+        if best and negated > best[0]:  # better than the worst of the best: it joins them
+            if len(best) < quota:
+                heapq.heappush(best, negated)
+            else:  # and the worst of them leaves
+                worst = heapq.heapreplace(best, negated)
+                heapq.heappush(others, (-worst[0], -worst[1]))
+        elif len(best) < quota:  # the best of the others, the new result among them, joins
+            first = heapq.heappushpop(others, key)
+            heapq.heappush(best, (-first[0], -first[1]))
         else:
             heapq.heappush(others, key)
-        quota = math.floor(rung.n_results / self.eta)
-        while len(best) > quota:
-            worst = heapq.heappop(best)
-            heapq.heappush(others, (-worst[0], -worst[1]))
-        while len(best) < quota and others:
-            first = heapq.heappop(others)
-            heapq.heappush(best, (-first[0], -first[1]))

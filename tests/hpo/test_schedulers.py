@@ -213,7 +213,8 @@ def test_asha_matches_a_brute_force_reference() -> None:
     assert any(j.epochs == 27 for j in jobs)
 
 
-def test_asha_matches_the_reference_where_errors_tie() -> None:
+@pytest.mark.parametrize(("eta", "levels"), [(2, [1, 2, 4, 8, 16]), (3, [1, 3, 9, 27]), (4, [1, 4, 16])])
+def test_asha_matches_the_reference_where_errors_tie(eta, levels) -> None:
     """Ties are where the count of promotions above the best splits into errors and trial ids: a
     table replays the same curve for a repeated config, and every diverged training is 1.0. Errors
     on a grid of 0.05 (and some infinite, which rank last) make ties the common case, and results
@@ -237,8 +238,8 @@ def test_asha_matches_the_reference_where_errors_tie() -> None:
         return [(j.trial_id, j.epochs) for j in jobs]
 
     for seed in range(3):
-        asha = ASHA(Scripted(), eta=3, r_min=1, r_max=27)
-        reference = PlainASHA(eta=3, levels=[1, 3, 9, 27])
+        asha = ASHA(Scripted(), eta=eta, r_min=1, r_max=levels[-1])
+        reference = PlainASHA(eta=eta, levels=levels)
         jobs = drive_out_of_order(asha, seed)
         assert jobs == drive_out_of_order(reference, seed)
         assert sum(epochs > 1 for _, epochs in jobs) > 100
