@@ -14,12 +14,12 @@ suggestions.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
 from hpo.errors import ConfigError
 from hpo.searchers.acquisition import expected_improvement, expected_improvement_partials
@@ -31,11 +31,25 @@ from hpo.space import SearchSpace, config_key
 
 __all__ = ["BOSearcher"]
 
-_BLAS = ThreadpoolController()
 TINY = 1e-300  # where EI underflows (its gradient then does too), its log is taken here
 # EI evaluations per acquisition search (each one of every start at once): the search's whole
 # cost, about what L-BFGS-B used, without the per-evaluation cost of scipy's wrapper
 ASCENT_EVALUATIONS = 15
+
+
+@functools.cache
+def _blas() -> Any:
+    """A controller of every BLAS the GP uses: made once, after SciPy's own has been loaded.
+
+    A controller knows the libraries loaded when it is made; made before `scipy.linalg` was
+    imported (`hpo.searchers` imported first), it left SciPy's OpenBLAS on all its threads, and
+    a suggestion's last bits depended on the import order and the core count.
+    """
+    import scipy.linalg  # loads SciPy's BLAS, so that the controller sees it
+    import scipy.optimize  # noqa: F401
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 class BOSearcher(Searcher):
@@ -109,7 +123,7 @@ class BOSearcher(Searcher):
     ) -> dict[str, Any]:
         # The matrices here are small: BLAS threads cost more than they save (measured 7x
         # slower with 2 threads on a busy 2-core machine).
-        with _BLAS.limit(limits=1):
+        with _blas().limit(limits=1):
             fitted = self._condition()
             if fitted is None:
                 return at_random()

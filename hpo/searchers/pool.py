@@ -14,7 +14,7 @@ searcher over the pool without the searcher knowing the table's rules:
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -75,10 +75,15 @@ class CandidatePool:
 
     def draw(self, rng: np.random.Generator) -> dict[str, Any]:
         """A uniform draw from the fresh configs, else from those with trainings left."""
+        return self.draw_by(lambda n: int(rng.integers(n)))
+
+    def draw_by(self, below: Callable[[int], int]) -> dict[str, Any]:
+        """`draw` with `below(n)` giving the index in [0, n) (`hpo.seeding.Indices.below`: the
+        integers `rng.integers(n)` would give, without a NumPy call each)."""
         pool = self._fresh_rows or self._rows_left
         if not pool:
             raise ConfigError("every candidate config has used all its trainings (the table is exhausted)")
-        return dict(self.configs[pool[int(rng.integers(len(pool)))]])
+        return dict(self.configs[pool[below(len(pool))]])
 
     def nearest(self, config: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]:
         """The fresh config nearest `config` in the unit cube (a random one with trainings left

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
 from hpo.searchers.base import Searcher
 from hpo.searchers.pool import CandidatePool
+from hpo.seeding import Indices
 from hpo.space import SearchSpace
 
 __all__ = ["RandomSearcher"]
@@ -35,6 +36,7 @@ class RandomSearcher(Searcher):
         super().__init__(space, rng, initial_config)
         self._drawn: list[dict[str, Any]] = []  # drawn, not yet proposed, last one first
         self._block = 8
+        self._below: Callable[[int], int] | None = None  # over a pool: indices from self.rng
 
     def propose(self, trial_id: int) -> dict[str, Any]:
         if not self._drawn:
@@ -43,4 +45,8 @@ class RandomSearcher(Searcher):
         return self._drawn.pop()
 
     def propose_from(self, trial_id: int, pool: CandidatePool) -> dict[str, Any]:
-        return pool.draw(self.rng)
+        # over a pool the generator draws only these indices (a proposal from the pool is never
+        # replaced): the same integers as pool.draw(self.rng), at a fraction of a NumPy call each
+        if self._below is None:
+            self._below = Indices(self.rng).below
+        return pool.draw_by(self._below)

@@ -118,3 +118,21 @@ def test_a_searcher_that_says_it_does_not_learn_is_not_held_to_it() -> None:
         learns = False
 
     check_learns(Blind)
+
+
+def test_random_search_over_a_pool_draws_what_pool_draw_would() -> None:
+    # Over a pool, random search draws its indices with hpo.seeding.Indices, not a NumPy call
+    # each: the same configs, repeats (once the fresh ones are used) included.
+    from hpo.searchers import RandomSearcher
+
+    space = SearchSpace([Parameter("x", "uniform", 0.0, 1.0)])
+    configs = [{"x": i / 40} for i in range(40)]
+    ours = PooledSearcher(
+        RandomSearcher(space, np.random.default_rng(8)), CandidatePool(space, configs, [3] * 40)
+    )
+    twin_pool, twin_rng = CandidatePool(space, configs, [3] * 40), np.random.default_rng(8)
+    expected = []
+    for _ in range(100):
+        config = twin_pool.draw(twin_rng)
+        expected.append(twin_pool.take(config, twin_rng))
+    assert [ours.suggest(t) for t in range(100)] == expected

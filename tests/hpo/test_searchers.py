@@ -78,6 +78,23 @@ def test_same_sequence_in_a_fresh_process(name) -> None:
     assert json.loads(out.stdout) == json.loads(json.dumps(_sequence(name, 5, 10)))
 
 
+def test_bo_does_not_depend_on_the_import_order() -> None:
+    # BO runs its linear algebra on one BLAS thread; a thread controller made before SciPy's
+    # own BLAS was loaded left that one on every core, and the last bits of a suggestion then
+    # depended on which module the process imported first (and on the core count)
+    def sequence(first: str) -> list:
+        code = (
+            f"import {first}; import json; import tests.hpo.test_searchers as t; "
+            "print(json.dumps(t._sequence('bo', 5, 10)))"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="."
+        )
+        return json.loads(out.stdout)
+
+    assert sequence("hpo.searchers") == sequence("scipy.linalg")
+
+
 def test_initial_config_comes_first(name) -> None:
     initial = {"lr": 0.1, "bs": 256, "l1": 0.15, "opt": "sgd"}
     searcher = searchers.make(name, MIXED, np.random.default_rng(0), initial_config=initial)
