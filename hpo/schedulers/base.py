@@ -72,9 +72,9 @@ class Scheduler(ABC):
             self.exhausted = True
             self.stop_new_trials()
             return None
-        if not epochs > 0:  # a plug-in scheduler's epochs, checked as Job(...) would
-            raise ValueError(f"job needs 0 <= resume_from < epochs, got 0 and {epochs}")
-        job = Job.unchecked(self.n_trials, self.searcher.suggest(self.n_trials), epochs, 0)
+        job = Job(
+            self.n_trials, self.searcher.suggest(self.n_trials), epochs, 0
+        )  # a plug-in's epochs: checked
         self.n_trials += 1
         return job
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
-
-import numpy as np
 
 from hpo.searchers.base import Searcher
 from hpo.searchers.pool import CandidatePool
 from hpo.seeding import Indices
-from hpo.space import SearchSpace
 
 __all__ = ["RandomSearcher"]
 
@@ -27,16 +24,10 @@ class RandomSearcher(Searcher):
 
     learns = False
 
-    def __init__(
-        self,
-        space: SearchSpace,
-        rng: np.random.Generator,
-        initial_config: Mapping[str, Any] | None = None,
-    ) -> None:
-        super().__init__(space, rng, initial_config)
-        self._drawn: list[dict[str, Any]] = []  # drawn, not yet proposed, last one first
-        self._block = 8
-        self._below: Callable[[int], int] | None = None  # over a pool: indices from self.rng
+    # per-instance state, first set on first use (the base class's constructor is the searcher's)
+    _drawn: list[dict[str, Any]] = ()  # type: ignore[assignment]  # drawn, not yet proposed, last first
+    _block = 8
+    _below: Callable[[int], int] | None = None  # over a pool: indices from self.rng
 
     def propose(self, trial_id: int) -> dict[str, Any]:
         if not self._drawn:
